@@ -1,0 +1,274 @@
+"""Users, organisations, memberships (roles), the Message Centre and the audit log."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email address."""
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    email_notifications = models.BooleanField(
+        "Email me when a message or task arrives in my Message Centre", default=True
+    )
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class OrganisationKind(models.TextChoices):
+    REGION = "region", "NHS England region"
+    ICB = "icb", "Integrated Care Board"
+    SUB_ICB = "sub_icb", "Sub-ICB location"
+    PCN = "pcn", "Primary Care Network"
+    PRACTICE = "practice", "GP practice"
+
+
+# ODS code formats per kind (domain-notes.md "Organisations").
+ODS_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
+    OrganisationKind.PRACTICE: re.compile(r"^[A-Z]\d{5}$"),
+    OrganisationKind.PCN: re.compile(r"^U\d{5}$"),
+    OrganisationKind.SUB_ICB: re.compile(r"^\d{2}[A-Z0-9]$"),
+    OrganisationKind.ICB: re.compile(r"^Q[A-Z0-9]{2}$"),
+    OrganisationKind.REGION: re.compile(r"^Y\d{2}$"),
+}
+
+
+def ods_code_error(kind: str, code: str) -> str | None:
+    """Why ``code`` is not a valid ODS code for an organisation of ``kind`` (None when it is)."""
+    pattern = ODS_CODE_PATTERNS.get(kind)
+    if pattern is None:
+        return f"unknown organisation kind {kind!r}"
+    if not pattern.match(code or ""):
+        label = OrganisationKind(kind).label
+        return f"{code!r} is not a valid ODS code for a {label}"
+    return None
+
+
+class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def practices(self) -> OrganisationQuerySet:
+        return self.filter(kind=OrganisationKind.PRACTICE)
+
+    def pcns(self) -> OrganisationQuerySet:
+        return self.filter(kind=OrganisationKind.PCN)
+
+    def providers(self) -> OrganisationQuerySet:
+        return self.filter(kind__in=[OrganisationKind.PRACTICE, OrganisationKind.PCN])
+
+
+class Organisation(models.Model):
+    """An NHS organisation identified by its ODS code.
+
+    Links: a practice belongs to a PCN (``pcn``) and a sub-ICB location (``parent``); practices
+    and PCNs are commissioned by an ICB (``commissioner``); a sub-ICB location's parent is its
+    ICB and an ICB's parent its NHS England region.
+    """
+
+    ods_code = models.CharField("ODS code", max_length=10, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=OrganisationKind.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    pcn = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="member_practices",
+        limit_choices_to={"kind": OrganisationKind.PCN},
+    )
+    commissioner = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commissioned",
+        limit_choices_to={"kind": OrganisationKind.ICB},
+    )
+    # Whether the provider's clinical system supplies automatic (GPES) extracts.
+    automatic_extracts = models.BooleanField(default=True)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["kind", "commissioner"]), models.Index(fields=["pcn"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ods_code})"
+
+    def clean(self) -> None:
+        error = ods_code_error(self.kind, self.ods_code)
+        if error:
+            raise ValidationError({"ods_code": error})
+
+    @property
+    def is_provider(self) -> bool:
+        return self.kind in (OrganisationKind.PRACTICE, OrganisationKind.PCN)
+
+
+class ListSize(models.Model):
+    """A provider's registered list size (patients) on a date."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="list_sizes")
+    date = models.DateField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "date"], name="one_list_size_per_date")]
+        ordering = ["organisation", "-date"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.ods_code} {self.date:%d/%m/%Y}: {self.size}"
+
+
+class Role(models.TextChoices):
+    """Roles as CQRS names them (DESIGN.md "Users and roles")."""
+
+    COMMISSIONING_MANAGEMENT = "commissioning_management", "Commissioning Management"
+    APPROVAL_MANAGEMENT = "approval_management", "Approval Management"
+    FINANCE_MANAGEMENT = "finance_management", "Finance Management"
+    USER_ADMINISTRATOR = "user_administrator", "User Administrator"
+    SERVICE_MANAGEMENT = "service_management", "Service Management"
+    ACHIEVEMENT_ENTRY = "achievement_entry", "Achievement Entry"
+    DECLARATION_MANAGEMENT = "declaration_management", "Declaration Management"
+    VIEW = "view", "View"
+    FINANCE_VIEW = "finance_view", "Finance View"
+
+
+COMMISSIONER_ROLES = frozenset(
+    {Role.COMMISSIONING_MANAGEMENT, Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT}
+)
+PROVIDER_ROLES = frozenset(
+    {Role.SERVICE_MANAGEMENT, Role.ACHIEVEMENT_ENTRY, Role.DECLARATION_MANAGEMENT, Role.VIEW, Role.FINANCE_VIEW}
+)
+
+
+class Membership(models.Model):
+    """A user holds a role in an organisation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=30, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "role"], name="one_membership_per_role")
+        ]
+        ordering = ["organisation__name", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.get_role_display()} at {self.organisation}"
+
+
+class Message(models.Model):
+    """A message or task in the Message Centre, addressed to an organisation's holders of a role.
+
+    ``task_key`` identifies the action a task asks for (e.g. ``offer:42``) so the service that
+    performs the action can close it.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=30, choices=Role.choices, blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField("Task Summary link", max_length=300, blank=True)
+    is_task = models.BooleanField(default=False)
+    task_key = models.CharField(max_length=100, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "role"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class MessageRead(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_reads")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="one_read_per_user")]
+
+
+class AuditEvent(models.Model):
+    """An append-only record of who did what, when (sign-ins, denials, administration)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=60, db_index=True)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only")

@@ -1,0 +1,140 @@
+"""The tabs of the job aids, shown per role.
+
+A sub-tab is shown when the user holds one of its roles *and* its URL exists, so a tab whose
+screens arrive in a later release stays hidden rather than leading to a stub page.  A tab links
+to its first visible sub-tab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+
+from . import permissions
+from .models import Role
+
+ALL = None  # any signed-in user
+
+
+@dataclass(frozen=True)
+class SubTab:
+    label: str
+    url_name: str
+    roles: frozenset[str] | None = ALL
+    staff_only: bool = False
+
+
+@dataclass(frozen=True)
+class Tab:
+    label: str
+    subtabs: tuple[SubTab, ...] = field(default_factory=tuple)
+    # URL-name prefixes of screens with no sub-tab of their own (a detail page) that light it up.
+    prefixes: tuple[str, ...] = ()
+
+
+_PROVIDER_READERS = frozenset(
+    {Role.ACHIEVEMENT_ENTRY, Role.VIEW, Role.FINANCE_VIEW, Role.DECLARATION_MANAGEMENT}
+)
+_COMMISSIONER_READERS = frozenset(
+    {Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT, Role.COMMISSIONING_MANAGEMENT}
+)
+
+TABS: tuple[Tab, ...] = (
+    Tab("Home", (SubTab("Home", "home"),), prefixes=("message",)),
+    Tab(
+        "Participation Management",
+        (
+            SubTab("My Services", "participation:my_services", frozenset({Role.SERVICE_MANAGEMENT})),
+            SubTab("Create Offers", "participation:create_offers", frozenset({Role.COMMISSIONING_MANAGEMENT})),
+            SubTab("Offered Services", "participation:offered_services", frozenset({Role.COMMISSIONING_MANAGEMENT})),
+        ),
+        prefixes=("participation:",),
+    ),
+    Tab(
+        "Data Submission",
+        (
+            SubTab(
+                "Record Achievement",
+                "achievement:record_achievement",
+                frozenset({Role.ACHIEVEMENT_ENTRY, Role.VIEW}),
+            ),
+        ),
+        prefixes=("achievement:record", "achievement:group", "achievement:submission"),
+    ),
+    Tab(
+        "Achievement",
+        (
+            SubTab("Achievement Results", "achievement:results", _PROVIDER_READERS | _COMMISSIONER_READERS),
+            SubTab("Declare", "declarations:declare", frozenset({Role.DECLARATION_MANAGEMENT})),
+            SubTab(
+                "Declaration Management",
+                "declarations:declaration_management",
+                frozenset({Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT}),
+            ),
+        ),
+        prefixes=("declarations:", "achievement:result"),
+    ),
+    Tab(
+        "Administrative Tasks",
+        (
+            SubTab("Add New User", "accounts:add_user", frozenset({Role.USER_ADMINISTRATOR})),
+            SubTab("Manage Org's & Users", "accounts:manage_users", frozenset({Role.USER_ADMINISTRATOR})),
+            SubTab("Extract Loads", "achievement:extract_loads", staff_only=True),
+        ),
+        prefixes=("accounts:", "achievement:extract"),
+    ),
+    Tab("My Account", (SubTab("My Account", "my_account"),)),
+)
+
+
+@dataclass(frozen=True)
+class VisibleSubTab:
+    label: str
+    url: str
+    url_name: str
+
+
+@dataclass(frozen=True)
+class VisibleTab:
+    label: str
+    url: str
+    subtabs: tuple[VisibleSubTab, ...]
+    current: bool = False
+
+
+def _url(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
+def subtab_visible(user, subtab: SubTab) -> bool:
+    if subtab.staff_only:
+        return bool(user.is_staff)
+    return subtab.roles is ALL or permissions.has_any_role(user, subtab.roles)
+
+
+def tabs_for(user, current_url_name: str | None = None) -> list[VisibleTab]:
+    """The tabs and sub-tabs this user sees, in the job aids' order."""
+    visible: list[VisibleTab] = []
+    for tab in TABS:
+        subtabs = []
+        for subtab in tab.subtabs:
+            if not subtab_visible(user, subtab):
+                continue
+            url = _url(subtab.url_name)
+            if url is not None:
+                subtabs.append(VisibleSubTab(subtab.label, url, subtab.url_name))
+        if subtabs:
+            current = current_url_name is not None and (
+                any(current_url_name == s.url_name for s in subtabs)
+                or any(current_url_name.startswith(prefix) for prefix in tab.prefixes)
+            )
+            visible.append(VisibleTab(tab.label, subtabs[0].url, tuple(subtabs), current))
+    return visible
+
+
+def tab_labels_for(user) -> list[str]:
+    return [tab.label for tab in tabs_for(user)]

@@ -1,0 +1,118 @@
+"""Writes for accounts: the Message Centre, notification preferences and the audit log."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from .models import AuditEvent, Message, MessageRead, Organisation
+from .selectors import message_list
+
+
+def audit_record(
+    *,
+    actor=None,
+    action: str,
+    organisation: Organisation | None = None,
+    obj=None,
+    detail: dict | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append who did what to the audit log."""
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        organisation=organisation,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        detail=detail or {},
+        ip_address=ip_address,
+    )
+
+
+@transaction.atomic
+def message_send(
+    *,
+    organisation: Organisation,
+    role: str = "",
+    subject: str,
+    body: str = "",
+    link: str = "",
+    is_task: bool = False,
+    task_key: str = "",
+) -> Message:
+    """Put a message (or task) in the Message Centre of ``organisation``'s holders of ``role``
+    (every member when ``role`` is blank) and email those who asked for email, after commit."""
+    from .tasks import message_email
+
+    message = Message.objects.create(
+        organisation=organisation,
+        role=role,
+        subject=subject,
+        body=body,
+        link=link,
+        is_task=is_task,
+        task_key=task_key,
+    )
+    message_email.delay_on_commit(message.pk)
+    return message
+
+
+@transaction.atomic
+def task_close(*, task_key: str) -> int:
+    """Close the open tasks that asked for the action identified by ``task_key``."""
+    return Message.objects.filter(task_key=task_key, is_task=True, closed_at__isnull=True).update(
+        closed_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def message_open(*, message_id: int, user) -> Message:
+    """Open a message addressed to the user and mark it read for them."""
+    message = message_list(user=user).filter(pk=message_id).first()
+    if message is None:
+        raise Http404("No such message")
+    MessageRead.objects.get_or_create(message=message, user=user)
+    return message
+
+
+def message_email_recipients(*, message: Message) -> list[str]:
+    from .models import User
+
+    users = User.objects.filter(
+        is_active=True,
+        email_notifications=True,
+        memberships__organisation_id=message.organisation_id,
+    )
+    if message.role:
+        users = users.filter(memberships__role=message.role)
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def message_email_send(*, message_id: int) -> int:
+    """Email a message to the members who asked for email; returns how many were sent."""
+    from django.conf import settings
+    from django.core.mail import send_mass_mail
+
+    message = Message.objects.select_related("organisation").filter(pk=message_id).first()
+    if message is None:
+        return 0
+    recipients = message_email_recipients(message=message)
+    body = message.body
+    if message.link:
+        body = f"{body}\n\nSign in to CQRS to see it: {message.link}".strip()
+    subject = f"CQRS: {message.subject}"
+    return send_mass_mail(
+        [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients],
+        fail_silently=False,
+    )
+
+
+@transaction.atomic
+def user_update_preferences(*, user, email_notifications: bool) -> None:
+    """Save the user's notification preferences (My Account)."""
+    user.email_notifications = email_notifications
+    user.save(update_fields=["email_notifications"])
+    audit_record(actor=user, action="preferences_changed", obj=user,
+                 detail={"email_notifications": email_notifications})

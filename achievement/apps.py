@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AchievementConfig(AppConfig):
+    name = "achievement"
+    verbose_name = "Achievement"

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings, with tasks eager by default (the worker test
+switches them off), plain static storage served from the finders, and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .settings import *  # noqa: E402,F403
+from .settings import STORAGES  # noqa: E402
+
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
