@@ -228,6 +228,9 @@ class Message(models.Model):
     task_key = models.CharField(max_length=100, blank=True, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set by the email task (a Celery worker) once the message has gone out by email.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    emailed_to = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

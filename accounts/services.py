@@ -103,10 +103,12 @@ def message_email_send(*, message_id: int) -> int:
     if message.link:
         body = f"{body}\n\nSign in to CQRS to see it: {message.link}".strip()
     subject = f"CQRS: {message.subject}"
-    return send_mass_mail(
+    sent = send_mass_mail(
         [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients],
         fail_silently=False,
     )
+    Message.objects.filter(pk=message.pk).update(emailed_at=timezone.now(), emailed_to=sent)
+    return sent
 
 
 @transaction.atomic

@@ -67,6 +67,8 @@ class Migration(migrations.Migration):
                 ('task_key', models.CharField(blank=True, db_index=True, max_length=100)),
                 ('closed_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('emailed_at', models.DateTimeField(blank=True, null=True)),
+                ('emailed_to', models.PositiveIntegerField(default=0)),
                 ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='accounts.organisation')),
             ],
             options={
