@@ -1,0 +1,168 @@
+"""Achievement: what providers achieved, per service and achievement date.
+
+An ``Achievement`` exists per provider and achievement date.  Its data arrives as
+``Submission`` snapshots (a GPES extract, a manual entry, a PCN aggregation): each submitted
+snapshot holds every value of the achievement, and the newest submitted one is current
+(``is_current``); earlier ones are kept as history with their notes.  Tick-box indicators are
+set by the PCN (``TickBoxValue``), apart from submissions, so a value set before the GPES load
+survives it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import FSMField, transition
+
+from accounts.models import Organisation
+from participation.models import AchievementDate, Indicator, QualityService
+
+
+class Achievement(models.Model):
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="achievements")
+    service = models.ForeignKey(QualityService, on_delete=models.PROTECT, related_name="achievements")
+    achievement_date = models.ForeignKey(AchievementDate, on_delete=models.PROTECT, related_name="achievements")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["service", "achievement_date__date", "provider__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "achievement_date"], name="one_achievement_per_provider_date")
+        ]
+        indexes = [models.Index(fields=["service", "provider"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider.ods_code} {self.service.code} {self.achievement_date}"
+
+
+class SubmissionStatus(models.TextChoices):
+    WORK_IN_PROGRESS = "wip", "Work in Progress"
+    SUBMITTED = "submitted", "Submitted"
+
+
+class SubmissionSource(models.TextChoices):
+    EXTRACT = "extract", "GPES extract"
+    MANUAL = "manual", "Manual entry"
+    AGGREGATION = "aggregation", "PCN aggregation"
+    COMMISSIONER = "commissioner", "Commissioning Organisation entry"
+
+
+class Submission(models.Model):
+    achievement = models.ForeignKey(Achievement, on_delete=models.CASCADE, related_name="submissions")
+    status = FSMField(
+        default=SubmissionStatus.WORK_IN_PROGRESS, choices=SubmissionStatus.choices, protected=True
+    )
+    source = models.CharField(max_length=15, choices=SubmissionSource.choices)
+    extract = models.ForeignKey(
+        "ExtractLoad", null=True, blank=True, on_delete=models.PROTECT, related_name="submissions"
+    )
+    is_current = models.BooleanField(default=False)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    notes = models.TextField("Submission notes", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["achievement", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["achievement"], condition=Q(is_current=True), name="one_current_submission"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.achievement} {self.get_status_display()} #{self.pk}"
+
+    @transition(field=status, source=SubmissionStatus.WORK_IN_PROGRESS, target=SubmissionStatus.SUBMITTED)
+    def submit(self) -> None:
+        """Submitting triggers the calculation."""
+
+
+class IndicatorValue(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="values")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
+    field_name = models.CharField(max_length=100)
+    value = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "indicator", "field_name"], name="one_value_per_field")
+        ]
+
+
+class ExtractStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    VALIDATING = "validating", "Validating"
+    LOADED = "loaded", "Loaded"
+    REJECTED = "rejected", "Rejected"
+
+
+class ExtractLoad(models.Model):
+    """A GPES extract file and its load: Received -> Validating -> Loaded | Rejected."""
+
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64, unique=True)
+    status = FSMField(default=ExtractStatus.RECEIVED, choices=ExtractStatus.choices, protected=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @transition(field=status, source=ExtractStatus.RECEIVED, target=ExtractStatus.VALIDATING)
+    def start_validating(self) -> None: ...
+
+    @transition(field=status, source=ExtractStatus.VALIDATING, target=ExtractStatus.LOADED)
+    def mark_loaded(self) -> None: ...
+
+    @transition(field=status, source=[ExtractStatus.RECEIVED, ExtractStatus.VALIDATING], target=ExtractStatus.REJECTED)
+    def reject(self) -> None: ...
+
+
+class TickBoxValue(models.Model):
+    """The PCN's Yes/No for a tick-box indicator on an achievement date (default No when unset)."""
+
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="tick_boxes")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
+    achievement_date = models.ForeignKey(AchievementDate, on_delete=models.PROTECT, related_name="+")
+    value = models.BooleanField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "indicator", "achievement_date"], name="one_tick_box_per_date"
+            )
+        ]
+
+
+class TickBoxChange(models.Model):
+    """Immutable history of tick-box changes: who, when, old, new."""
+
+    tick_box = models.ForeignKey(TickBoxValue, on_delete=models.CASCADE, related_name="changes")
+    old_value = models.BooleanField(null=True)
+    new_value = models.BooleanField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,265 @@
+"""The Quality Service catalogue and service offers (Participation Management)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import FSMField, transition
+
+from accounts.models import Organisation
+
+
+class FinancialYear(models.Model):
+    """An NHS financial year, 1 April to 31 March, labelled "2024/25"."""
+
+    label = models.CharField(max_length=7, unique=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+
+    class Meta:
+        ordering = ["-start_date"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def short_label(self) -> str:
+        """"24/25", as the Data Submission filter shows it."""
+        return f"{self.label[2:4]}/{self.label[5:7]}"
+
+    @classmethod
+    def for_label(cls, label: str) -> FinancialYear:
+        start_year = int(label[:4])
+        year, _ = cls.objects.get_or_create(
+            label=label,
+            defaults={"start_date": dt.date(start_year, 4, 1), "end_date": dt.date(start_year + 1, 3, 31)},
+        )
+        return year
+
+    @classmethod
+    def current(cls, today: dt.date | None = None) -> FinancialYear | None:
+        """The financial year shown by default: the latest one that has started."""
+        today = today or timezone.localdate()
+        return cls.objects.filter(start_date__lte=today).order_by("-start_date").first()
+
+
+class ProviderLevel(models.TextChoices):
+    PRACTICE = "practice", "Practice"
+    PCN = "pcn", "PCN"
+
+
+class QualityService(models.Model):
+    """A Quality Service (QOF, the Network Contract DES, an enhanced service) for one year."""
+
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    payment_type = models.CharField(max_length=20)
+    payment_frequency = models.CharField(max_length=30)
+    financial_year = models.ForeignKey(FinancialYear, on_delete=models.PROTECT, related_name="services")
+    provider_level = models.CharField(max_length=10, choices=ProviderLevel.choices)
+    no_declaration_required = models.BooleanField(default=False)
+    no_approval_required = models.BooleanField(default=False)
+    value_per_point = models.DecimalField(max_digits=10, decimal_places=2)
+    average_list_size = models.PositiveIntegerField()
+    definition = models.JSONField(default=dict, help_text="The YAML definition the service was loaded from")
+    definition_hash = models.CharField(max_length=64, blank=True)
+    loaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["financial_year__start_date", "payment_type", "name"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The drop-down label of the job aids: "DES— Annual—Network Contract DES 2024/25"."""
+        return f"{self.payment_type}— {self.payment_frequency}—{self.name}"
+
+    @property
+    def is_network_contract_des(self) -> bool:
+        return self.provider_level == ProviderLevel.PCN
+
+
+class Domain(models.Model):
+    service = models.ForeignKey(QualityService, on_delete=models.CASCADE, related_name="domains")
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["service", "position"]
+        constraints = [models.UniqueConstraint(fields=["service", "code"], name="unique_domain_code")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndicatorGroup(models.Model):
+    service = models.ForeignKey(QualityService, on_delete=models.CASCADE, related_name="groups")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="groups")
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    sub_domain = models.CharField(max_length=200, blank=True)
+    national_prevalence = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["domain__position", "position"]
+        constraints = [models.UniqueConstraint(fields=["service", "code"], name="unique_group_code")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndicatorKind(models.TextChoices):
+    FRACTION = "fraction", "Fraction"
+    REGISTER = "register", "Register"
+    YES_NO = "yes_no", "Yes/No"
+    TICK_BOX = "tick_box", "Tick-box"
+    COUNT = "count", "Count"
+    PER_CAPITA = "per_capita", "Per capita"
+
+
+class EntryKind(models.TextChoices):
+    AUTOMATIC = "automatic", "Automatic (GPES)"
+    MANUAL = "manual", "Manual"
+    PCN = "pcn", "PCN"
+    COMMISSIONER = "commissioner", "Commissioning Organisation"
+
+
+class Indicator(models.Model):
+    service = models.ForeignKey(QualityService, on_delete=models.CASCADE, related_name="indicators")
+    group = models.ForeignKey(IndicatorGroup, on_delete=models.CASCADE, related_name="indicators")
+    code = models.CharField(max_length=20)
+    name = models.TextField()
+    kind = models.CharField(max_length=12, choices=IndicatorKind.choices)
+    points = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    lower = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    upper = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    register_field = models.CharField(max_length=100, blank=True)
+    national_prevalence = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    rate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    entry = models.CharField(max_length=12, choices=EntryKind.choices, default=EntryKind.AUTOMATIC)
+    carry_forward = models.BooleanField(default=False)
+    fields = models.JSONField(default=list, help_text="FIELD_NAMEs the indicator carries")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["group__domain__position", "group__position", "position"]
+        constraints = [models.UniqueConstraint(fields=["service", "code"], name="unique_indicator_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AchievementDate(models.Model):
+    """A date achievement is reported for; payment dates are highlighted yellow."""
+
+    service = models.ForeignKey(QualityService, on_delete=models.CASCADE, related_name="achievement_dates")
+    date = models.DateField()
+    is_payment_date = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["service", "date"]
+        constraints = [models.UniqueConstraint(fields=["service", "date"], name="unique_achievement_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d/%m/%Y}"
+
+
+class OfferStatus(models.TextChoices):
+    OFFERED = "offered", "Offered"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The Status filter's "Cancelled" lists withdrawn offers too (job aid: withdrawing an offer).
+STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+    "Offered": (OfferStatus.OFFERED,),
+    "Approved": (OfferStatus.APPROVED,),
+    "Rejected": (OfferStatus.REJECTED,),
+    "Cancelled": (OfferStatus.CANCELLED, OfferStatus.WITHDRAWN),
+}
+
+
+class ServiceOffer(models.Model):
+    """A commissioner's offer of a Quality Service to a provider (practice or PCN).
+
+    The transitions say what is legal: Offered -> Approved (accept) | Rejected (reject) |
+    Withdrawn (withdraw); Approved | Rejected -> Cancelled (cancel).
+    """
+
+    service = models.ForeignKey(QualityService, on_delete=models.PROTECT, related_name="offers")
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="offers_received")
+    commissioner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="offers_made")
+    status = FSMField(default=OfferStatus.OFFERED, choices=OfferStatus.choices, protected=True, db_index=True)
+    start_date = models.DateField("Service start date")
+    end_date = models.DateField("Service end date")
+    response_date = models.DateField("Response date", null=True, blank=True)
+    target_date = models.DateField("Target date", null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service", "provider__name"]
+        constraints = [
+            # A provider has at most one live (Offered or Approved) offer of a service.
+            models.UniqueConstraint(
+                fields=["service", "provider"],
+                condition=Q(status__in=["offered", "approved"]),
+                name="one_live_offer_per_provider",
+            )
+        ]
+        indexes = [models.Index(fields=["commissioner", "service", "status"])]
+        permissions = [
+            ("respond_to_offer", "Can accept or reject an offer"),
+            ("manage_offer", "Can withdraw or cancel an offer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} to {self.provider.ods_code} ({self.get_status_display()})"
+
+    @transition(field=status, source=OfferStatus.OFFERED, target=OfferStatus.APPROVED)
+    def accept(self) -> None:
+        """The provider accepts; the offer is automatically approved."""
+
+    @transition(field=status, source=OfferStatus.OFFERED, target=OfferStatus.REJECTED)
+    def reject(self) -> None:
+        """The provider rejects the offer."""
+
+    @transition(field=status, source=OfferStatus.OFFERED, target=OfferStatus.WITHDRAWN)
+    def withdraw(self) -> None:
+        """The commissioner withdraws an offer the provider has not answered."""
+
+    @transition(field=status, source=[OfferStatus.APPROVED, OfferStatus.REJECTED], target=OfferStatus.CANCELLED)
+    def cancel(self) -> None:
+        """The commissioner cancels an accepted or rejected offer."""
+
+
+class OfferTransition(models.Model):
+    """An immutable record of one offer transition: who, when, from, to, note."""
+
+    offer = models.ForeignKey(ServiceOffer, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=OfferStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=OfferStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Transition records are immutable")
+        return super().save(*args, **kwargs)
