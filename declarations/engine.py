@@ -1,0 +1,402 @@
+"""The payment calculation engine: achievement, points and pounds for one provider.
+
+Pure Python over ``Decimal``: no ORM, no Django, no float. Every payment rule of the project lives
+here (domain notes, "The payment calculation"); docs/adr/0002-payment-rounding.md records the
+rounding rule and the edge cases decided below.
+
+How it computes:
+- Inputs and outputs are ``Decimal`` (or ``int`` counts). Inside, every ratio (achievement, CPI,
+  APDF) is an exact ``fractions.Fraction`` built from those Decimals, so nothing is rounded until
+  the two rounding points of the project rule, and the result cannot depend on the ambient
+  ``decimal`` context.
+- Points are rounded to 2 decimal places, money to the penny, both half-up, per indicator.
+  The payment uses the *rounded* points: ``amount = round(round(H, 2) x £/point x CPI x APDF, 0.01)``.
+- Totals are sums of the rounded indicator figures.
+- Unrounded ratios are reported as Decimals to ``DISPLAY_PRECISION`` significant digits, for display
+  and audit only; they never feed back into a calculation.
+
+Edge cases (project rules):
+- Absent data is nothing earned: a missing numerator/denominator earns nothing, a missing register
+  counts as 0, a missing Yes/No counts as No (a tick box defaults to No).
+- Denominator 0: not earnable, 0 points, no ``patients_to_upper``.
+- Achievement exactly on the lower threshold earns 0; exactly on the upper earns full points.
+- List size 0: CPI 0 and APDF 0, so no money (points are still shown).
+- A prevalence-weighted group whose register is 0 (or absent): APDF 0.
+- An indicator with its own national prevalence (IIF style) uses it in place of its group's.
+- Numerator above denominator, negative counts, floats, NaN or infinite Decimals are refused with
+  ``EngineInputError``: they are corrupt input, not achievement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from fractions import Fraction
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the engine does not depend on the catalogue at run time
+    from participation.definitions import GroupDef, IndicatorDef
+
+__all__ = [
+    "DISPLAY_PRECISION",
+    "INDICATOR_KINDS",
+    "ASPIRATION_SHARE",
+    "EngineInputError",
+    "IndicatorRule",
+    "IndicatorValues",
+    "ProviderContext",
+    "IndicatorResult",
+    "PaymentResult",
+    "rule_from_definition",
+    "indicator_calculate",
+    "payment_calculate",
+    "aspiration_monthly",
+    "round_points",
+    "round_money",
+]
+
+INDICATOR_KINDS = ("fraction", "register", "yes_no", "tick_box", "count", "per_capita")
+POINT_KINDS = ("fraction", "register", "yes_no", "tick_box")  # kinds paid as points x £/point
+YES_KINDS = ("yes_no", "tick_box", "per_capita")  # kinds earned by a Yes declaration
+
+ASPIRATION_SHARE = Decimal("0.8")  # 80% of last year's payment, paid over 12 months
+DISPLAY_PRECISION = 28  # significant digits of the unrounded ratios shown in results
+
+_DISPLAY_CONTEXT = Context(prec=DISPLAY_PRECISION, rounding=ROUND_HALF_EVEN)
+_HALF = Fraction(1, 2)
+
+
+class EngineInputError(ValueError):
+    """Input the engine refuses to calculate from (wrong type, negative, out of range)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact arithmetic helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _exact(value: Decimal | int) -> Fraction:
+    return Fraction(value)  # exact for both Decimal and int
+
+
+def _round_half_up(value: Fraction, places: int) -> Decimal:
+    """Round an exact value to ``places`` decimals, halves away from zero (``ROUND_HALF_UP``)."""
+    scaled = value * 10**places
+    magnitude = math.floor(abs(scaled) + _HALF)
+    sign = 1 if scaled < 0 and magnitude else 0
+    return Decimal((sign, tuple(int(d) for d in str(magnitude)), -places))
+
+
+def _display(value: Fraction) -> Decimal:
+    return _DISPLAY_CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+def round_points(value: Decimal | Fraction) -> Decimal:
+    """Points to 2 decimal places, half-up (project rounding rule)."""
+    return _round_half_up(Fraction(value), 2)
+
+
+def round_money(value: Decimal | Fraction) -> Decimal:
+    """Pounds to the penny, half-up (project rounding rule)."""
+    return _round_half_up(Fraction(value), 2)
+
+
+def _decimal(name: str, value: object, *, allow_none: bool = False) -> Decimal | None:
+    """A finite Decimal from a Decimal or an int; floats and strings are refused."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise EngineInputError(f"{name}: expected a Decimal, got {type(value).__name__}")
+    result = Decimal(value)
+    if not result.is_finite():
+        raise EngineInputError(f"{name}: must be a finite number, got {result}")
+    return result
+
+
+def _count(name: str, value: object, *, allow_none: bool = True) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EngineInputError(f"{name}: expected a whole number, got {type(value).__name__}")
+    if value < 0:
+        raise EngineInputError(f"{name}: must not be negative, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorRule:
+    """How one indicator is paid: its kind, points (G), thresholds (E, F) and prevalence figures.
+
+    ``group_code``/``group_national_prevalence`` make the indicator prevalence-weighted by its
+    group's register (QOF APDF); ``own_national_prevalence`` weights it by its own denominator
+    (IIF) and wins over the group's.
+    """
+
+    code: str
+    kind: str
+    points: Decimal = Decimal(0)
+    lower: Decimal | None = None
+    upper: Decimal | None = None
+    rate: Decimal | None = None
+    own_national_prevalence: Decimal | None = None
+    group_code: str | None = None
+    group_national_prevalence: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        where = f"indicator {self.code}"
+        if self.kind not in INDICATOR_KINDS:
+            raise EngineInputError(f"{where}: unknown kind {self.kind!r}")
+        for name in (
+            "points",
+            "lower",
+            "upper",
+            "rate",
+            "own_national_prevalence",
+            "group_national_prevalence",
+        ):
+            value = _decimal(f"{where}.{name}", getattr(self, name), allow_none=name != "points")
+            object.__setattr__(self, name, value)
+        if self.points < 0:
+            raise EngineInputError(f"{where}.points: must not be negative")
+        if self.kind in ("count", "per_capita") and self.points != 0:
+            raise EngineInputError(f"{where}.points: a {self.kind} indicator earns no points")
+        if self.kind == "fraction":
+            if self.lower is None or self.upper is None:
+                raise EngineInputError(f"{where}: a fraction indicator needs lower and upper thresholds")
+            if not 0 <= self.lower < self.upper <= 100:
+                raise EngineInputError(f"{where}: thresholds must satisfy 0 <= lower < upper <= 100")
+        if self.kind == "per_capita" and (self.rate is None or self.rate < 0):
+            raise EngineInputError(f"{where}.rate: a per_capita indicator needs a rate of 0 or more")
+        if self.own_national_prevalence is not None:
+            if self.kind != "fraction":
+                raise EngineInputError(f"{where}: only a fraction indicator can carry its own prevalence")
+            if self.own_national_prevalence <= 0:
+                raise EngineInputError(f"{where}.own_national_prevalence: must be above 0")
+        if self.group_national_prevalence is not None:
+            if self.group_national_prevalence <= 0:
+                raise EngineInputError(f"{where}.group_national_prevalence: must be above 0")
+            if not self.group_code:
+                raise EngineInputError(f"{where}: a prevalence-weighted group needs its group_code")
+
+
+@dataclass(frozen=True)
+class IndicatorValues:
+    """One provider's extracted (or declared) values for one indicator; ``None`` is absent."""
+
+    numerator: int | None = None
+    denominator: int | None = None
+    register: int | None = None
+    yes: bool | None = None
+    value: int | None = None  # count indicators: stored and shown, never paid
+
+    def __post_init__(self) -> None:
+        for name in ("numerator", "denominator", "register", "value"):
+            _count(name, getattr(self, name))
+        if self.yes is not None and not isinstance(self.yes, bool):
+            raise EngineInputError(f"yes: expected True, False or None, got {type(self.yes).__name__}")
+        if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
+            raise EngineInputError(f"numerator {self.numerator} is above denominator {self.denominator}")
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """The provider and national figures a payment depends on."""
+
+    list_size: int
+    value_per_point: Decimal
+    average_list_size: int
+    group_registers: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _count("list_size", self.list_size, allow_none=False)
+        _count("average_list_size", self.average_list_size, allow_none=False)
+        if self.average_list_size == 0:
+            raise EngineInputError("average_list_size: must be above 0")
+        value_per_point = _decimal("value_per_point", self.value_per_point)
+        if value_per_point < 0:
+            raise EngineInputError("value_per_point: must not be negative")
+        object.__setattr__(self, "value_per_point", value_per_point)
+        registers = dict(self.group_registers)
+        for group_code, register in registers.items():
+            _count(f"group_registers[{group_code!r}]", register, allow_none=False)
+        object.__setattr__(self, "group_registers", MappingProxyType(registers))
+
+
+def rule_from_definition(indicator: IndicatorDef, group: GroupDef) -> IndicatorRule:
+    """The engine's rule for a catalogue indicator, weighted by its group's prevalence if any."""
+    return IndicatorRule(
+        code=indicator.code,
+        kind=indicator.kind,
+        points=indicator.points,
+        lower=indicator.lower,
+        upper=indicator.upper,
+        rate=indicator.rate,
+        own_national_prevalence=indicator.national_prevalence,
+        group_code=group.code,
+        group_national_prevalence=group.national_prevalence,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    """What one indicator earned. ``None`` means "does not apply to this kind"."""
+
+    code: str
+    kind: str
+    points_available: Decimal
+    earnable: bool  # False for a fraction with denominator 0 (or absent)
+    achievement_percent: Decimal | None  # unrounded D (DISPLAY_PRECISION digits)
+    achievement_display: Decimal | None  # D to 2 dp, half-up
+    points: Decimal  # H to 2 dp, half-up
+    amount: Decimal  # pounds to the penny, half-up
+    cpi: Decimal | None  # unrounded; None where points are not paid (count, per_capita)
+    apdf: Decimal | None  # unrounded; None where points are not paid
+    patients_to_upper: int | None  # fraction: extra numerator patients to reach the upper threshold
+    amount_at_stake: Decimal | None  # fraction: extra pounds if it reached the upper threshold
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    indicators: tuple[IndicatorResult, ...]
+    total_points: Decimal  # sum of the rounded indicator points
+    total_amount: Decimal  # sum of the rounded indicator amounts
+
+    def indicator(self, code: str) -> IndicatorResult:
+        for result in self.indicators:
+            if result.code == code:
+                return result
+        raise KeyError(code)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+# ---------------------------------------------------------------------------------------------
+
+
+def _fraction_points(rule: IndicatorRule, achievement: Fraction) -> Fraction:
+    """H = 0 if D <= E; G if D >= F; else (D - E) / (F - E) x G."""
+    lower, upper, available = _exact(rule.lower), _exact(rule.upper), _exact(rule.points)
+    if achievement <= lower:
+        return Fraction(0)
+    if achievement >= upper:
+        return available
+    return (achievement - lower) / (upper - lower) * available
+
+
+def _cpi(context: ProviderContext) -> Fraction:
+    """Contractor population index: list size over the national average list size."""
+    return Fraction(context.list_size, context.average_list_size)
+
+
+def _apdf(rule: IndicatorRule, values: IndicatorValues, context: ProviderContext) -> Fraction:
+    """Adjusted prevalence factor: (register or denominator / list size) / national prevalence.
+
+    1 where the indicator is not prevalence-weighted; 0 when the list size or the register is 0.
+    """
+    if rule.own_national_prevalence is not None:
+        national, register = rule.own_national_prevalence, values.denominator or 0
+    elif rule.group_national_prevalence is not None:
+        national, register = rule.group_national_prevalence, context.group_registers.get(rule.group_code, 0)
+    else:
+        return Fraction(1)
+    if context.list_size == 0 or register == 0:
+        return Fraction(0)
+    return Fraction(register, context.list_size) / _exact(national)
+
+
+def indicator_calculate(
+    *, rule: IndicatorRule, values: IndicatorValues, context: ProviderContext
+) -> IndicatorResult:
+    """Points and pounds for one indicator, by the rules of the domain notes.
+
+    fraction: D = A / B x 100, H by the thresholds; register: full points when the register is
+    above 0; yes_no and tick_box: full points on Yes; count: nothing; per_capita: rate x list size
+    on Yes. Points-paid kinds earn round(H, 2) x £/point x CPI x APDF, to the penny.
+    """
+    achievement: Fraction | None = None
+    earnable = True
+    patients_to_upper: int | None = None
+    points = Fraction(0)
+
+    if rule.kind == "fraction":
+        numerator, denominator = values.numerator, values.denominator
+        if numerator is None or not denominator:
+            earnable = False
+        else:
+            achievement = Fraction(100 * numerator, denominator)
+            points = _fraction_points(rule, achievement)
+            # D >= F  <=>  A >= F x B / 100, so the smallest numerator reaching F is its ceiling
+            needed = math.ceil(_exact(rule.upper) * denominator / 100)
+            patients_to_upper = max(0, needed - numerator)
+    elif rule.kind == "register":
+        points = _exact(rule.points) if (values.register or 0) > 0 else Fraction(0)
+    elif rule.kind in ("yes_no", "tick_box"):
+        points = _exact(rule.points) if values.yes is True else Fraction(0)
+
+    rounded_points = round_points(points)
+    cpi = apdf = None
+    amount_at_stake = None
+    if rule.kind in POINT_KINDS:
+        cpi, apdf = _cpi(context), _apdf(rule, values, context)
+        factor = _exact(context.value_per_point) * cpi * apdf
+        amount = round_money(_exact(rounded_points) * factor)
+        if earnable and rule.kind == "fraction":
+            amount_at_stake = round_money(_exact(round_points(rule.points)) * factor) - amount
+    elif rule.kind == "per_capita" and values.yes is True:
+        amount = round_money(_exact(rule.rate) * context.list_size)
+    else:
+        amount = round_money(Fraction(0))
+
+    return IndicatorResult(
+        code=rule.code,
+        kind=rule.kind,
+        points_available=round_points(rule.points),
+        earnable=earnable,
+        achievement_percent=None if achievement is None else _display(achievement),
+        achievement_display=None if achievement is None else _round_half_up(achievement, 2),
+        points=rounded_points,
+        amount=amount,
+        cpi=None if cpi is None else _display(cpi),
+        apdf=None if apdf is None else _display(apdf),
+        patients_to_upper=patients_to_upper,
+        amount_at_stake=amount_at_stake,
+    )
+
+
+def payment_calculate(
+    *, indicators: Iterable[tuple[IndicatorRule, IndicatorValues]], context: ProviderContext
+) -> PaymentResult:
+    """One provider's payment: each indicator rounded on its own, totals summed from the rounded."""
+    results: list[IndicatorResult] = []
+    seen: set[str] = set()
+    for rule, values in indicators:
+        if rule.code in seen:
+            raise EngineInputError(f"indicator {rule.code} appears twice")
+        seen.add(rule.code)
+        results.append(indicator_calculate(rule=rule, values=values, context=context))
+    return PaymentResult(
+        indicators=tuple(results),
+        total_points=sum((r.points for r in results), Decimal("0.00")),
+        total_amount=sum((r.amount for r in results), Decimal("0.00")),
+    )
+
+
+def aspiration_monthly(previous_year_amount: Decimal) -> Decimal:
+    """QOF aspiration: 80% of last year's achievement payment, one twelfth a month, to the penny."""
+    amount = _decimal("previous_year_amount", previous_year_amount)
+    if amount < 0:
+        raise EngineInputError("previous_year_amount: must not be negative")
+    return round_money(_exact(amount) * _exact(ASPIRATION_SHARE) / 12)
