@@ -1,0 +1,40 @@
+"""`python manage.py load_organisations FILE`: load the NHS Digital practice mapping file."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.loaders import OrganisationFileError, organisations_load
+from accounts.models import OrganisationKind
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update GP practices, PCNs, sub-ICB locations, ICBs and NHS England regions from "
+        "an NHS Digital mapping file (the layout of QOF_MANUAL_MAPPINGS.csv). Idempotent; a file "
+        "with any error loads nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="path to the CSV file")
+
+    def handle(self, *args, file: str, **options):
+        try:
+            result = organisations_load(path=file)
+        except FileNotFoundError as exc:
+            raise CommandError(f"{file}: no such file") from exc
+        except OrganisationFileError as exc:
+            raise CommandError(
+                f"{file} was rejected, nothing was loaded ({len(exc.errors)} "
+                f"error{'s' if len(exc.errors) != 1 else ''}):\n{exc.summary()}"
+            ) from exc
+
+        self.stdout.write(f"{file}: {result.rows} practice rows")
+        width = max(len(kind.label) for kind in OrganisationKind)
+        for kind, counts in result.counts.items():
+            self.stdout.write(
+                f"  {OrganisationKind(kind).label:<{width}}  {counts.created:>5} created  "
+                f"{counts.updated:>5} updated  {counts.unchanged:>5} unchanged"
+            )
+        if result.practices_moved:
+            self.stdout.write(f"  practices moved to another PCN: {len(result.practices_moved)}")
+        style = self.style.SUCCESS if result.changed else self.style.NOTICE
+        self.stdout.write(style("Loaded." if result.changed else "Nothing changed."))
