@@ -50,3 +50,21 @@ def organisations_and_roles(*, user) -> list[tuple]:
         org = membership.organisation
         grouped.setdefault(org.pk, (org, []))[1].append(membership.get_role_display())
     return list(grouped.values())
+
+
+def organisation_get(*, user, ods_code: str):
+    """An organisation the user may see, or 404 (never reveal another organisation's data)."""
+    from django.http import Http404
+
+    organisation = permissions.visible_organisations(user).filter(ods_code=ods_code).first()
+    if organisation is None:
+        raise Http404("No such organisation")
+    return organisation
+
+
+def organisation_people(*, organisation) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organisation=organisation, user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "role")
+    )

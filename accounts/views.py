@@ -40,6 +40,20 @@ class ShowMessageView(TemplateView):
         return context
 
 
+class ShowOrganisationView(TemplateView):
+    """An organisation's page: its links, list sizes and people (only for those who may see it)."""
+
+    template_name = "accounts/organisation_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organisation = selectors.organisation_get(user=self.request.user, ods_code=self.kwargs["ods_code"])
+        context["organisation"] = organisation
+        context["list_sizes"] = organisation.list_sizes.all()[:5]
+        context["people"] = selectors.organisation_people(organisation=organisation)
+        return context
+
+
 class MyAccountView(FormView):
     template_name = "accounts/my_account.html"
     form_class = NotificationPreferencesForm

@@ -1,0 +1,37 @@
+"""`python manage.py seed_demo`: the demo world, idempotent.
+
+The organisations and users come from accounts.demo; each later part of the service adds its
+own demo data through a `seed_<part>(world)` function, called here in workflow order.
+"""
+
+import importlib
+import importlib.util
+
+from django.core.management.base import BaseCommand
+
+from accounts.demo import DEMO_PASSWORD, USERS, seed_organisations_and_users
+
+# (module, function): the later steps of the demo world, in workflow order.
+DEMO_STEPS = [
+    ("participation.demo", "seed_participation"),
+    ("achievement.demo", "seed_achievement"),
+    ("declarations.demo", "seed_declarations"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo world: organisations, users, services, offers, achievement."
+
+    def handle(self, *args, **options):
+        world = seed_organisations_and_users()
+        self.stdout.write(f"Organisations: {world['icb']}, {len(world['pcns'])} PCNs, {len(world['practices'])} practices")
+        for module_name, function_name in DEMO_STEPS:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+            step = getattr(importlib.import_module(module_name), function_name)
+            summary = step(world)
+            self.stdout.write(f"{module_name}: {summary or 'done'}")
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password {DEMO_PASSWORD}):"))
+        for email, (name, holdings) in USERS.items():
+            roles = ", ".join(sorted({str(role.label) for _, role in holdings}))
+            self.stdout.write(f"  {email:28} {roles}")
