@@ -1,0 +1,206 @@
+"""Reads of Participation Management: every queryset is scoped to the user's organisations before
+it is filtered, and joins what its screen shows so a list costs the same queries for 5 providers
+as for 500."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts import permissions
+from accounts.models import COMMISSIONER_ROLES, PROVIDER_ROLES, Organisation, OrganisationKind, Role
+
+from .models import (
+    STATUS_FILTERS,
+    Domain,
+    FinancialYear,
+    Indicator,
+    IndicatorGroup,
+    OfferStatus,
+    OfferTransition,
+    ProviderLevel,
+    QualityService,
+    ServiceOffer,
+)
+
+# The Status drop-down of Offered Services (job aid), and My Services' Quality Service Status.
+OFFERED_SERVICES_STATUSES = tuple(STATUS_FILTERS)  # Offered, Approved, Rejected, Cancelled
+MY_SERVICES_STATUSES = ("Offered", "Approved", "Rejected")
+
+_LIST_JOINS = ("service", "service__financial_year", "provider", "provider__pcn", "provider__parent", "commissioner")
+
+
+def _commissioning_ids(user) -> set[int]:
+    return permissions.organisation_ids_with_role(user, {Role.COMMISSIONING_MANAGEMENT})
+
+
+def _service_management_ids(user) -> set[int]:
+    return permissions.organisation_ids_with_role(user, {Role.SERVICE_MANAGEMENT})
+
+
+def offers_commissioned(*, user) -> QuerySet[ServiceOffer]:
+    """Offers a commissioner manages: made by an organisation where the user holds Commissioning
+    Management."""
+    return ServiceOffer.objects.filter(commissioner_id__in=_commissioning_ids(user))
+
+
+def offers_received(*, user) -> QuerySet[ServiceOffer]:
+    """Offers a provider answers: made to an organisation where the user holds Service Management."""
+    return ServiceOffer.objects.filter(provider_id__in=_service_management_ids(user))
+
+
+def offers_visible(*, user) -> QuerySet[ServiceOffer]:
+    """Offers the user may look at: their provider's (any provider role) or their ICB's (any
+    commissioner role)."""
+    return ServiceOffer.objects.filter(
+        Q(provider_id__in=permissions.organisation_ids_with_role(user, PROVIDER_ROLES))
+        | Q(commissioner_id__in=permissions.organisation_ids_with_role(user, COMMISSIONER_ROLES))
+    )
+
+
+def financial_year_list() -> QuerySet[FinancialYear]:
+    return FinancialYear.objects.order_by("-start_date")
+
+
+def financial_year_or_current(year_id) -> FinancialYear | None:
+    """The financial year chosen in a filter, else the current one (the job aids' default)."""
+    if year_id:
+        try:
+            year = FinancialYear.objects.filter(pk=int(year_id)).first()
+        except (TypeError, ValueError):
+            year = None
+        if year is not None:
+            return year
+    return FinancialYear.current()
+
+
+def offer_detail(*, user, offer_id: int) -> ServiceOffer:
+    """One offer with its service's domains, groups and indicators and its transitions; 404 for
+    an offer the user may not see (another organisation's looks like one that does not exist)."""
+    offer = (
+        offers_visible(user=user)
+        .select_related(*_LIST_JOINS)
+        .prefetch_related(
+            Prefetch(
+                "service__domains",
+                queryset=Domain.objects.order_by("position").prefetch_related(
+                    Prefetch(
+                        "groups",
+                        queryset=IndicatorGroup.objects.order_by("position").prefetch_related(
+                            Prefetch("indicators", queryset=Indicator.objects.order_by("position"))
+                        ),
+                    )
+                ),
+            ),
+            Prefetch("service__achievement_dates"),
+            Prefetch("transitions", queryset=OfferTransition.objects.select_related("by").order_by("at", "id")),
+        )
+        .filter(pk=offer_id)
+        .first()
+    )
+    if offer is None:
+        raise Http404("No such offer")
+    return offer
+
+
+def _status_count(status_label: str) -> Count:
+    return Count("offers", filter=Q(offers__status__in=STATUS_FILTERS[status_label]))
+
+
+def offered_service_list(*, user, financial_year: FinancialYear | None) -> QuerySet[QualityService]:
+    """Offered Services: the services the user's ICBs have offered in the year, with how many of
+    their offers are in each Status filter (one query, whatever the number of providers)."""
+    ids = _commissioning_ids(user)
+    services = QualityService.objects.filter(offers__commissioner_id__in=ids)
+    if financial_year is not None:
+        services = services.filter(financial_year=financial_year)
+    # filter() before annotate(): the counts are of this commissioner's offers only.
+    return (
+        services.annotate(
+            offered_count=_status_count("Offered"),
+            approved_count=_status_count("Approved"),
+            rejected_count=_status_count("Rejected"),
+            cancelled_count=_status_count("Cancelled"),
+            offer_count=Count("offers"),
+        )
+        .select_related("financial_year")
+        .order_by("payment_type", "name")
+    )
+
+
+def offered_service(*, user, service_id: int) -> QualityService:
+    """A service the user's ICBs have offered (404 otherwise)."""
+    service = (
+        QualityService.objects.filter(pk=service_id)
+        .filter(Exists(offers_commissioned(user=user).filter(service=OuterRef("pk"))))
+        .select_related("financial_year")
+        .first()
+    )
+    if service is None:
+        raise Http404("No such offered service")
+    return service
+
+
+def offered_service_providers(*, user, service: QualityService, status: str) -> QuerySet[ServiceOffer]:
+    """The providers of an offered service in a Status filter (Cancelled includes Withdrawn)."""
+    return (
+        offers_commissioned(user=user)
+        .filter(service=service, status__in=STATUS_FILTERS[status])
+        .select_related(*_LIST_JOINS)
+        .order_by("provider__name", "pk")
+    )
+
+
+def my_service_list(*, user, financial_year: FinancialYear | None, status: str) -> QuerySet[ServiceOffer]:
+    """My Services: the offers made to the user's providers in the year, in a Quality Service
+    Status (Offered, Approved, Rejected)."""
+    offers = offers_received(user=user).filter(status__in=STATUS_FILTERS[status])
+    if financial_year is not None:
+        offers = offers.filter(service__financial_year=financial_year)
+    return offers.select_related(*_LIST_JOINS).order_by("service__payment_type", "service__name", "provider__name")
+
+
+def open_offer_count(*, user) -> int:
+    return offers_received(user=user).filter(status=OfferStatus.OFFERED).count()
+
+
+# Create Offers ------------------------------------------------------------------------------
+
+
+def offerable_service_list() -> QuerySet[QualityService]:
+    return QualityService.objects.select_related("financial_year").order_by(
+        "-financial_year__start_date", "payment_type", "name"
+    )
+
+
+def offerable_provider_list(
+    *, user, service: QualityService, pcn_id: int | None = None, sub_icb_id: int | None = None
+) -> QuerySet[Organisation]:
+    """Practices the user's ICBs commission that may be offered ``service`` and do not have it
+    Offered or Approved already, optionally within one PCN or sub-ICB location."""
+    practices = Organisation.objects.filter(
+        kind=OrganisationKind.PRACTICE, commissioner_id__in=_commissioning_ids(user)
+    ).exclude(
+        Exists(
+            ServiceOffer.objects.filter(
+                provider=OuterRef("pk"),
+                service=service,
+                status__in=[OfferStatus.OFFERED, OfferStatus.APPROVED],
+            )
+        )
+    )
+    if service.provider_level == ProviderLevel.PCN:
+        practices = practices.filter(pcn__isnull=False)
+    if pcn_id:
+        practices = practices.filter(pcn_id=pcn_id)
+    if sub_icb_id:
+        practices = practices.filter(parent_id=sub_icb_id)
+    return practices.select_related("pcn", "parent").order_by("name")
+
+
+def commissioned_pcn_list(*, user) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(kind=OrganisationKind.PCN, commissioner_id__in=_commissioning_ids(user))
+
+
+def sub_icb_list(*, user) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(kind=OrganisationKind.SUB_ICB, parent_id__in=_commissioning_ids(user))
