@@ -1,0 +1,184 @@
+"""Writes of the declarations app: calculated payments.
+
+A calculation is redone whenever its inputs may have changed (an extract loads, a submission is
+made, a tick-box changes): ``achievement.hooks.achievements_changed`` enqueues
+``declarations.tasks.recalculate_many`` after the commit.  Recalculating is idempotent: the
+figures are a function of the inputs, and unchanged inputs (same ``inputs_hash``) write nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from achievement import selectors as achievement_selectors
+from achievement.models import Achievement
+from participation.models import Indicator, ProviderLevel
+
+from . import calculation as calc
+from .engine import PaymentResult
+from .models import Calculation, IndicatorCalculation
+
+_RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
+
+
+def _ratio(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(_RATIO_PLACES)
+
+
+def _paid_achievement_ids(achievement_ids: Iterable[int]) -> list[int]:
+    """The achievements whose calculation the given ones feed, sorted (the lock order).
+
+    An NCD (PCN-level) service is paid to the PCN, so a practice's NCD achievement stands for
+    its PCN's achievement on the same date (the aggregation the ingestion keeps up to date).
+    """
+    ids = set(achievement_ids)
+    practice_rows = list(
+        Achievement.objects.filter(pk__in=ids, service__provider_level=ProviderLevel.PCN)
+        .exclude(provider__pcn=None)
+        .values_list("pk", "provider__pcn_id", "achievement_date_id")
+    )
+    if practice_rows:
+        ids -= {pk for pk, _, _ in practice_rows}
+        wanted = {(pcn_id, date_id) for _, pcn_id, date_id in practice_rows}
+        pcn_rows = Achievement.objects.filter(
+            provider_id__in={pcn_id for pcn_id, _ in wanted},
+            achievement_date_id__in={date_id for _, date_id in wanted},
+        ).values_list("pk", "provider_id", "achievement_date_id")
+        ids |= {pk for pk, provider_id, date_id in pcn_rows if (provider_id, date_id) in wanted}
+    return sorted(ids)
+
+
+def _calculation_write(
+    *,
+    achievement: Achievement,
+    existing: Calculation | None,
+    inputs: calc.CalculationInputs,
+    inputs_hash: str,
+    result: PaymentResult,
+) -> tuple[Calculation, list[IndicatorCalculation]]:
+    cpi = next((r.cpi for r in result.indicators if r.cpi is not None), None)
+    calculation = existing or Calculation(
+        achievement=achievement,
+        provider_id=achievement.provider_id,
+        service_id=achievement.service_id,
+        achievement_date_id=achievement.achievement_date_id,
+        version=0,
+    )
+    calculation.list_size = inputs.list_size
+    calculation.cpi = _ratio(cpi)
+    calculation.total_points = result.total_points
+    calculation.total_amount = result.total_amount
+    calculation.is_provisional = True
+    calculation.inputs_hash = inputs_hash
+    calculation.version += 1
+    calculation.calculated_at = timezone.now()
+    calculation.save()
+    rows = [
+        IndicatorCalculation(
+            calculation=calculation,
+            indicator=indicator,
+            numerator=values.numerator,
+            denominator=values.denominator,
+            achievement_percent=outcome.achievement_display,
+            points=outcome.points,
+            amount=outcome.amount,
+            apdf=_ratio(outcome.apdf),
+            patients_to_upper=outcome.patients_to_upper,
+            amount_at_stake=outcome.amount_at_stake,
+        )
+        for indicator, values, outcome in zip(
+            inputs.indicators, inputs.values, result.indicators, strict=True
+        )
+    ]
+    return calculation, rows
+
+
+@transaction.atomic
+def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Calculation]:
+    """Recalculate the payments of these achievements; unchanged inputs write nothing.
+
+    Rules enforced:
+    - one calculation per achievement with data (a current submission, or a tick-box Yes); an
+      achievement without data is not calculated;
+    - concurrent recalculations of the same achievement are serialised by a row lock on the
+      Achievement, taken in id order so that two batches cannot deadlock; the second finds the
+      first's hash and writes nothing;
+    - a practice's achievement of a PCN-level service recalculates its PCN's achievement;
+    - a changed input replaces every indicator result and bumps ``version``; the calculation stays
+      provisional.
+
+    Returns the calculations of the achievements calculated, by achievement id.
+    """
+    ids = _paid_achievement_ids(achievement_ids)
+    if not ids:
+        return {}
+    achievements = list(
+        Achievement.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("service", "achievement_date")
+        .order_by("pk")
+    )
+    values = achievement_selectors.current_values(achievement_ids=ids)
+    existing = {c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)}
+    indicators_by_service: dict[int, list[Indicator]] = {}
+
+    calculations: dict[int, Calculation] = {}
+    replaced: list[int] = []
+    new_rows: list[IndicatorCalculation] = []
+    for achievement in achievements:
+        service = achievement.service
+        if service.pk not in indicators_by_service:
+            indicators_by_service[service.pk] = calc.service_indicators(service)
+        indicators = indicators_by_service[service.pk]
+        fields_by_code = values.get(achievement.pk) or {}
+        tick_boxes = calc.tick_box_answers(achievement=achievement, indicators=indicators)
+        previous = existing.get(achievement.pk)
+        if not fields_by_code and not any(tick_boxes.values()) and previous is None:
+            continue
+        inputs = calc.inputs_build(
+            service=service,
+            indicators=indicators,
+            fields_by_code=fields_by_code,
+            tick_boxes=tick_boxes,
+            list_size=achievement_selectors.list_size_on(
+                provider_id=achievement.provider_id, date=achievement.achievement_date.date
+            ),
+        )
+        inputs_hash = inputs.inputs_hash
+        if previous is not None and previous.inputs_hash == inputs_hash:
+            calculations[achievement.pk] = previous
+            continue
+        if previous is not None:
+            replaced.append(previous.pk)
+        calculation, rows = _calculation_write(
+            achievement=achievement,
+            existing=previous,
+            inputs=inputs,
+            inputs_hash=inputs_hash,
+            result=inputs.calculate(),
+        )
+        calculations[achievement.pk] = calculation
+        new_rows.extend(rows)
+
+    if replaced:
+        IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
+    if new_rows:
+        IndicatorCalculation.objects.bulk_create(new_rows, batch_size=2000)
+    # A declaration (later issue) returns to "Awaiting Service Provider Approval" here when its
+    # calculation changed before finance approval.
+    return calculations
+
+
+def calculation_recalculate(*, achievement_id: int) -> Calculation | None:
+    """Recalculate one achievement's payment (see ``calculations_recalculate`` for the rules).
+
+    Returns its calculation (or, for a practice's NCD achievement, its PCN's), None without data.
+    """
+    calculations = calculations_recalculate(achievement_ids=[achievement_id])
+    if achievement_id in calculations:
+        return calculations[achievement_id]
+    return next(iter(calculations.values()), None)

@@ -1,0 +1,31 @@
+"""Celery tasks of the declarations app: thin, they take ids and call a service.
+
+Recalculation is idempotent (unchanged inputs write nothing), so the tasks acknowledge late: a
+worker killed mid-task leaves the message to be redelivered and done again.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+# Achievements per task: a national recalculation is split into tasks of this size that several
+# workers share.
+BATCH_SIZE = 100
+
+
+@shared_task(acks_late=True)
+def recalculate_task(achievement_id: int) -> None:
+    services.calculation_recalculate(achievement_id=achievement_id)
+
+
+@shared_task(acks_late=True)
+def recalculate_many(achievement_ids: list[int]) -> int:
+    """Recalculate these achievements: in this task when few, else fanned out in batches."""
+    ids = sorted(set(achievement_ids))
+    if len(ids) > BATCH_SIZE:
+        for start in range(0, len(ids), BATCH_SIZE):
+            recalculate_many.delay(ids[start : start + BATCH_SIZE])
+        return 0
+    return len(services.calculations_recalculate(achievement_ids=ids))
