@@ -89,8 +89,21 @@ class Submission(models.Model):
 
 
 class IndicatorValue(models.Model):
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="values")
-    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
+    """One FIELD_NAME's value of one indicator in a submission.
+
+    The national fact table (about 3.5 million rows per QOF year-end extract).  Its foreign keys
+    are enforced by the ORM (``CASCADE``/``PROTECT``) and by the extract loader's validation
+    rather than by database constraints: row-by-row referential checks more than doubled the
+    national load time (measured: 35 s against 13 s for 3.5 million rows; see achievement/extracts.py).
+    Lookups by submission use the unique index, whose leading column it is.
+    """
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="values", db_constraint=False, db_index=False
+    )
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     field_name = models.CharField(max_length=100)
     value = models.BigIntegerField()
 
