@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from achievement import selectors as achievement_selectors
 from participation.definitions import (
     DEFAULT_REGISTER_FIELD,
     DENOMINATOR_FIELD,
@@ -212,6 +211,8 @@ def tick_box_answers(*, achievement, indicators: Iterable[Indicator]) -> dict[st
     wanted = [indicator for indicator in indicators if indicator.kind in TICK_BOX_KINDS]
     if not wanted:
         return {}
+    from achievement import selectors as achievement_selectors  # the ingestion's read contract
+
     return achievement_selectors.tick_box_values(
         provider_id=achievement.provider_id,
         achievement_date_id=achievement.achievement_date_id,

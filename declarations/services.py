@@ -14,7 +14,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from achievement import selectors as achievement_selectors
 from achievement.models import Achievement
 from participation.models import Indicator, ProviderLevel
 
@@ -113,6 +112,8 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
 
     Returns the calculations of the achievements calculated, by achievement id.
     """
+    from achievement import selectors as achievement_selectors  # the ingestion's read contract
+
     ids = _paid_achievement_ids(achievement_ids)
     if not ids:
         return {}
