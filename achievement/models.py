@@ -112,6 +112,9 @@ class IndicatorValue(models.Model):
             models.UniqueConstraint(fields=["submission", "indicator", "field_name"], name="one_value_per_field")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.field_name}: {self.value}"
+
 
 class ExtractStatus(models.TextChoices):
     RECEIVED = "received", "Received"
@@ -170,6 +173,9 @@ class TickBoxValue(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return "Yes" if self.value else "No"
+
 
 class TickBoxChange(models.Model):
     """Immutable history of tick-box changes: who, when, old, new."""
@@ -179,3 +185,7 @@ class TickBoxChange(models.Model):
     new_value = models.BooleanField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        old = "-" if self.old_value is None else ("Yes" if self.old_value else "No")
+        return f"{old} -> {'Yes' if self.new_value else 'No'}"

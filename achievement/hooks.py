@@ -1,0 +1,36 @@
+"""What other apps are told when achievement data changes.
+
+Explicit calls from the services that change data (no signals): after an extract load, a
+submission or a tick-box change, ``achievements_changed`` asks the declarations app to
+recalculate the payments of those achievements once the transaction commits.  The declarations
+app is imported lazily and is optional: when it has no ``recalculate_many`` task (an install
+without it, or while it is being built) nothing is enqueued.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+
+logger = logging.getLogger(__name__)
+
+
+def _recalculate_task():
+    try:
+        tasks = importlib.import_module("declarations.tasks")
+    except ImportError:
+        return None
+    return getattr(tasks, "recalculate_many", None)
+
+
+def achievements_changed(achievement_ids: Iterable[int]) -> None:
+    """Enqueue one recalculation of these achievements, after the current transaction commits."""
+    ids = sorted(set(achievement_ids))
+    if not ids:
+        return
+    task = _recalculate_task()
+    if task is None:
+        logger.debug("No declarations.tasks.recalculate_many: %s achievement(s) not recalculated", len(ids))
+        return
+    task.delay_on_commit(ids)

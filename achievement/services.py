@@ -1,0 +1,181 @@
+"""Achievement writes: GPES extract receipt and load.
+
+An extract is received (stored, hashed, recorded ``Received``), then loaded by a Celery task:
+``Received`` -> ``Validating`` -> ``Loaded`` | ``Rejected``.  Everything a load writes is written
+in one transaction, so readers never see half an extract and a worker killed mid-load leaves
+nothing behind; loading the extract again (the task acknowledges late and is redelivered, or
+``extract_load`` is called again) starts it afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.services import audit_record
+
+from . import extracts, hooks
+from .models import ExtractLoad, ExtractStatus
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1024 * 1024
+
+
+def extracts_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "extracts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def progress_key(extract_id: int) -> str:
+    return f"achievement:extract-progress:{extract_id}"
+
+
+def extract_progress(extract: ExtractLoad) -> int:
+    """Rows validated so far: from the cache while loading (the load's transaction hides its
+    own writes), from the record once finished."""
+    if extract.status == ExtractStatus.VALIDATING:
+        return min(cache.get(progress_key(extract.pk), 0), extract.rows_total or 0)
+    return extract.rows_done
+
+
+def extract_receive(
+    *,
+    path: str | os.PathLike | None = None,
+    file: BinaryIO | None = None,
+    file_name: str | None = None,
+    user=None,
+) -> ExtractLoad:
+    """Record a GPES extract file and enqueue its load; the same content is recorded once.
+
+    The file is copied under MEDIA_ROOT/extracts/ named by the SHA-256 of its content.  When that
+    content has been received before (also by a concurrent call: the unique ``sha256`` decides),
+    the existing record is returned and nothing new is enqueued.
+    """
+    if (path is None) == (file is None):
+        raise ValueError("Give exactly one of path or file")
+    if path is not None:
+        file_name = file_name or Path(path).name
+        with open(path, "rb") as source:
+            digest, rows, temp_path = _store(source)
+    else:
+        file_name = file_name or Path(getattr(file, "name", "") or "extract.csv").name
+        digest, rows, temp_path = _store(file)
+
+    existing = ExtractLoad.objects.filter(sha256=digest).first()
+    if existing is not None:
+        temp_path.unlink(missing_ok=True)
+        return existing
+
+    final_path = extracts_dir() / f"{digest}.csv"
+    os.replace(temp_path, final_path)  # same content, same name: a concurrent receipt is harmless
+    try:
+        with transaction.atomic():
+            extract = ExtractLoad.objects.create(
+                file_name=file_name[:255],
+                file_path=str(final_path),
+                sha256=digest,
+                rows_total=rows,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+            audit_record(
+                actor=user,
+                action="extract_received",
+                obj=extract,
+                detail={"file_name": extract.file_name, "sha256": digest, "rows": rows},
+            )
+            from .tasks import extract_load_task
+
+            extract_load_task.delay_on_commit(extract.pk)
+    except IntegrityError:
+        # Another receipt of the same content committed first.
+        return ExtractLoad.objects.get(sha256=digest)
+    return extract
+
+
+def _store(source: BinaryIO) -> tuple[str, int, Path]:
+    """Copy to a temporary file beside the store; the content's SHA-256 and data row count."""
+    digest = hashlib.sha256()
+    newlines = 0
+    last = b""
+    handle, name = tempfile.mkstemp(dir=extracts_dir(), suffix=".part")
+    with os.fdopen(handle, "wb") as out:
+        while chunk := source.read(_CHUNK):
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            digest.update(chunk)
+            newlines += chunk.count(b"\n")
+            out.write(chunk)
+            last = chunk[-1:]
+    lines = newlines + (1 if last not in (b"", b"\n") else 0)
+    return digest.hexdigest(), max(lines - 1, 0), Path(name)
+
+
+def extract_load(*, extract_id: int) -> ExtractLoad:
+    """Load a received extract: Received -> Validating -> Loaded | Rejected.
+
+    Rules: every row is validated before anything counts (``achievement.extracts``); an extract
+    with any error is Rejected with every error and changes nothing; a valid one is applied in
+    one transaction.  Idempotent: a Loaded or Rejected extract is left as it is, and an extract
+    left Validating by a worker that died is loaded again from the start.  Concurrent loads of
+    the same extract are serialised by a row lock; the second finds it finished.
+    """
+    with transaction.atomic():
+        extract = ExtractLoad.objects.select_for_update().get(pk=extract_id)
+        if extract.status in (ExtractStatus.LOADED, ExtractStatus.REJECTED):
+            return extract
+        if extract.status == ExtractStatus.RECEIVED:
+            extract.start_validating()
+            extract.save(update_fields=["status"])
+    cache.set(progress_key(extract_id), 0, timeout=6 * 3600)
+
+    with transaction.atomic():
+        # Held until the load commits: a second worker on the same extract waits here.
+        extract = ExtractLoad.objects.select_for_update().get(pk=extract_id)
+        if extract.status != ExtractStatus.VALIDATING:
+            return extract
+        path = Path(extract.file_path)
+        try:
+            with transaction.atomic():  # a savepoint: a rejected file's writes are rolled back
+                if not path.exists():
+                    errors = extracts.ErrorLog()
+                    errors.add(0, f"The stored file {path.name} is missing.")
+                    raise extracts.ExtractInvalid(errors)
+                result = extracts.apply_extract(
+                    extract=extract,
+                    path=path,
+                    progress=lambda rows: cache.set(progress_key(extract_id), rows, timeout=6 * 3600),
+                )
+        except extracts.ExtractInvalid as invalid:
+            extract.reject()
+            extract.errors = invalid.errors.as_list()
+            extract.error_count = invalid.errors.count
+            extract.finished_at = timezone.now()
+            extract.save(update_fields=["status", "errors", "error_count", "finished_at"])
+            audit_record(
+                action="extract_rejected", obj=extract, detail={"errors": invalid.errors.count}
+            )
+            logger.info("Extract %s rejected with %s error(s)", extract_id, invalid.errors.count)
+            return extract
+
+        extract.mark_loaded()
+        extract.rows_total = result.rows
+        extract.rows_done = result.rows
+        extract.errors = []
+        extract.error_count = 0
+        extract.finished_at = timezone.now()
+        extract.save(update_fields=["status", "rows_total", "rows_done", "errors", "error_count", "finished_at"])
+        audit_record(action="extract_loaded", obj=extract, detail={"rows": result.rows})
+        hooks.achievements_changed(extracts.affected_achievement_ids(extract_id=extract_id))
+    logger.info("Extract %s loaded: %s rows", extract_id, result.rows)
+    return extract
