@@ -56,6 +56,11 @@ class IndicatorCalculation(models.Model):
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
     numerator = models.BigIntegerField(null=True, blank=True)
     denominator = models.BigIntegerField(null=True, blank=True)
+    register = models.BigIntegerField(null=True, blank=True)
+    value = models.BigIntegerField(
+        null=True, blank=True, help_text="Count indicators: stored and shown, never paid"
+    )
+    answer = models.BooleanField("Yes/No", null=True, blank=True, help_text="Yes/No, tick-box and per-capita")
     achievement_percent = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     points = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)

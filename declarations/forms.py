@@ -1,0 +1,81 @@
+"""Forms of the Achievement tab.  They validate input; the selectors scope it."""
+
+from __future__ import annotations
+
+from django import forms
+
+from participation.models import AchievementDate, FinancialYear, QualityService
+
+from . import selectors
+
+
+class _FinancialYearField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: FinancialYear) -> str:
+        return obj.label
+
+
+class _ServiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: QualityService) -> str:
+        return obj.label
+
+
+class _ProviderField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} ({obj.ods_code})"
+
+
+class _AchievementDateField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: AchievementDate) -> str:
+        return f"{obj.date:%d/%m/%Y}{' (payment date)' if obj.is_payment_date else ''}"
+
+
+class AchievementResultsFilterForm(forms.Form):
+    """Achievement Results: Financial Year, Quality Service, Service Provider, Achievement Date.
+
+    Each drop-down offers what the choices before it allow (no script: choose and select Show);
+    providers are only those the user may see.
+    """
+
+    financial_year = _FinancialYearField(
+        label="Financial Year",
+        queryset=FinancialYear.objects.order_by("-start_date"),
+        required=False,
+        empty_label="All financial years",
+    )
+    service = _ServiceField(
+        label="Quality Service",
+        queryset=QualityService.objects.none(),
+        required=False,
+        empty_label="All Quality Services",
+    )
+    provider = _ProviderField(
+        label="Service Provider", queryset=None, required=False, empty_label="All Service Providers"
+    )
+    achievement_date = _AchievementDateField(
+        label="Achievement Date",
+        queryset=AchievementDate.objects.none(),
+        required=False,
+        empty_label="All achievement dates",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = selectors.result_providers(user=user)
+        year_id = self._raw_id("financial_year")
+        services = QualityService.objects.select_related("financial_year").order_by("code")
+        if year_id is not None:
+            services = services.filter(financial_year_id=year_id)
+        self.fields["service"].queryset = services
+        service_id = self._raw_id("service")
+        if service_id is not None:
+            self.fields["achievement_date"].queryset = AchievementDate.objects.filter(service_id=service_id)
+
+    def _raw_id(self, name: str) -> int | None:
+        source = self.data if self.is_bound else self.initial
+        value = source.get(name)
+        if hasattr(value, "pk"):
+            return value.pk
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,177 @@
+"""What the Achievement Results screen shows, prepared for its template (which decides nothing).
+
+Pounds are only ever put in a presenter built with ``show_money=True``, so a template rendered
+for a role that may not see money has no amount to leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from participation.models import IndicatorKind
+
+from .models import Calculation, IndicatorCalculation
+
+CHART_WIDTH = 200  # SVG user units for 0..100%
+# NHS colours: green at or above the upper threshold, blue between the thresholds, red at or below
+# the lower one (presentation attributes, so the page needs no inline style under the CSP).
+_BAR_COLOURS = {"upper": "#007f3b", "between": "#005eb8", "lower": "#d5281b"}
+_YES_NO_KINDS = frozenset({IndicatorKind.YES_NO, IndicatorKind.TICK_BOX, IndicatorKind.PER_CAPITA})
+
+
+def money(value: Decimal | None) -> str | None:
+    """£1,234.56 (pounds to the penny, already rounded by the engine)."""
+    if value is None:
+        return None
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{abs(value):,.2f}"
+
+
+def percent(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}%"
+
+
+def _threshold(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}%"
+
+
+def _x(value: Decimal) -> str:
+    """A percentage as an x position on the chart, clamped to 0..100%."""
+    clamped = min(max(value, Decimal(0)), Decimal(100))
+    return f"{clamped * CHART_WIDTH / 100:.1f}"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Achievement against the thresholds, as SVG geometry (x positions in 0..CHART_WIDTH)."""
+
+    width: int
+    lower_x: str
+    band_width: str
+    upper_x: str
+    achievement_width: str
+    reached: str  # "upper", "between", "lower"
+    bar_colour: str
+    label: str
+
+
+@dataclass(frozen=True)
+class IndicatorResultRow:
+    code: str
+    name: str
+    kind: str
+    kind_label: str
+    numerator: int | None
+    denominator: int | None
+    register: int | None
+    value: int | None  # count indicators
+    answer: str | None  # "Yes" / "No" for yes/no, tick-box and per-capita indicators
+    achievement: str | None
+    lower: str | None
+    upper: str | None
+    points: str
+    points_available: str
+    amount: str | None  # None unless the viewer may see money
+    patients_to_upper: int | None
+    amount_at_stake: str | None  # None unless the viewer may see money
+    not_earnable: bool
+    chart: Chart | None
+
+
+@dataclass(frozen=True)
+class GroupResults:
+    domain: str
+    name: str
+    rows: tuple[IndicatorResultRow, ...]
+
+
+def _chart(result: IndicatorCalculation) -> Chart | None:
+    indicator = result.indicator
+    if indicator.kind != IndicatorKind.FRACTION or result.achievement_percent is None:
+        return None
+    lower, upper, achieved = indicator.lower, indicator.upper, result.achievement_percent
+    reached = "upper" if achieved >= upper else "between" if achieved > lower else "lower"
+    return Chart(
+        width=CHART_WIDTH,
+        lower_x=_x(lower),
+        band_width=f"{Decimal(_x(upper)) - Decimal(_x(lower)):.1f}",
+        upper_x=_x(upper),
+        achievement_width=_x(achieved),
+        reached=reached,
+        bar_colour=_BAR_COLOURS[reached],
+        label=f"Achievement {percent(achieved)} against a lower threshold of {_threshold(lower)} "
+        f"and an upper threshold of {_threshold(upper)}",
+    )
+
+
+def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRow:
+    indicator = result.indicator
+    is_fraction = indicator.kind == IndicatorKind.FRACTION
+    return IndicatorResultRow(
+        code=indicator.code,
+        name=indicator.name,
+        kind=indicator.kind,
+        kind_label=indicator.get_kind_display(),
+        numerator=result.numerator,
+        denominator=result.denominator,
+        register=result.register,
+        value=result.value,
+        answer=("Yes" if result.answer else "No") if indicator.kind in _YES_NO_KINDS else None,
+        achievement=percent(result.achievement_percent),
+        lower=_threshold(indicator.lower) if is_fraction else None,
+        upper=_threshold(indicator.upper) if is_fraction else None,
+        points=f"{result.points:.2f}",
+        points_available=f"{indicator.points:.2f}",
+        amount=money(result.amount) if show_money else None,
+        patients_to_upper=result.patients_to_upper,
+        amount_at_stake=money(result.amount_at_stake) if show_money else None,
+        not_earnable=is_fraction and not result.denominator,
+        chart=_chart(result),
+    )
+
+
+@dataclass(frozen=True)
+class AchievementResults:
+    """One achievement's calculated payment: groups of indicator rows and the totals."""
+
+    groups: tuple[GroupResults, ...]
+    show_money: bool
+    is_provisional: bool
+    version: int
+    calculated_at: object
+    list_size: int | None
+    total_points: str
+    total_points_available: str
+    total_amount: str | None
+    total_amount_at_stake: str | None
+    total_patients_to_upper: int
+
+    @classmethod
+    def build(
+        cls, *, calculation: Calculation, results: Iterable[IndicatorCalculation], show_money: bool
+    ) -> AchievementResults:
+        results = list(results)
+        groups: list[GroupResults] = []
+        for result in results:
+            group = result.indicator.group
+            row = _row(result, show_money=show_money)
+            if groups and groups[-1].name == group.name and groups[-1].domain == group.domain.name:
+                groups[-1] = GroupResults(groups[-1].domain, group.name, (*groups[-1].rows, row))
+            else:
+                groups.append(GroupResults(group.domain.name, group.name, (row,)))
+        at_stake = sum((r.amount_at_stake or Decimal(0) for r in results), Decimal("0.00"))
+        return cls(
+            groups=tuple(groups),
+            show_money=show_money,
+            is_provisional=calculation.is_provisional,
+            version=calculation.version,
+            calculated_at=calculation.calculated_at,
+            list_size=calculation.list_size,
+            total_points=f"{calculation.total_points:.2f}",
+            total_points_available=f"{sum((r.indicator.points for r in results), Decimal(0)):.2f}",
+            total_amount=money(calculation.total_amount) if show_money else None,
+            total_amount_at_stake=money(at_stake) if show_money else None,
+            total_patients_to_upper=sum(r.patients_to_upper or 0 for r in results),
+        )
