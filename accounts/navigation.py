@@ -65,7 +65,7 @@ TABS: tuple[Tab, ...] = (
     Tab(
         "Achievement",
         (
-            SubTab("Achievement Results", "achievement:results", _PROVIDER_READERS | _COMMISSIONER_READERS),
+            SubTab("Achievement Results", "declarations:results", _PROVIDER_READERS | _COMMISSIONER_READERS),
             SubTab("Declare", "declarations:declare", frozenset({Role.DECLARATION_MANAGEMENT})),
             SubTab(
                 "Declaration Management",

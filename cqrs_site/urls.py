@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("participation/", include("participation.urls")),
+    path("declarations/", include("declarations.urls")),
 ]
