@@ -275,3 +275,39 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only")
+
+
+class RegistrationInvitation(models.Model):
+    """A registration link emailed to a user a User Administrator added (ADR 0003).
+
+    The link carries a signed (invitation id, nonce); only a hash of the nonce is stored, so the
+    table cannot be turned back into working links.  A link works once, until ``expires_at``;
+    sending a new link revokes the earlier ones.  A user with a pending invitation (not used,
+    not revoked) has not registered yet.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    nonce_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "used_at", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"Registration link for {self.user} ({self.created_at:%d/%m/%Y})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.used_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at

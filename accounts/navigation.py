@@ -80,6 +80,7 @@ TABS: tuple[Tab, ...] = (
         (
             SubTab("Add New User", "accounts:add_user", frozenset({Role.USER_ADMINISTRATOR})),
             SubTab("Manage Org's & Users", "accounts:manage_users", frozenset({Role.USER_ADMINISTRATOR})),
+            SubTab("Audit Log", "accounts:audit_log", frozenset({Role.USER_ADMINISTRATOR})),
             SubTab("Extract Loads", "achievement:extract_loads", staff_only=True),
         ),
         prefixes=("accounts:", "achievement:extract"),

@@ -25,8 +25,9 @@ def memberships(user) -> frozenset[tuple[int, str]]:
 
 
 def forget_memberships(user) -> None:
-    if hasattr(user, "_cqrs_memberships"):
-        del user._cqrs_memberships
+    for cached in ("_cqrs_memberships", "_cqrs_administered_ids"):
+        if hasattr(user, cached):
+            delattr(user, cached)
 
 
 def roles(user) -> frozenset[str]:
@@ -100,3 +101,59 @@ def can_see_money(user, organisation: Organisation) -> bool:
     return has_role_in(user, organisation, MONEY_ROLES) or can_act_as_commissioner(
         user, organisation, MONEY_ROLES
     ) or (organisation.pcn_id is not None and has_role_in(user, organisation.pcn_id, MONEY_ROLES))
+
+
+# User administration -------------------------------------------------------------------------
+
+def administered_organisations(user) -> QuerySet[Organisation]:
+    """Organisations whose users this user administers: those where they are a User
+    Administrator and, for an ICB's User Administrator, the practices and PCNs it commissions."""
+    own = organisation_ids_with_role(user, {Role.USER_ADMINISTRATOR})
+    if not own:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(Q(pk__in=own) | Q(commissioner_id__in=own))
+
+
+def administered_organisation_ids(user) -> frozenset[int]:
+    """The ids of ``administered_organisations``; cached on the user object (one query)."""
+    cached = getattr(user, "_cqrs_administered_ids", None)
+    if cached is None:
+        cached = frozenset(administered_organisations(user).values_list("pk", flat=True))
+        user._cqrs_administered_ids = cached
+    return cached
+
+
+def can_administer_organisation(user, organisation: Organisation | None) -> bool:
+    """May this user add users to, and change roles at, ``organisation``?"""
+    if organisation is None:
+        return False
+    return has_role_in(user, organisation, {Role.USER_ADMINISTRATOR}) or can_act_as_commissioner(
+        user, organisation, {Role.USER_ADMINISTRATOR}
+    )
+
+
+def can_administer_user(user, target) -> bool:
+    """May this user manage ``target`` (see them, change or unlink their roles in the
+    organisations they administer)?  Only when the target holds a role in one of them."""
+    administered = administered_organisation_ids(user)
+    return bool(administered) and Membership.objects.filter(
+        user=target, organisation_id__in=administered
+    ).exists()
+
+
+def can_disable_user(user, target) -> bool:
+    """Disabling shuts a person out of every organisation, so only an administrator of *all*
+    the target's organisations may do it, and never of themselves."""
+    if target.pk == user.pk:
+        return False
+    held = set(Membership.objects.filter(user=target).values_list("organisation_id", flat=True))
+    return bool(held) and held <= administered_organisation_ids(user)
+
+
+def roles_for_organisation(organisation: Organisation) -> list[str]:
+    """The roles a user may hold at an organisation of this kind: commissioners' roles at a
+    commissioner, providers' roles at a practice or PCN; User Administrator anywhere."""
+    from .models import COMMISSIONER_ROLES, PROVIDER_ROLES
+
+    allowed = PROVIDER_ROLES if organisation.is_provider else COMMISSIONER_ROLES
+    return [role for role in Role if role in allowed or role == Role.USER_ADMINISTRATOR]

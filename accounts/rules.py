@@ -14,9 +14,7 @@ from .models import Role
 def is_user_administrator(user, organisation=None) -> bool:
     if organisation is None:
         return permissions.has_any_role(user, {Role.USER_ADMINISTRATOR})
-    return permissions.has_role_in(user, organisation, {Role.USER_ADMINISTRATOR}) or (
-        permissions.can_act_as_commissioner(user, organisation, {Role.USER_ADMINISTRATOR})
-    )
+    return permissions.can_administer_organisation(user, organisation)
 
 
 @rules.predicate
@@ -26,3 +24,17 @@ def can_see_organisation(user, organisation) -> bool:
 
 rules.add_perm("accounts.view_organisation", can_see_organisation)
 rules.add_perm("accounts.administer_users", is_user_administrator)
+
+
+@rules.predicate
+def can_manage_user(user, target) -> bool:
+    return target is not None and permissions.can_administer_user(user, target)
+
+
+@rules.predicate
+def can_disable_user(user, target) -> bool:
+    return target is not None and permissions.can_disable_user(user, target)
+
+
+rules.add_perm("accounts.manage_user", can_manage_user)
+rules.add_perm("accounts.disable_user", can_disable_user)

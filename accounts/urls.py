@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import views
+from . import oidc, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -10,4 +10,15 @@ urlpatterns = [
     path("messages/<int:pk>/", views.ShowMessageView.as_view(), name="message_detail"),
     path("organisations/<str:ods_code>/", views.ShowOrganisationView.as_view(), name="organisation_detail"),
     path("my-account/", views.MyAccountView.as_view(), name="my_account"),
+    path("my-account/password/", views.ChangePasswordView.as_view(), name="password_change"),
+    # Registration by emailed link, and Sign in with NHSmail (public: they sign people in).
+    path("register/<str:token>/", views.RegistrationView.as_view(), name="registration"),
+    path(
+        "register/<str:token>/security-information/",
+        views.SecurityInformationView.as_view(),
+        name="registration_security_information",
+    ),
+    path("register/<str:token>/new-link/", views.RequestRegistrationLinkView.as_view(), name="registration_new_link"),
+    path("sign-in/nhsmail/", oidc.NHSmailSignInView.as_view(), name="nhsmail_sign_in"),
+    path("sign-in/nhsmail/callback/", oidc.NHSmailCallbackView.as_view(), name="nhsmail_callback"),
 ]

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView, TemplateView
 
 from . import selectors, services
@@ -12,6 +12,11 @@ class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(_sign_in_context(self.request))  # Sign in with NHSmail, when configured
+        return context
 
 
 class SignOutView(auth_views.LogoutView):
@@ -73,3 +78,155 @@ class MyAccountView(FormView):
         )
         messages.success(self.request, "Your notification preferences have been saved.")
         return redirect(self.get_success_url())
+
+
+# Sign-in throttling, registration, password change (issue 7) ---------------------------------
+
+from django.contrib.auth import password_validation  # noqa: E402
+from django.contrib.auth.decorators import login_not_required  # noqa: E402
+from django.shortcuts import render  # noqa: E402
+from django.utils.decorators import method_decorator  # noqa: E402
+from django.views import View  # noqa: E402
+
+from . import oidc, registration  # noqa: E402
+from .forms import ChangePasswordForm, RegistrationPasswordForm  # noqa: E402
+from .middleware import client_ip  # noqa: E402
+
+
+def sign_in_username(request, credentials) -> str:
+    """The account django-axes counts failures against: the email address, lower-cased."""
+    return str((credentials or {}).get("username") or "").strip().lower()
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' lockout page: say plainly why sign-in is refused and what to do."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"cooloff_minutes": minutes, "page_title": "Sign-in locked"},
+        status=429,
+    )
+
+
+def _sign_in_context(request) -> dict:
+    if not oidc.is_configured():
+        return {}
+    return {"nhsmail_url": reverse("nhsmail_sign_in"), "provider_name": oidc.provider_name()}
+
+
+def password_policy() -> list[str]:
+    """The Password Policy as the validators enforce it (shown on Security Information)."""
+    return [
+        *password_validation.password_validators_help_texts(),
+        "Your password can be up to 128 characters long and can contain any characters, including spaces.",
+        "It does not need to mix upper case, numbers or symbols, and it does not expire.",
+    ]
+
+
+@method_decorator(login_not_required, name="dispatch")
+class RegistrationView(View):
+    """The Registration screen an emailed link opens: confirm who you are being registered as."""
+
+    def get(self, request, token):
+        try:
+            invitation = registration.invitation_from_token(token=token)
+        except registration.RegistrationLinkError as error:
+            return _link_unusable(request, token, error)
+        return render(request, "registration/registration.html", {
+            "token": token,
+            "details": registration.registration_details(invitation=invitation),
+            "page_title": "Registration",
+        })
+
+
+@method_decorator(login_not_required, name="dispatch")
+class SecurityInformationView(View):
+    """Security Information: the Password Policy; create and confirm a password, or Sign in
+    with NHSmail."""
+
+    def _context(self, request, token, invitation, form):
+        context = {
+            "token": token,
+            "form": form,
+            "details": registration.registration_details(invitation=invitation),
+            "password_policy": password_policy(),
+            "page_title": "Security Information",
+        }
+        if oidc.is_configured():
+            context["nhsmail_url"] = f"{reverse('nhsmail_sign_in')}?registration={token}"
+            context["provider_name"] = oidc.provider_name()
+        return context
+
+    def get(self, request, token):
+        try:
+            invitation = registration.invitation_from_token(token=token)
+        except registration.RegistrationLinkError as error:
+            return _link_unusable(request, token, error)
+        form = RegistrationPasswordForm(invitation.user)
+        return render(request, "registration/security_information.html", self._context(request, token, invitation, form))
+
+    def post(self, request, token):
+        try:
+            invitation = registration.invitation_from_token(token=token)
+        except registration.RegistrationLinkError as error:
+            return _link_unusable(request, token, error)
+        form = RegistrationPasswordForm(invitation.user, request.POST)
+        if not form.is_valid():
+            return render(
+                request, "registration/security_information.html", self._context(request, token, invitation, form)
+            )
+        try:
+            registration.registration_complete_with_password(
+                token=token, password=form.cleaned_data["new_password1"], ip_address=client_ip(request)
+            )
+        except registration.RegistrationLinkError as error:  # used up in a race
+            return _link_unusable(request, token, error)
+        messages.success(request, "Your registration is complete. Sign in with your email address and new password.")
+        return redirect("login")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class RequestRegistrationLinkView(View):
+    """From an expired or used link: ask the organisation's User Administrators for a new one."""
+
+    def post(self, request, token):
+        registration.registration_request_new_link(token=token, ip_address=client_ip(request))
+        return render(request, "registration/link_requested.html", {"page_title": "New registration link requested"})
+
+
+def _link_unusable(request, token, error):
+    return render(
+        request,
+        "registration/link_unusable.html",
+        {
+            "reason": error.reason,
+            "token": token,
+            "can_request": error.invitation is not None,
+            "page_title": "Registration",
+        },
+        status=410 if error.invitation is not None else 404,
+    )
+
+
+class ChangePasswordView(auth_views.PasswordChangeView):
+    """My Account: change password (Django's view; keeps this session signed in)."""
+
+    template_name = "accounts/password_change.html"
+    form_class = ChangePasswordForm
+    success_url = reverse_lazy("my_account")
+    extra_context = {"page_title": "Change password"}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["password_policy"] = password_policy()
+        return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.audit_record(actor=self.request.user, action="password_changed", obj=self.request.user,
+                              ip_address=client_ip(self.request))
+        messages.success(self.request, "Your password has been changed.")
+        return response

@@ -176,3 +176,74 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# ---------------------------------------------------------------------------------------------
+# Accounts security (issue 7, ADR 0003): sign-in throttling, Content Security Policy, user
+# administration, registration links and Sign in with NHSmail.  Kept together so the security
+# section above stays the colleague-owned place for transport settings.
+# ---------------------------------------------------------------------------------------------
+import datetime as _dt  # noqa: E402
+
+from csp.constants import NONE as _CSP_NONE  # noqa: E402
+from csp.constants import SELF as _CSP_SELF  # noqa: E402
+
+INSTALLED_APPS += ["axes", "csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE += [
+    "accounts.middleware.AuditDenialsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+# django-axes checks every password sign-in first and refuses it while the account or the address
+# is locked out; it needs the request, so sign in through a view (tests: client.force_login or
+# client.post to the sign-in page, not client.login()).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+
+# Sign-in throttling: after AXES_FAILURE_LIMIT failures for one account, or from one address,
+# further attempts are refused for AXES_COOLOFF_MINUTES (a User Administrator can unlock sooner).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.views.sign_in_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # our audit log records sign-ins
+# Behind N reverse proxies the client address is the Nth from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip"
+
+# Content Security Policy: no inline script anywhere (NHS.UK frontend JS is an ES module file).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+
+# User administration: new users' email addresses must be at one of these domains (or a
+# subdomain of one); registration links stay valid this many days.
+USER_EMAIL_DOMAINS = env.list("USER_EMAIL_DOMAINS", default=["nhs.net", "nhs.uk"])
+REGISTRATION_LINK_DAYS = env.int("REGISTRATION_LINK_DAYS", default=14)
+
+# Sign in with NHSmail (OpenID Connect).  Hidden unless OIDC_ISSUER and OIDC_CLIENT_ID are set.
+# Client authentication: private_key_jwt with OIDC_PRIVATE_KEY (PEM) or OIDC_PRIVATE_KEY_PATH,
+# else client_secret_basic with OIDC_CLIENT_SECRET.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PRIVATE_KEY = env.str("OIDC_PRIVATE_KEY", default="", multiline=True)
+OIDC_PRIVATE_KEY_PATH = env.str("OIDC_PRIVATE_KEY_PATH", default="")
+OIDC_PRIVATE_KEY_ID = env.str("OIDC_PRIVATE_KEY_ID", default="")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_EMAIL_CLAIM = env.str("OIDC_EMAIL_CLAIM", default="email")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="NHSmail")
+# ---------------------------------------------------------------------------------------------

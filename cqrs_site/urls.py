@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("administration/", include("accounts.admin_urls")),
     path("participation/", include("participation.urls")),
     path("declarations/", include("declarations.urls")),
 ]

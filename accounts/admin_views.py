@@ -1,0 +1,228 @@
+"""Administrative Tasks screens (thin: forms validate, accounts.user_admin does the work)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from . import permissions, user_admin
+from .forms import AddUserForm, ChangeRolesForm, UserSearchForm
+from .models import Organisation, Role, User
+from .registration import user_is_registered
+
+PAGE_SIZE = 25
+
+
+class UserAdministratorRequiredMixin:
+    """Administrative Tasks are for User Administrators; anyone else gets 403 (on record)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not permissions.has_any_role(request.user, {Role.USER_ADMINISTRATOR}):
+            raise PermissionDenied("Administrative Tasks are for User Administrators")
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/")
+
+
+class AddUserView(UserAdministratorRequiredMixin, FormView):
+    """Add New User: the user gets an email with a registration link."""
+
+    template_name = "accounts/add_user.html"
+    form_class = AddUserForm
+    extra_context = {"page_title": "Add New User"}
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "actor": self.request.user}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            user = user_admin.user_add(
+                actor=self.request.user,
+                email=data["email"],
+                full_name=data["full_name"],
+                organisation_id=data["organisation"].pk,
+                roles=data["roles"],
+                base_url=_base_url(self.request),
+            )
+        except ValidationError as error:
+            form.add_error("email", error)
+            return self.form_invalid(form)
+        except user_admin.UserAdministrationError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        if user_is_registered(user=user):
+            message = f"{user.get_full_name()} has been given roles at {data['organisation'].name}."
+        else:
+            message = (f"{user.get_full_name()} has been added to {data['organisation'].name}. "
+                       f"We have emailed {user.email} a registration link.")
+        messages.success(self.request, message)
+        return redirect("accounts:user_detail", user_id=user.pk)
+
+
+class ListUsersView(UserAdministratorRequiredMixin, TemplateView):
+    """Manage Org's & Users: the users of the organisations this administrator administers."""
+
+    template_name = "accounts/manage_users.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = UserSearchForm(self.request.GET or None)
+        search = form.cleaned_data["q"].strip() if form.is_valid() else ""
+        organisation_id = None
+        raw_org = self.request.GET.get("organisation", "")
+        if raw_org.isdigit() and int(raw_org) in permissions.administered_organisation_ids(self.request.user):
+            organisation_id = int(raw_org)
+        users = user_admin.managed_user_list(actor=self.request.user, search=search, organisation_id=organisation_id)
+        page = Paginator(users, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        context.update(
+            {
+                "page_title": "Manage Org's & Users",
+                "search_form": form,
+                "page_obj": page,
+                "user_list": page.object_list,
+                "organisations": permissions.administered_organisations(self.request.user).order_by("kind", "name"),
+                "organisation_id": organisation_id,
+                "search": search,
+            }
+        )
+        return context
+
+
+class ShowUserView(UserAdministratorRequiredMixin, TemplateView):
+    """One user: their roles in the organisations this administrator administers and the
+    actions (change roles, unlink, disable or enable, unlock, send a new registration link)."""
+
+    template_name = "accounts/user_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        actor = self.request.user
+        target = user_admin.managed_user_get(actor=actor, user_id=self.kwargs["user_id"])
+        grouped: dict[int, tuple] = {}
+        for membership in target.administered_memberships:
+            grouped.setdefault(membership.organisation_id, (membership.organisation, []))[1].append(membership.role)
+        holdings = [
+            {
+                "organisation": organisation,
+                "role_labels": [Role(r).label for r in roles],
+                "form": ChangeRolesForm(organisation=organisation, initial={"roles": roles},
+                                        prefix=f"org{organisation.pk}"),
+            }
+            for organisation, roles in sorted(grouped.values(), key=lambda pair: pair[0].name)
+        ]
+        context.update(
+            {
+                "page_title": target.get_full_name(),
+                "target": target,
+                "holdings": holdings,
+                "can_disable": permissions.can_disable_user(actor, target),
+                "is_self": target.pk == actor.pk,
+            }
+        )
+        return context
+
+
+class _UserActionView(UserAdministratorRequiredMixin, View):
+    """A POST-only action on a managed user; GET is not allowed (405)."""
+
+    http_method_names = ["post"]
+
+    def done(self, message: str):
+        messages.success(self.request, message)
+        return redirect("accounts:user_detail", user_id=self.kwargs["user_id"])
+
+    def refused(self, message: str):
+        messages.error(self.request, message)
+        return redirect("accounts:user_detail", user_id=self.kwargs["user_id"])
+
+
+class ChangeRolesView(_UserActionView):
+    def post(self, request, user_id, organisation_id):
+        if organisation_id not in permissions.administered_organisation_ids(request.user):
+            raise_not_found()
+        organisation = get_object_or_404(Organisation, pk=organisation_id)
+        form = ChangeRolesForm(request.POST, organisation=organisation, prefix=f"org{organisation.pk}")
+        if not form.is_valid():
+            return self.refused("Select at least one role. To take every role away, unlink the user instead.")
+        try:
+            user_admin.membership_change_roles(
+                actor=request.user, user_id=user_id, organisation_id=organisation_id, roles=form.cleaned_data["roles"]
+            )
+        except ValidationError as error:
+            return self.refused(" ".join(error.messages))
+        return self.done(f"The roles at {organisation.name} have been saved.")
+
+
+class UnlinkUserView(_UserActionView):
+    def post(self, request, user_id, organisation_id):
+        try:
+            user_admin.membership_unlink(actor=request.user, user_id=user_id, organisation_id=organisation_id)
+        except user_admin.UserAdministrationError as error:
+            return self.refused(str(error))
+        messages.success(request, "The user has been unlinked from the organisation.")
+        if permissions.can_administer_user(request.user, _user(user_id)):
+            return redirect("accounts:user_detail", user_id=user_id)
+        return redirect("accounts:manage_users")
+
+
+class DisableUserView(_UserActionView):
+    def post(self, request, user_id):
+        user = user_admin.user_disable(actor=request.user, user_id=user_id)
+        return self.done(f"{user.get_full_name()} has been disabled and signed out everywhere.")
+
+
+class EnableUserView(_UserActionView):
+    def post(self, request, user_id):
+        user = user_admin.user_enable(actor=request.user, user_id=user_id)
+        return self.done(f"{user.get_full_name()} has been enabled.")
+
+
+class UnlockUserView(_UserActionView):
+    def post(self, request, user_id):
+        user_admin.user_unlock(actor=request.user, user_id=user_id)
+        return self.done("The user's sign-in has been unlocked.")
+
+
+class SendRegistrationLinkView(_UserActionView):
+    def post(self, request, user_id):
+        try:
+            user_admin.registration_link_resend(actor=request.user, user_id=user_id, base_url=_base_url(request))
+        except user_admin.UserAdministrationError as error:
+            return self.refused(str(error))
+        return self.done("A new registration link has been emailed. The earlier link no longer works.")
+
+
+class ListAuditEventsView(UserAdministratorRequiredMixin, TemplateView):
+    """Audit Log: sign-ins, failed sign-ins, denials and user administration in the
+    organisations this administrator administers."""
+
+    template_name = "accounts/audit_log.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        action = self.request.GET.get("action", "")
+        events = user_admin.audit_event_list(actor=self.request.user, action=action)
+        page = Paginator(events, 50).get_page(self.request.GET.get("page"))
+        for event in page.object_list:
+            event.action_label = user_admin.AUDIT_ACTIONS.get(event.action, event.action)
+        actions = sorted(user_admin.AUDIT_ACTIONS.items(), key=lambda item: item[1])
+        context.update({"page_title": "Audit Log", "page_obj": page, "event_list": page.object_list,
+                        "actions": actions, "action": action})
+        return context
+
+
+def raise_not_found():
+    raise Http404("No such organisation")
+
+
+def _user(user_id: int) -> User:
+    return User.objects.get(pk=user_id)
+

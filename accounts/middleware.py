@@ -1,0 +1,56 @@
+"""Request plumbing for accounts: the client's address, and permission denials on record."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from . import services
+
+
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind ``TRUSTED_PROXY_COUNT`` reverse proxies the
+    address the outermost trusted proxy saw (never a value the client could have written)."""
+    hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class AuditDenialsMiddleware:
+    """Record every PermissionDenied (403) and Http404 raised by a view for a signed-in user:
+    someone changing an id in a URL to reach another organisation's data is on record.  The
+    exception then goes on to Django's usual 403/404 handling."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, PermissionDenied):
+            action = "permission_denied"
+        elif isinstance(exception, Http404):
+            action = "not_found"
+        else:
+            return None
+        user = getattr(request, "user", None)
+        if action == "not_found" and not getattr(user, "is_authenticated", False):
+            return None
+        match = getattr(request, "resolver_match", None)
+        services.audit_record(
+            actor=user,
+            action=action,
+            detail={
+                "path": request.path[:300],
+                "method": request.method,
+                "view": match.view_name if match else "",
+                "kwargs": {k: str(v)[:60] for k, v in (match.kwargs if match else {}).items()},
+            },
+            ip_address=client_ip(request),
+        )
+        return None
