@@ -184,23 +184,41 @@ class SubmissionIds:
         self.now = now
         self.vendor = connection.vendor
         self._block: list[int] = []
+        self._side = None
         self.groups: list[Group] = []
 
     def assign(self, group: Group) -> None:
         if self.vendor == "postgresql":
             if not self._block:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                        [Submission._meta.db_table, _ID_BLOCK],
-                    )
-                    self._block = [row[0] for row in cursor.fetchall()]
-                    self._block.reverse()
+                self._block = self._reserve(_ID_BLOCK)
             group.submission_id = self._block.pop()
         else:
             achievement = _achievements_for([group])[(group.provider.id, group.date_id)]
             group.submission_id = self._new_submission(achievement, None).pk
         self.groups.append(group)
+
+    def _reserve(self, count: int) -> list[int]:
+        """Take ``count`` ids from Submission's sequence, through a side connection: the main one
+        is busy with the COPY.  Sequences are not transactional, so the ids stay ours either way
+        (a rolled-back load leaves a gap, nothing else)."""
+        if self._side is None:
+            import psycopg2
+
+            self._side = psycopg2.connect(**connection.get_connection_params())
+            self._side.autocommit = True
+        with self._side.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Submission._meta.db_table, count],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        ids.reverse()
+        return ids
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
+            self._side = None
 
     def _new_submission(self, achievement_id: int, pk: int | None) -> Submission:
         submission = Submission(
@@ -688,7 +706,10 @@ def apply_extract(*, extract, path: Path, progress: Callable[[int], None] | None
     catalogue = Catalogue.load()
     ids = SubmissionIds(extract, now=now)
     reader = ExtractReader(path, catalogue, ids, progress=progress)
-    write_values(reader)
+    try:
+        write_values(reader)
+    finally:
+        ids.close()
     if reader.errors:
         raise ExtractInvalid(reader.errors)
     result = reader.result

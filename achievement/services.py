@@ -60,7 +60,8 @@ def extract_receive(
 
     The file is copied under MEDIA_ROOT/extracts/ named by the SHA-256 of its content.  When that
     content has been received before (also by a concurrent call: the unique ``sha256`` decides),
-    the existing record is returned and nothing new is enqueued.
+    the existing record is returned and nothing new is enqueued; ``newly_received`` on the
+    returned record tells which happened.
     """
     if (path is None) == (file is None):
         raise ValueError("Give exactly one of path or file")
@@ -75,6 +76,7 @@ def extract_receive(
     existing = ExtractLoad.objects.filter(sha256=digest).first()
     if existing is not None:
         temp_path.unlink(missing_ok=True)
+        existing.newly_received = False
         return existing
 
     final_path = extracts_dir() / f"{digest}.csv"
@@ -99,7 +101,10 @@ def extract_receive(
             extract_load_task.delay_on_commit(extract.pk)
     except IntegrityError:
         # Another receipt of the same content committed first.
-        return ExtractLoad.objects.get(sha256=digest)
+        existing = ExtractLoad.objects.get(sha256=digest)
+        existing.newly_received = False
+        return existing
+    extract.newly_received = True
     return extract
 
 
