@@ -259,6 +259,9 @@ class OfferTransition(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} at {self.at:%d/%m/%Y %H:%M}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("Transition records are immutable")

@@ -28,7 +28,7 @@ def world(transactional_db):
     load_shipped_services()
     practices = world["practices"][:3]
     emails = ["practice@demo.nhs.net", "practice2@demo.nhs.net", "practice3@demo.nhs.net"]
-    for email, practice in zip(emails[1:], practices[1:]):
+    for email, practice in zip(emails[1:], practices[1:], strict=True):
         user = User.objects.create_user(email, DEMO_PASSWORD, full_name=f"Manager of {practice.name}")
         Membership.objects.create(user=user, organisation=practice, role=Role.SERVICE_MANAGEMENT)
     return {"practices": practices, "emails": emails}
