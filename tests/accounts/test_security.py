@@ -1,0 +1,238 @@
+"""Hardening: throttling, sessions, security headers, CSP without inline script, password
+policy, audit of sign-ins and denials, `check --deploy`."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import password_validation
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from accounts import user_admin
+from accounts.models import AuditEvent, Role
+from tests.factories import ICBFactory, PracticeFactory, member
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "cqrs-test-password-2026"  # tests.factories.UserFactory's
+TEMPLATES = Path(django_settings.BASE_DIR) / "templates"
+
+
+@pytest.fixture
+def pat():
+    return member(PracticeFactory(), Role.SERVICE_MANAGEMENT, email="pat@nhs.net")
+
+
+def sign_in(client, email, password, address="192.0.2.10"):
+    return client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+# Throttling --------------------------------------------------------------------------------
+
+def test_an_account_is_locked_after_too_many_failures_with_a_clear_message(client, pat, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT - 1):
+        # From different addresses: the account itself is throttled.
+        assert sign_in(client, "pat@nhs.net", "wrong", address=f"192.0.2.{n + 1}").status_code == 200
+    # The failure that reaches the limit locks the account.
+    assert sign_in(client, "pat@nhs.net", "wrong", address="192.0.2.99").status_code == 429
+    locked = sign_in(client, "pat@nhs.net", PASSWORD, address="198.51.100.7")
+    assert locked.status_code == 429
+    assert "locked after too many failed attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="sign_in_locked_out").exists()
+
+
+def test_an_address_is_locked_after_too_many_failures_across_accounts(client, pat, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, f"nobody{n}@nhs.net", "wrong", address="203.0.113.9")
+    assert sign_in(client, "pat@nhs.net", PASSWORD, address="203.0.113.9").status_code == 429
+    # Pat can still sign in from elsewhere.
+    assert sign_in(client, "pat@nhs.net", PASSWORD, address="203.0.113.10").status_code == 302
+
+
+def test_an_administrator_unlocks_a_locked_account(client, client_for, pat, settings):
+    admin = member(pat.memberships.first().organisation, Role.USER_ADMINISTRATOR, email="admin@nhs.net")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "pat@nhs.net", "wrong", address=f"192.0.2.{n + 1}")
+    user_admin.user_unlock(actor=admin, user_id=pat.pk)
+    assert sign_in(client, "pat@nhs.net", PASSWORD, address="198.51.100.7").status_code == 302
+
+
+def test_failed_and_successful_sign_ins_are_audited(client, pat):
+    sign_in(client, "Pat@NHS.net", "wrong")
+    failed = AuditEvent.objects.get(action="sign_in_failed")
+    assert failed.detail["email"] == "pat@nhs.net" and failed.ip_address == "192.0.2.10"
+    assert "wrong" not in str(failed.detail)
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    assert AuditEvent.objects.filter(action="sign_in", actor=pat, detail__method="password").exists()
+
+
+# Sessions ----------------------------------------------------------------------------------
+
+def test_signing_in_gives_a_new_session_key(client, pat):
+    client.get(reverse("login"))
+    client.session.save()
+    before = client.session.session_key
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    assert client.session.session_key != before
+    assert client.session["_auth_user_id"] == str(pat.pk)
+
+
+def test_a_disabled_users_sessions_end_at_once(client, client_for, pat):
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    assert client.get(reverse("home")).status_code == 200
+    admin = member(ICBFactory(), Role.USER_ADMINISTRATOR)
+    pat.memberships.update(organisation=admin.memberships.first().organisation)
+    user_admin.user_disable(actor=admin, user_id=pat.pk)
+    assert not Session.objects.filter(session_key=client.session.session_key).exists()
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    # ...and they cannot sign in again.
+    assert sign_in(client, "pat@nhs.net", PASSWORD).status_code == 200
+
+
+def test_sessions_time_out_after_the_configured_idle_time(client, pat, settings):
+    assert settings.SESSION_COOKIE_AGE == int(os.environ.get("SESSION_IDLE_SECONDS", 30 * 60))
+    assert settings.SESSION_SAVE_EVERY_REQUEST  # the clock restarts with each request: an idle timeout
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    import datetime as dt
+
+    from django.utils import timezone
+
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_the_session_cookie_lasts_the_idle_time(client, pat, settings):
+    response = sign_in(client, "pat@nhs.net", PASSWORD)
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE and cookie["httponly"]
+
+
+# Headers -----------------------------------------------------------------------------------
+
+def test_security_headers(client, pat, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.get(reverse("login"), secure=True)
+    csp = response["Content-Security-Policy"]
+    directives = dict((d.split(" ", 1) + [""])[:2] for d in (part.strip() for part in csp.split(";")) if d)
+    assert directives["script-src"] == "'self'"
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+EVENT_HANDLER = re.compile(r"<[^>]+\s on[a-z]+\s*=", re.IGNORECASE | re.VERBOSE)
+JS_URL = re.compile(r"""(href|src|action)\s*=\s*["']\s*javascript:""", re.IGNORECASE)
+
+
+def template_files():
+    return sorted(TEMPLATES.rglob("*.html"))
+
+
+def test_no_template_has_inline_script_or_event_handlers():
+    assert template_files()
+    problems = []
+    for path in template_files():
+        text = path.read_text()
+        for pattern, what in ((INLINE_SCRIPT, "inline <script>"), (EVENT_HANDLER, "inline event handler"),
+                              (JS_URL, "javascript: URL")):
+            for match in pattern.finditer(text):
+                problems.append(f"{path.relative_to(TEMPLATES)}: {what}: {match.group(0)[:80]}")
+        # A <script src> must not carry a body either.
+        for match in re.finditer(r"<script\b[^>]*\bsrc=[^>]*>(.*?)</script>", text, re.IGNORECASE | re.DOTALL):
+            if match.group(1).strip():
+                problems.append(f"{path.relative_to(TEMPLATES)}: <script src> with inline body")
+    assert not problems, "\n".join(problems)
+
+
+def test_nhsuk_frontend_javascript_is_loaded_as_a_module_file(client):
+    page = client.get(reverse("login")).content.decode()
+    assert re.search(r'<script type="module" src="[^"]+\.mjs"></script>', page)
+
+
+def test_check_deploy_is_clean_with_the_production_settings():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cqrs_site.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "a-production-secret-key-" + "x9Kq2" * 12,
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_SSL_REDIRECT": "true",
+        "SESSION_COOKIE_SECURE": "true",
+        "CSRF_COOKIE_SECURE": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+# Passwords ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("password", ["alllowercase", "twelve chars", "x" * 7 + " passphrase " * 10])
+def test_passwords_need_no_composition_and_can_be_long(password):
+    password_validation.validate_password(password)
+
+
+@pytest.mark.parametrize("password", ["elevenchars", "password1234", "qwertyuiop123"])
+def test_short_and_common_passwords_are_refused(password):
+    with pytest.raises(ValidationError):
+        password_validation.validate_password(password)
+
+
+def test_a_password_like_the_users_email_is_refused(pat):
+    with pytest.raises(ValidationError):
+        password_validation.validate_password("pat@nhs.net1", user=pat)
+
+
+def test_passwords_do_not_expire(settings):
+    names = " ".join(v["NAME"] for v in settings.AUTH_PASSWORD_VALIDATORS)
+    assert "MinimumLength" in names and "CommonPassword" in names and "UserAttributeSimilarity" in names
+    assert not hasattr(settings, "PASSWORD_EXPIRY_DAYS")
+
+
+def test_my_account_changes_the_password_and_keeps_the_session(client, pat):
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    page = client.get(reverse("my_account")).content.decode()
+    assert "Change password" in page and "Notification preferences" in page
+    response = client.post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": "a brand new passphrase", "new_password2": "a brand new passphrase",
+    })
+    assert response.status_code == 302 and response["Location"] == reverse("my_account")
+    assert client.get(reverse("home")).status_code == 200  # still signed in
+    pat.refresh_from_db()
+    assert pat.check_password("a brand new passphrase")
+    assert AuditEvent.objects.filter(action="password_changed", actor=pat).exists()
+    refused = client.post(reverse("password_change"), {
+        "old_password": "a brand new passphrase", "new_password1": "short", "new_password2": "short",
+    })
+    assert refused.status_code == 200 and "too short" in refused.content.decode()
+
+
+# Denials -----------------------------------------------------------------------------------
+
+def test_permission_denials_and_refused_ids_are_audited(client_for, pat):
+    client = client_for(pat)
+    assert client.get(reverse("accounts:manage_users")).status_code == 403
+    denial = AuditEvent.objects.get(action="permission_denied")
+    assert denial.actor == pat and denial.detail["view"] == "accounts:manage_users"
+    other = PracticeFactory()
+    assert client.get(reverse("organisation_detail", args=[other.ods_code])).status_code == 404
+    refused = AuditEvent.objects.get(action="not_found")
+    assert refused.detail["kwargs"] == {"ods_code": other.ods_code}
