@@ -31,7 +31,7 @@ def world(transactional_db):
     for email, practice in zip(emails[1:], practices[1:], strict=True):
         user = User.objects.create_user(email, DEMO_PASSWORD, full_name=f"Manager of {practice.name}")
         Membership.objects.create(user=user, organisation=practice, role=Role.SERVICE_MANAGEMENT)
-    return {"practices": practices, "emails": emails}
+    return {"practices": practices, "emails": emails, "pcn": world["pcns"][0]}
 
 
 def _fill_date(page, legend: str, day: int, month: int, year: int) -> None:
@@ -63,8 +63,12 @@ def test_offers_journey(world, live_server, page, screenshot):
     _fill_date(page, "Target date", 31, 3, 2025)
     screenshot(page, "offers-01-create-offers")
     page.get_by_role("button", name="Continue").click()
+    # The three practices of the first PCN: filter by PCN, then Select All.
+    page.get_by_label("PCN", exact=True).select_option(label=str(world["pcn"]))
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_label("Select All").check()
     for practice in practices:
-        page.get_by_label(f"Select {practice.name}").check()
+        assert page.get_by_label(f"Select {practice.name}").is_checked()
     screenshot(page, "offers-02-choose-providers")
     page.get_by_role("button", name="Continue").click()
     assert page.get_by_text(QOF).first.is_visible()
