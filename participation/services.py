@@ -439,7 +439,8 @@ def _offers_transition(*, offer_ids: Sequence[int], actor, action: _Action, note
             error = _state_error(offer, action)
             raise type(error)(prefix + error.message)
     if _is_system(actor) and not note:
-        note = f"{action.done.capitalize()} on the provider's behalf by {actor.name}."
+        behalf = " on the provider's behalf" if action.perm == "participation.respond_to_offer" else ""
+        note = f"{action.done.capitalize()}{behalf} by {actor.name}."
     for offer in offers:
         _transition_one(offer=offer, actor=actor, action=action, note=note)
         _notify(offer=offer, action=action)
