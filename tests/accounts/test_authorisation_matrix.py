@@ -1,0 +1,242 @@
+"""The authorisation matrix, generated from the URL configuration.
+
+Every URL pattern that takes an object id or code is requested, GET and POST, by a user of
+another organisation (holding every role there) with a real object of the demo world
+(`seed_demo`): it must answer 404 or 403 (405 for a method the view does not take), and an
+owner of the object must be able to open it, so the refusal is about the organisation and not a
+wrong id.  Every list page (no kwargs) is opened by that outsider and must show none of the demo
+organisations' rows.
+
+New URLs are covered automatically: a kwarg name the registry below does not know FAILS the
+test, telling the developer to register how to find a real object for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.management import call_command
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Membership, Organisation, OrganisationKind, Role, User
+
+pytestmark = pytest.mark.django_db
+
+DEMO_ICB, DEMO_PRACTICE, DEMO_PCN = "QHM", "A81001", "U89141"
+# What must never appear on an outsider's page: the demo organisations and people.
+DEMO_MARKERS = [
+    "The Densham Surgery", "Woodbridge Practice", "Queens Park Medical Centre", "Stockton PCN",
+    "North East and North Cumbria", DEMO_PRACTICE, "A81017", DEMO_PCN, "@demo.nhs.net",
+]
+DENIED = {403, 404}
+WRONG_METHOD = 405
+
+
+@dataclass(frozen=True)
+class Kwarg:
+    """How to find a real demo-world object for a URL kwarg.
+
+    ``value``: returns the kwarg value from the seeded world.  ``owners``: demo users at least
+    one of whom may open the URL (the positive control).  ``shared``: a national object (the
+    catalogue): an outsider may open it but must see no demo organisation's rows.
+    ``capability``: a secret-bearing link (registration token): not organisation-scoped, the
+    link itself is the authority; checked in test_registration instead.
+    """
+
+    value: Callable[[dict], object]
+    owners: tuple[str, ...] = ()
+    shared: bool = False
+    capability: str = ""
+
+
+def _org(code: str) -> Organisation:
+    return Organisation.objects.get(ods_code=code)
+
+
+def _demo_message(world) -> int:
+    from accounts.models import Message
+    from accounts.services import message_send
+
+    message = Message.objects.filter(organisation=_org(DEMO_PRACTICE), role="").first()
+    if message is None:
+        message = message_send(organisation=_org(DEMO_PRACTICE), subject="Demo message for the matrix")
+    return message.pk
+
+
+def _offer(world) -> int:
+    from participation.models import ServiceOffer
+
+    return ServiceOffer.objects.filter(provider=_org(DEMO_PRACTICE)).values_list("pk", flat=True).first()
+
+
+def _offered_service(world) -> int:
+    from participation.models import ServiceOffer
+
+    return ServiceOffer.objects.filter(commissioner=_org(DEMO_ICB)).values_list("service_id", flat=True).first()
+
+
+def _extract_load(world) -> int:
+    from achievement.models import ExtractLoad
+
+    load = ExtractLoad.objects.first() or ExtractLoad.objects.create(
+        file_name="matrix.csv", file_path="/dev/null", sha256="0" * 64
+    )
+    return load.pk
+
+
+def _achievement(world) -> int:
+    from achievement.models import Achievement
+    from participation.models import OfferStatus, ServiceOffer
+
+    practice = _org(DEMO_PRACTICE)
+    achievement = Achievement.objects.filter(provider=practice).first()
+    if achievement is None:
+        # Until the demo world seeds achievement (DESIGN.md: the demo practice has one), make
+        # one for a service the practice takes part in.
+        offer = ServiceOffer.objects.filter(provider=practice, status=OfferStatus.APPROVED).select_related("service").first()
+        achievement = Achievement.objects.create(
+            provider=practice, service=offer.service, achievement_date=offer.service.achievement_dates.first()
+        )
+    return achievement.pk
+
+
+PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
+
+# kwarg name -> how to find a real object; "<view name>:<kwarg>" when a name means different
+# objects in different URLs (``pk``).
+REGISTRY: dict[str, Kwarg] = {
+    "ods_code": Kwarg(lambda w: DEMO_PRACTICE, owners=(PRACTICE_USER,)),
+    "message_detail:pk": Kwarg(_demo_message, owners=(PRACTICE_USER,)),
+    "user_id": Kwarg(lambda w: User.objects.get(email=PRACTICE_USER).pk, owners=(ADMIN,)),
+    "organisation_id": Kwarg(lambda w: _org(DEMO_PRACTICE).pk, owners=(ADMIN,)),
+    "token": Kwarg(lambda w: "", capability="a registration link is its own authority (tests/accounts/test_registration.py)"),
+    "participation:offer_detail:pk": Kwarg(_offer, owners=(PRACTICE_USER, COMMISSIONER)),
+    "service_pk": Kwarg(_offered_service, owners=(COMMISSIONER,), shared=True),
+    "achievement:extract_load:pk": Kwarg(_extract_load, owners=(ADMIN,), shared=True),
+    "achievement_id": Kwarg(_achievement, owners=(PRACTICE_USER,)),
+}
+
+# Pages that are not organisation data: sign-in and sign-out flows, Django's staff admin.
+NOT_LISTS = {"login", "logout", "nhsmail_sign_in", "nhsmail_callback"}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    kwargs: tuple[str, ...]
+
+
+def routes(patterns=None, prefix: str = "", namespace: str = "") -> list[Route]:
+    """Every URL pattern, with its full view name and kwarg names (walking includes)."""
+    found: list[Route] = []
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            ns = ":".join(part for part in (namespace, pattern.namespace) if part)
+            found += routes(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            found.append(Route(name, prefix + str(pattern.pattern), tuple(pattern.pattern.converters)))
+    return [r for r in found if not r.name.startswith("admin:")]
+
+
+def registry_entry(route: Route, kwarg: str) -> Kwarg:
+    entry = REGISTRY.get(f"{route.name}:{kwarg}") or REGISTRY.get(kwarg)
+    if entry is None:
+        pytest.fail(
+            f"URL {route.name!r} ({route.route}) takes {kwarg!r}, which the authorisation matrix does not know. "
+            f"Register it in tests/accounts/test_authorisation_matrix.py REGISTRY (as {kwarg!r}, or "
+            f"'{route.name}:{kwarg}' if the name means another object elsewhere): how to find a real "
+            f"demo-world object for it and which demo user owns it.",
+            pytrace=False,
+        )
+    return entry
+
+
+@pytest.fixture
+def world():
+    call_command("seed_demo", verbosity=0)
+    icb = Organisation.objects.create(ods_code="QZZ", name="Outsider Integrated Care Board", kind=OrganisationKind.ICB)
+    pcn = Organisation.objects.create(ods_code="U99999", name="Outsider PCN", kind=OrganisationKind.PCN, commissioner=icb)
+    practice = Organisation.objects.create(
+        ods_code="Z99999", name="Outsider Surgery", kind=OrganisationKind.PRACTICE, pcn=pcn, commissioner=icb
+    )
+    outsider = User.objects.create_user("outsider@nhs.net", "outsider-password-2026", full_name="Olive Outsider")
+    for organisation in (icb, pcn, practice):
+        for role in Role:
+            Membership.objects.create(user=outsider, organisation=organisation, role=role)
+    return {"outsider": outsider, "outsider_orgs": (icb, pcn, practice)}
+
+
+def test_the_url_configuration_is_walked():
+    names = {r.name for r in routes()}
+    assert {"organisation_detail", "message_detail", "accounts:user_detail", "accounts:manage_users"} <= names
+
+
+def test_every_url_with_an_object_id_refuses_another_organisations_user(client, world):
+    problems: list[str] = []
+    checked = 0
+    for route in routes():
+        if not route.kwargs:
+            continue
+        entries = {kwarg: registry_entry(route, kwarg) for kwarg in route.kwargs}
+        if any(entry.capability for entry in entries.values()):
+            continue
+        kwargs = {kwarg: entry.value(world) for kwarg, entry in entries.items()}
+        missing = [k for k, v in kwargs.items() if v in (None, "")]
+        if missing:
+            problems.append(f"{route.name}: the demo world has no object for {missing}; seed one in seed_demo")
+            continue
+        url = reverse(route.name, kwargs=kwargs)
+        shared = all(entry.shared for entry in entries.values())
+
+        # Positive control: an owner can reach it (405 for a POST-only action).
+        owners = {owner for entry in entries.values() for owner in entry.owners}
+        owner_statuses = []
+        for email in sorted(owners):
+            client.force_login(User.objects.get(email=email))
+            owner_statuses.append(client.get(url).status_code)
+        if not (set(owner_statuses) & {200, WRONG_METHOD}):
+            problems.append(f"{route.name} {url}: no owner {sorted(owners)} could open it ({owner_statuses}): "
+                            f"the registry's object is wrong, so the refusal below would prove nothing")
+
+        client.force_login(world["outsider"])
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            status = response.status_code
+            if status in DENIED or status == WRONG_METHOD:
+                continue
+            if shared and status == 200:
+                leaked = [m for m in DEMO_MARKERS if m in response.content.decode()]
+                if leaked:
+                    problems.append(f"{method.upper()} {url} ({route.name}): shows another organisation's {leaked}")
+                continue
+            problems.append(f"{method.upper()} {url} ({route.name}): answered {status} to another organisation's user")
+        checked += 1
+    assert checked >= 5
+    assert not problems, "\n".join(problems)
+
+
+def test_list_pages_never_show_another_organisations_rows(client, world):
+    client.force_login(world["outsider"])
+    problems: list[str] = []
+    for route in routes():
+        if route.kwargs or route.name in NOT_LISTS:
+            continue
+        response = client.get(reverse(route.name))
+        if response.status_code >= 500:
+            problems.append(f"{route.name}: {response.status_code}")
+            continue
+        page = response.content.decode(errors="replace")
+        leaked = [marker for marker in DEMO_MARKERS if marker in page]
+        if leaked:
+            problems.append(f"{route.name} ({reverse(route.name)}): shows {leaked}")
+    assert not problems, "\n".join(problems)
+
+
+def test_an_unknown_kwarg_fails_the_matrix_with_instructions():
+    route = Route("somewhere:new_thing", "new/<int:widget_id>/", ("widget_id",))
+    with pytest.raises(pytest.fail.Exception, match="Register it in tests/accounts/test_authorisation_matrix.py"):
+        registry_entry(route, "widget_id")
