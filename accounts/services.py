@@ -99,6 +99,9 @@ def message_email_send(*, message_id: int) -> int:
     if message is None:
         return 0
     recipients = message_email_recipients(message=message)
+    if not recipients:
+        Message.objects.filter(pk=message.pk).update(emailed_at=timezone.now(), emailed_to=0)
+        return 0
     body = message.body
     if message.link:
         body = f"{body}\n\nSign in to CQRS to see it: {message.link}".strip()
@@ -107,6 +110,8 @@ def message_email_send(*, message_id: int) -> int:
         [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients],
         fail_silently=False,
     )
+    # Some backends (the console one) return None rather than a count.
+    sent = sent if sent is not None else len(recipients)
     Message.objects.filter(pk=message.pk).update(emailed_at=timezone.now(), emailed_to=sent)
     return sent
 
