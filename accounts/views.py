@@ -121,7 +121,7 @@ def password_policy() -> list[str]:
     """The Password Policy as the validators enforce it (shown on Security Information)."""
     return [
         *password_validation.password_validators_help_texts(),
-        "Your password can be up to 128 characters long and can contain any characters, including spaces.",
+        "Your password can be as long as you like (a passphrase of several words is a good choice) and can contain any characters, including spaces.",
         "It does not need to mix upper case, numbers or symbols, and it does not expire.",
     ]
 
