@@ -12,7 +12,7 @@ from . import services
 
 # Achievements per task: a national recalculation is split into tasks of this size that several
 # workers share.
-BATCH_SIZE = 100
+BATCH_SIZE = 50
 
 
 @shared_task(acks_late=True)
