@@ -164,3 +164,55 @@ def test_the_command_prints_only_the_export_on_stdout_of_a_real_process():
 
     assert list(csv.reader(io.StringIO(completed.stdout))) == [COLUMNS, *EXPECTED[:4]]
     assert "4 rows" in completed.stderr
+
+
+def test_the_export_of_a_loaded_gpes_extract_equals_an_independent_calculation(
+    tmp_path, settings, capsys, django_capture_on_commit_callbacks
+):
+    """The real path: load_gpes_extract -> achievements_changed -> recalculate_many -> export."""
+    from participation.models import OfferStatus, ServiceOffer
+    from tests.factories import ICBFactory
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    qof = qof_2425()
+    icb = ICBFactory(ods_code="QHM")
+    for code in ("A81001", "A81002"):
+        ServiceOffer.objects.create(
+            service=qof,
+            provider=PracticeFactory(ods_code=code, commissioner=icb),
+            commissioner=icb,
+            status=OfferStatus.APPROVED,
+            start_date=qof.financial_year.start_date,
+            end_date=qof.financial_year.end_date,
+        )
+    values = {
+        "A81001": {**PRACTICE_VALUES, "LISTSIZE": {"Registered Population": 12_000}},
+        "A81002": {
+            "VI001": {"Numerator": 100, "Denominator": 100},
+            "AF001": {"Atrial Fibrillation Register": 0},
+            "AF006": {"Numerator": 0, "Denominator": 0},
+            "QI013": {"Yes/No Flag": 0},
+            "VI900": {"Value": 7},
+            "LISTSIZE": {"Registered Population": 8_000},
+        },
+    }
+    lines = [
+        "QUALITY_SERVICE,NAME,ORG_CODE,ACH_DATE,IND_CODE,FIELD_NAME,VALUE,DEFAULT_VALUES_USED,"
+        "SUBMIT_USER_ID,SUBMIT_DATE,SUBMIT_TIME,LAST_SUBMISSION"
+    ]
+    for org, indicators in values.items():
+        for code, fields in indicators.items():
+            for field, value in fields.items():
+                lines.append(
+                    f"QOF2425,Quality and Outcomes Framework 2024/25,{org},20250331,{code},{field},{value},"
+                    "None,AUTOMATED,02/04/2025,11:19:50,Y"
+                )
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_gpes_extract", str(path), "--wait", stdout=io.StringIO(), stderr=io.StringIO())
+    capsys.readouterr()
+
+    out, _ = export("--service", "QOF2425", "--achievement-date", "2025-03-31", capsys=capsys)
+    assert list(csv.reader(io.StringIO(out))) == [COLUMNS, *EXPECTED]
