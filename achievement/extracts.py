@@ -35,6 +35,8 @@ import codecs
 import csv
 import datetime as dt
 import io
+import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -76,6 +78,8 @@ DENOMINATOR = "Denominator"
 MAX_ERRORS_SHOWN = 100
 MAX_VALUE = 2**63 - 1
 _FIELD_NAME_MAX = IndicatorValue._meta.get_field("field_name").max_length
+logger = logging.getLogger(__name__)
+
 _BULK_BATCH = 5_000
 _ID_BLOCK = 1_000
 PROGRESS_EVERY = 50_000
@@ -703,18 +707,37 @@ def apply_extract(*, extract, path: Path, progress: Callable[[int], None] | None
     Contract DES values are aggregated to the PCNs.
     """
     now = timezone.now()
+    timer = _PhaseTimer(extract.pk)
     catalogue = Catalogue.load()
+    timer.done("catalogue")
     ids = SubmissionIds(extract, now=now)
     reader = ExtractReader(path, catalogue, ids, progress=progress)
     try:
         write_values(reader)
     finally:
         ids.close()
+    timer.done("validate and write values")
     if reader.errors:
         raise ExtractInvalid(reader.errors)
     result = reader.result
     ids.write()
+    timer.done("achievements and submissions")
     switch_current(extract_id=extract.pk, source=SubmissionSource.EXTRACT)
+    timer.done("switch current")
     store_list_sizes({(org_id, date): size for (_, org_id, date), (size, _) in result.list_sizes.items()})
     aggregate_to_pcns(extract=extract, groups=result.groups, now=now)
+    timer.done("list sizes and PCN aggregation")
     return result
+
+
+class _PhaseTimer:
+    """Logs how long each phase of a load took (INFO, logger achievement.extracts)."""
+
+    def __init__(self, extract_id: int):
+        self.extract_id = extract_id
+        self.last = time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        logger.info("Extract %s: %s in %.2fs", self.extract_id, phase, now - self.last)
+        self.last = now

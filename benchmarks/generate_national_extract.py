@@ -1,8 +1,9 @@
 """Write a national QOF 2023/24 year-end GPES extract for the benchmark.
 
 One practice per row of NHS Digital's mapping file (QOF_MANUAL_MAPPINGS.csv, 6,410 practices),
-each with the indicator fields of the public sample INDICATOR_VALUES.csv (552 rows a practice)
-plus a LISTSIZE row: about 3.55 million rows in the CQRS indicator-values layout.  Values are
+each with the indicator fields of the public sample INDICATOR_VALUES.csv (549 rows a practice for
+the 76 published indicators) plus a LISTSIZE row: 3,525,500 rows in the CQRS indicator-values
+layout.  Values are
 random but plausible and reproducible (``--seed``): list sizes around the national average,
 registers a few percent of the list, Numerator never above Denominator.
 
@@ -29,10 +30,13 @@ ACH_DATE = "20240331"
 TRAILER = "None,AUTOMATED,02/04/2024,11:19:50,Y"
 
 
-def sample_fields(values_csv: Path) -> list[tuple[str, str]]:
-    """(IND_CODE, FIELD_NAME) in the order of the public sample."""
+def sample_fields(values_csv: Path, reference_control_csv: Path) -> list[tuple[str, str]]:
+    """(IND_CODE, FIELD_NAME) in the order of the public sample, for the 76 published indicators
+    (the sample also carries COPD009MI1-3, components that are not indicators of their own)."""
+    with reference_control_csv.open(newline="", encoding="utf-8") as f:
+        published = {row["INDICATOR_CODE"] for row in csv.DictReader(f)}
     with values_csv.open(newline="", encoding="utf-8") as f:
-        return [(row["IND_CODE"], row["FIELD_NAME"]) for row in csv.DictReader(f)]
+        return [(row["IND_CODE"], row["FIELD_NAME"]) for row in csv.DictReader(f) if row["IND_CODE"] in published]
 
 
 def practice_codes(mappings_csv: Path, limit: int | None = None) -> list[str]:
@@ -64,7 +68,7 @@ def practice_rows(rng: random.Random, fields: list[tuple[str, str]]):
 
 
 def generate(out: Path, *, practices: int | None = None, seed: int = 1) -> int:
-    fields = sample_fields(REFERENCE / "INDICATOR_VALUES.csv")
+    fields = sample_fields(REFERENCE / "INDICATOR_VALUES.csv", REFERENCE / "INDICATOR_REFERENCE_CONTROL.csv")
     codes = practice_codes(REFERENCE / "QOF_MANUAL_MAPPINGS.csv", practices)
     rng = random.Random(seed)
     written = 0
