@@ -141,7 +141,7 @@ class AchievementResults:
     is_provisional: bool
     version: int
     calculated_at: object
-    list_size: int | None
+    list_size: str | None  # "12,000"
     total_points: str
     total_points_available: str
     total_amount: str | None
@@ -168,7 +168,7 @@ class AchievementResults:
             is_provisional=calculation.is_provisional,
             version=calculation.version,
             calculated_at=calculation.calculated_at,
-            list_size=calculation.list_size,
+            list_size=None if calculation.list_size is None else f"{calculation.list_size:,}",
             total_points=f"{calculation.total_points:.2f}",
             total_points_available=f"{sum((r.indicator.points for r in results), Decimal(0)):.2f}",
             total_amount=money(calculation.total_amount) if show_money else None,
