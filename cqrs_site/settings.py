@@ -212,6 +212,7 @@ AXES_DISABLE_ACCESS_LOG = True  # our audit log records sign-ins
 # Behind N reverse proxies the client address is the Nth from the right of X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip"
+LOGGING["loggers"]["axes"] = {"level": env.str("AXES_LOG_LEVEL", default="WARNING")}  # the audit log records failures
 
 # Content Security Policy: no inline script anywhere (NHS.UK frontend JS is an ES module file).
 CONTENT_SECURITY_POLICY = {
