@@ -155,7 +155,7 @@ def _start_worker(env: dict) -> subprocess.Popen:
             "cqrs_site",
             "worker",
             "--pool=solo",
-            "--loglevel=WARNING",
+            "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
             "-n",
@@ -198,10 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "cqrs_site.settings",
         "MEDIA_ROOT": str(media),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",  # the load's phase timings (logger achievement.extracts)
     }
-    if args.in_process:
-        env["LOG_LEVEL"] = "INFO"  # the load's phase timings (logger achievement.extracts)
     os.environ.update(env)
     _recreate_database(args.postgres, args.database)
 
@@ -225,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         extract = services.extract_receive(path=args.extract)
         received = time.perf_counter() - started
+        picked_up = None
         if args.in_process:
             services.extract_load(extract_id=extract.pk)
         while True:
             extract = ExtractLoad.objects.get(pk=extract.pk)
             if extract.status in (ExtractStatus.LOADED, ExtractStatus.REJECTED):
                 break
+            if picked_up is None and extract.status == ExtractStatus.VALIDATING:
+                picked_up = time.perf_counter() - started
             if worker is not None and worker.poll() is not None:
                 raise SystemExit("the worker died")
             time.sleep(0.2)
@@ -238,9 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         peak, rss = _peak_rss_bytes(worker.pid if worker else os.getpid())
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGQUIT)  # cold shutdown: the recalculations it queued are not measured
-            worker.wait(30)
-            app.control.purge()
+            app.control.purge()  # the recalculations the load queued are not measured here
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(120)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
         shutil.rmtree(media, ignore_errors=True)
 
     if extract.status != ExtractStatus.LOADED:
@@ -251,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         f"loaded: {rows:,} rows, {Submission.objects.filter(is_current=True).count():,} current submissions, "
         f"{IndicatorValue.objects.count():,} indicator values"
     )
-    print(f"receipt (hash + store): {received:.1f}s")
+    print(f"receipt (hash + store): {received:.1f}s; Validating after {picked_up or 0:.1f}s")
     print(f"end-to-end: {seconds:.1f}s ({rows / seconds:,.0f} rows/second)")
     print(f"raw COPY: {raw_seconds:.1f}s; ratio end-to-end / raw COPY: {seconds / raw_seconds:.2f}x (target <= 3x)")
     who = "this process" if args.in_process else "worker"
