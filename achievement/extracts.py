@@ -4,11 +4,13 @@ The layout is CQRS's indicator-values file (domain-notes.md "Extract layout"): o
 organisation, achievement date, indicator and field.  List sizes arrive as rows with IND_CODE
 ``LISTSIZE`` and FIELD_NAME ``Registered Population``.
 
-How it scales to ~3.5 million rows in one worker under 1 GiB:
+How it scales to ~3.5 million rows in one worker under 1 GiB (benchmarks/load_national_extract.py):
 
-- The file is read once, streaming (``csv.reader`` over lines decoded one at a time, so a bad
-  byte is reported with its line).  The catalogue, organisations and Approved offers are loaded
-  into dicts once (``Catalogue``); a row costs dict lookups, no query.
+- The file is read once, streaming.  Lines without a quote are split directly (``csv`` parses
+  the rest); a file that is not UTF-8 is rejected at the line of its first bad byte.  The
+  catalogue, organisations and Approved offers are loaded into dicts once (``Catalogue``); what
+  depends only on a row's group (service, organisation, date) or on its (indicator, field) pair
+  is worked out once and cached, so a row costs a few dict lookups and no query.
 - Cross-row rules are checked while streaming with small state: duplicates with a bitmap per
   (provider, achievement date) over the (indicator, field) pairs seen, Numerator against
   Denominator with the first of the pair kept only until its partner arrives.  Every error is
@@ -18,11 +20,14 @@ How it scales to ~3.5 million rows in one worker under 1 GiB:
   ``COPY`` (the validation runs inside the file-like object COPY reads from, so Python and the
   database work side by side on two cores); elsewhere with ``bulk_create`` in batches.  Once any
   error is found nothing more is written, and the caller rolls the whole load back.
-- Submission ids are taken from the sequence in blocks while streaming; the Achievement and
-  Submission rows are written after the values.  That is why IndicatorValue's foreign keys are
-  not database constraints: PostgreSQL checks a foreign key row by row, which took the national
-  load from 13 s to 35 s (measured on the benchmark machine).  The loader checks every id
-  against the catalogue before it writes it, and the ORM enforces CASCADE/PROTECT.
+- Submission ids are taken from the sequence in blocks while streaming (through a side
+  connection: the main one is busy with the COPY); the Achievement and Submission rows are
+  written after the values.  IndicatorValue is keyed by (submission, indicator, field) with no
+  surrogate id, and its foreign keys are not database constraints: PostgreSQL checks a foreign
+  key row by row, and the id's sequence and index cost as much again (measured on 3.5 million
+  rows: 35 s with both, 13 s without the foreign keys, about 5 s with neither).  The loader
+  checks every id against the catalogue before it writes it, and the ORM enforces
+  CASCADE/PROTECT.
 
 Readers never see a half-applied extract: ``apply_extract`` runs in the caller's transaction and
 the new submissions become current (``is_current``) in the same transaction, so a killed worker
