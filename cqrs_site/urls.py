@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("administration/", include("accounts.admin_urls")),
     path("participation/", include("participation.urls")),
+    path("achievement/", include("achievement.urls")),
     path("declarations/", include("declarations.urls")),
 ]
