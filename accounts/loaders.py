@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,10 +44,6 @@ _LEVELS = (
 
 # NHS Digital writes PCN code "U" (name "Unallocated") for a practice that is in no PCN.
 UNALLOCATED_PCN = "U"
-
-# Sub-ICB locations merged in 2022-23 carry five-character codes (e.g. W2U3Z, North West London),
-# which accounts.models.ods_code_error does not know yet; 9 of the 106 in the national file.
-_MERGED_SUB_ICB_CODE = re.compile(r"^[A-Z]\d[A-Z]\d[A-Z]$")
 
 MAX_ERRORS_SHOWN = 100
 _NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length
@@ -102,12 +97,6 @@ class LoadResult:
     @property
     def changed(self) -> int:
         return sum(c.created + c.updated for c in self.counts.values())
-
-
-def _code_error(kind: str, code: str) -> str | None:
-    if kind == OrganisationKind.SUB_ICB and _MERGED_SUB_ICB_CODE.match(code):
-        return None
-    return ods_code_error(kind, code)
 
 
 @dataclass
@@ -190,7 +179,7 @@ def _parse_row(line: int, row: dict[str, str], wanted: dict[str, _Wanted]) -> li
         if not code:
             errors.append(LoadError(line, f"{code_column} is empty"))
         elif not (kind == OrganisationKind.PCN and code == UNALLOCATED_PCN):
-            reason = _code_error(kind, code)
+            reason = ods_code_error(kind, code)
             if reason:
                 errors.append(LoadError(line, f"{code_column} {reason}"))
         if not name:

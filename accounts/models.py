@@ -77,7 +77,8 @@ class OrganisationKind(models.TextChoices):
 ODS_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     OrganisationKind.PRACTICE: re.compile(r"^[A-Z]\d{5}$"),
     OrganisationKind.PCN: re.compile(r"^U\d{5}$"),
-    OrganisationKind.SUB_ICB: re.compile(r"^\d{2}[A-Z0-9]$"),
+    # "16C"; merged locations have five-character codes such as "W2U3Z".
+    OrganisationKind.SUB_ICB: re.compile(r"^(\d{2}[A-Z0-9]|[A-Z]\d[A-Z]\d[A-Z])$"),
     OrganisationKind.ICB: re.compile(r"^Q[A-Z0-9]{2}$"),
     OrganisationKind.REGION: re.compile(r"^Y\d{2}$"),
 }
@@ -90,7 +91,8 @@ def ods_code_error(kind: str, code: str) -> str | None:
         return f"unknown organisation kind {kind!r}"
     if not pattern.match(code or ""):
         label = OrganisationKind(kind).label
-        return f"{code!r} is not a valid ODS code for a {label}"
+        article = "an" if label[0] in "AEIOU" else "a"
+        return f"{code!r} is not a valid ODS code for {article} {label}"
     return None
 
 

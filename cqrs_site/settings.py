@@ -15,7 +15,8 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me-in-production-0123456789")
+# The default starts "django-insecure-" so that `check --deploy` warns when it is left in place.
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-key-set-SECRET_KEY-in-production-0123")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -120,7 +121,9 @@ SERVICE_DESK_EMAIL = env.str("SERVICE_DESK_EMAIL", default="support@cqrs.co.uk")
 SERVICE_DESK_PHONE = env.str("SERVICE_DESK_PHONE", default="0330 124 4039")
 
 # Email
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# By default, email is written to files under var/sent-emails/ (one per message) for a local run.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / "var" / "sent-emails")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

@@ -234,7 +234,7 @@ def test_a_bad_ods_code_is_rejected_with_its_line_and_reason(tmp_path, loaded):
         write_csv(tmp_path / "bad.csv", rows, fieldnames),
         "line 4: PRACTICE_CODE 'A8100' is not a valid ODS code for a GP practice",
         "line 6: PCN_ODS_CODE 'X07032' is not a valid ODS code for a Primary Care Network",
-        "line 8: STP_ODS_CODE 'XHM' is not a valid ODS code for a Integrated Care Board",
+        "line 8: STP_ODS_CODE 'XHM' is not a valid ODS code for an Integrated Care Board",
     )
     assert len(error.errors) == 3
 

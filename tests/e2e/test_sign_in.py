@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from accounts import navigation
 from accounts.models import User
@@ -25,18 +26,19 @@ def demo(transactional_db):
 def test_each_demo_user_signs_in_and_sees_the_tabs_of_their_roles(demo, live_server, page, screenshot):
     page.goto(live_server.url)
     assert "/sign-in/" in page.url
-    assert page.get_by_role("heading", name="Sign in to CQRS").is_visible()
+    expect(page.get_by_role("heading", name="Sign in to CQRS")).to_be_visible()
     for email in DEMO_USERS:
         login(page, live_server, email)
         user = User.objects.get(email=email)
         expected = navigation.tab_labels_for(user)
         shown = page.locator(".nhsuk-header__navigation-list > li a").all_inner_texts()
         assert [label.strip() for label in shown] == expected, email
-        assert page.get_by_role("heading", name="Message Centre").is_visible()
+        expect(page.get_by_role("heading", name="Message Centre")).to_be_visible()
         screenshot(page, f"sign-in-{email.split('@')[0]}")
         for label in expected:
             page.locator(".nhsuk-header__navigation-list > li a", has_text=label).first.click()
-            assert page.locator("main h1").first.is_visible(), f"{email}: {label} has no page"
+            page.wait_for_load_state()
+            expect(page.locator("main h1").first).to_be_visible()
         page.goto(live_server.url)
         logout(page)
 
@@ -46,4 +48,4 @@ def test_a_wrong_password_says_so(demo, live_server, page):
     page.get_by_label("Email address").fill("practice@demo.nhs.net")
     page.get_by_label("Password", exact=True).fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("Please enter a correct email address and password").first.is_visible()
+    expect(page.get_by_text("Please enter a correct email address and password").first).to_be_visible()
