@@ -9,6 +9,7 @@ figures are a function of the inputs, and unchanged inputs (same ``inputs_hash``
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -19,8 +20,10 @@ from achievement.models import Achievement
 from participation.models import Indicator, ProviderLevel
 
 from . import calculation as calc
-from .engine import PaymentResult
+from .engine import EngineInputError, PaymentResult
 from .models import Calculation, IndicatorCalculation
+
+logger = logging.getLogger(__name__)
 
 _RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
 
@@ -186,27 +189,32 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
         previous = existing.get(achievement.pk)
         if not fields_by_code and not any(tick_boxes.values()) and previous is None:
             continue
-        inputs = calc.inputs_build(
-            service=service,
-            indicators=indicators,
-            fields_by_code=fields_by_code,
-            tick_boxes=tick_boxes,
-            list_size=achievement_selectors.list_size_on(
-                provider_id=achievement.provider_id, date=achievement.achievement_date.date
-            ),
-        )
-        inputs_hash = inputs.inputs_hash
-        if previous is not None and previous.inputs_hash == inputs_hash:
-            calculations[achievement.pk] = previous
+        try:
+            inputs = calc.inputs_build(
+                service=service,
+                indicators=indicators,
+                fields_by_code=fields_by_code,
+                tick_boxes=tick_boxes,
+                list_size=achievement_selectors.list_size_on(
+                    provider_id=achievement.provider_id, date=achievement.achievement_date.date
+                ),
+            )
+            inputs_hash = inputs.inputs_hash
+            if previous is not None and previous.inputs_hash == inputs_hash:
+                calculations[achievement.pk] = previous
+                continue
+            result = inputs.calculate()
+        except EngineInputError:
+            # Corrupt stored data (the ingestion refuses it): this achievement keeps its last
+            # calculation, the rest of the batch goes on.
+            logger.exception(
+                "Achievement %s not recalculated: its stored data cannot be calculated", achievement.pk
+            )
             continue
         if previous is not None:
             replaced.append(previous.pk)
         calculation, rows = _calculation_write(
-            achievement=achievement,
-            existing=previous,
-            inputs=inputs,
-            inputs_hash=inputs_hash,
-            result=inputs.calculate(),
+            achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
         )
         calculations[achievement.pk] = calculation
         new_rows.extend(rows)

@@ -212,6 +212,19 @@ def test_recalculate_many_task_calculates_every_achievement_in_batches(qof, monk
     assert set(Calculation.objects.values_list("total_amount", flat=True)) == {Decimal("17018.78")}
 
 
+def test_corrupt_stored_data_skips_that_achievement_and_not_the_rest_of_the_batch(qof, caplog):
+    good = submit_values(PracticeFactory(), qof, PRACTICE_VALUES, list_size=12_000)
+    corrupt = submit_values(
+        PracticeFactory(), qof, {"VI001": {"Numerator": 117, "Denominator": 116}}, list_size=12_000
+    )
+
+    calculations = services.calculations_recalculate(achievement_ids=[corrupt.pk, good.pk])
+
+    assert set(calculations) == {good.pk}
+    assert not Calculation.objects.filter(achievement=corrupt).exists()
+    assert f"Achievement {corrupt.pk} not recalculated" in caplog.text
+
+
 def test_recalculate_task_calculates_one_achievement(qof, practice):
     achievement = submit_values(practice, qof, PRACTICE_VALUES, list_size=12_000)
 
