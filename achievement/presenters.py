@@ -1,10 +1,16 @@
-"""Shape extract loads for the Extract Loads templates (templates show, they decide nothing)."""
+"""Shape what the achievement templates show (they decide nothing): Extract Loads, and Record
+Achievement's panel, achievement summary and group page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .models import ExtractLoad, ExtractStatus
+from django.urls import reverse
+
+from participation.definitions import YES_NO_FIELD
+
+from .models import Achievement, ExtractLoad, ExtractStatus, SubmissionStatus
+from .rules import FieldState, TickBoxState
 from .services import extract_progress
 
 STATUS_TAGS = {
@@ -39,3 +45,208 @@ def extract_load_row(extract: ExtractLoad) -> ExtractLoadRow:
         rows_total=extract.rows_total,
         in_progress=extract.status in IN_PROGRESS,
     )
+
+
+# --- Record Achievement --------------------------------------------------------------------
+
+
+def money(value) -> str | None:
+    """£1,234.56 (already rounded to the penny by the engine)."""
+    if value is None:
+        return None
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{abs(value):,.2f}"
+
+
+def submission_status_label(status: str | None) -> str:
+    if status is None:
+        return "No data submitted"
+    return SubmissionStatus(status).label
+
+
+@dataclass(frozen=True)
+class DateRow:
+    """A valid achievement date beside the drop-down; payment dates highlighted yellow."""
+
+    label: str
+    is_payment_date: bool
+    recorded: bool
+
+
+@dataclass(frozen=True)
+class AchievementPanelRow:
+    achievement: Achievement
+    date_label: str
+    is_payment_date: bool
+    provider_label: str
+    status_label: str
+    last_at: object
+    url: str
+
+
+def achievement_panel_rows(achievements) -> list[AchievementPanelRow]:
+    return [
+        AchievementPanelRow(
+            achievement=a,
+            date_label=f"{a.achievement_date.date:%d/%m/%Y}",
+            is_payment_date=a.achievement_date.is_payment_date,
+            provider_label=f"{a.provider.name} ({a.provider.ods_code})",
+            status_label=submission_status_label(getattr(a, "last_status", None)),
+            last_at=getattr(a, "last_at", None),
+            url=reverse("achievement:record_achievement_detail", args=[a.pk]),
+        )
+        for a in achievements
+    ]
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    code: str
+    name: str
+    url: str
+    submitted: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.submitted == self.total
+
+    @property
+    def indicators_submitted(self) -> str:
+        return f"{self.submitted} of {self.total}"
+
+
+@dataclass
+class SubDomainBlock:
+    name: str
+    groups: list[GroupRow] = field(default_factory=list)
+
+
+@dataclass
+class DomainBlock:
+    name: str
+    sub_domains: list[SubDomainBlock] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AchievementSummary:
+    """The achievement page: its Indicator Groups by domain and sub-domain, each with its
+    "indicators submitted" n of m, the incomplete ones flagged; and the calculated payment."""
+
+    domains: list[DomainBlock]
+    incomplete: list[GroupRow]
+    payment: str | None
+    points: str | None
+    calculated: bool
+
+
+def achievement_summary(*, achievement, groups, counts, calculation, show_money: bool) -> AchievementSummary:
+    domains: dict[int, DomainBlock] = {}
+    incomplete = []
+    for group in groups:
+        submitted, total = counts.get(group.pk, (0, 0))
+        row = GroupRow(
+            code=group.code,
+            name=group.name,
+            url=reverse("achievement:group_detail", args=[achievement.pk, group.pk]),
+            submitted=submitted,
+            total=total,
+        )
+        block = domains.setdefault(group.domain_id, DomainBlock(group.domain.name))
+        if not block.sub_domains or block.sub_domains[-1].name != group.sub_domain:
+            block.sub_domains.append(SubDomainBlock(group.sub_domain))
+        block.sub_domains[-1].groups.append(row)
+        if not row.complete:
+            incomplete.append(row)
+    return AchievementSummary(
+        domains=list(domains.values()),
+        incomplete=incomplete,
+        payment=money(calculation.total_amount) if calculation is not None and show_money else None,
+        points=f"{calculation.total_points:.2f}" if calculation is not None else None,
+        calculated=calculation is not None,
+    )
+
+
+def _shown(field_name: str, value: int | None) -> str:
+    if value is None:
+        return ""
+    if field_name == YES_NO_FIELD:
+        return "Yes" if value > 0 else "No"
+    return f"{value:,}"
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    state: FieldState
+    label: str
+    current: str
+    form_field: object  # the bound New Value field, when enterable
+
+
+@dataclass(frozen=True)
+class TickBoxRow:
+    state: TickBoxState
+    value_label: str
+    form_action: str
+
+
+@dataclass
+class IndicatorBlock:
+    code: str
+    name: str
+    kind_label: str
+    fields: list[FieldRow] = field(default_factory=list)
+    tick_box: TickBoxRow | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why fields are read-only, each once."""
+        seen = []
+        for row in self.fields:
+            if row.state.reason and row.state.reason not in seen:
+                seen.append(row.state.reason)
+        return seen
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    status_label: str
+    source_label: str
+    at: object
+    by: str
+    notes: str
+    is_current: bool
+
+
+def indicator_blocks(*, achievement, indicators, field_states, tick_box_states, form) -> list[IndicatorBlock]:
+    blocks = {i.pk: IndicatorBlock(i.code, i.name, i.get_kind_display()) for i in indicators}
+    for state in field_states:
+        blocks[state.indicator.pk].fields.append(
+            FieldRow(
+                state=state,
+                label=state.field_name,
+                current=_shown(state.field_name, state.current),
+                form_field=form[state.name] if form is not None and state.name in form.fields else None,
+            )
+        )
+    for state in tick_box_states:
+        blocks[state.indicator.pk].tick_box = TickBoxRow(
+            state=state,
+            value_label="Yes" if state.value else "No",
+            form_action=reverse("achievement:group_tick_box", args=[achievement.pk, state.indicator.pk]),
+        )
+    return list(blocks.values())
+
+
+def history_rows(submissions) -> list[HistoryRow]:
+    return [
+        HistoryRow(
+            status_label=s.get_status_display(),
+            source_label=s.get_source_display(),
+            at=s.submitted_at or s.created_at,
+            by=s.created_by.get_full_name() if s.created_by else "GPES",
+            notes=s.notes,
+            is_current=s.is_current,
+        )
+        for s in submissions
+    ]

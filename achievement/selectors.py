@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
 
-from accounts.models import ListSize
-from participation.models import AchievementDate, Indicator
+from accounts import permissions
+from accounts.models import ListSize, OrganisationKind
+from participation.models import (
+    AchievementDate,
+    FinancialYear,
+    Indicator,
+    IndicatorGroup,
+    OfferStatus,
+    ProviderLevel,
+    QualityService,
+)
 
-from .models import ExtractLoad, IndicatorValue, TickBoxValue
+from .models import (
+    Achievement,
+    ExtractLoad,
+    IndicatorValue,
+    Submission,
+    SubmissionSource,
+    SubmissionStatus,
+    TickBoxValue,
+)
+from .rules import READ_ROLES
 
 
 def current_values(*, achievement_ids: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
@@ -84,3 +104,215 @@ def tick_box_values(
 def extract_load_list() -> QuerySet[ExtractLoad]:
     """The Extract Loads page (staff only): newest first."""
     return ExtractLoad.objects.select_related("created_by").defer("errors")
+
+
+# --- Record Achievement (Data Submission) -------------------------------------------------
+# Every read is scoped to the providers in which the user holds Achievement Entry or View
+# (their own organisations: a PCN user sees the PCN's achievements, not its practices').
+
+
+def record_provider_ids(*, user) -> set[int]:
+    """The provider organisations whose achievement the user may read on Record Achievement."""
+    return permissions.organisation_ids_with_role(user, READ_ROLES)
+
+
+def record_service_list(*, user, financial_year=None):
+    """The Quality Services the user's organisations participate in (an Approved offer), in a
+    financial year: a practice's own services; for a PCN, its own and the PCN-level services
+    (Network Contract DES) its member practices take part in, which are paid to the PCN."""
+    provider_ids = record_provider_ids(user=user)
+    services = QualityService.objects.filter(
+        Q(offers__provider_id__in=provider_ids)
+        | Q(offers__provider__pcn_id__in=provider_ids, provider_level=ProviderLevel.PCN),
+        offers__status=OfferStatus.APPROVED,
+    )
+    if financial_year is not None:
+        services = services.filter(financial_year=financial_year)
+    return services.distinct().select_related("financial_year").order_by("payment_type", "name")
+
+
+def record_financial_year_list(*, user):
+    """The financial years of the services the user's organisations participate in, newest first."""
+    return FinancialYear.objects.filter(
+        pk__in=record_service_list(user=user).values("financial_year_id")
+    ).order_by("-start_date")
+
+
+def record_achievement_list(*, user, service) -> QuerySet:
+    """Every achievement recorded for the service for the user's organisations (the job aid's
+    achievement panel), newest date first, with its last submission's status."""
+    latest = Submission.objects.filter(achievement_id=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        Achievement.objects.filter(service=service, provider_id__in=record_provider_ids(user=user))
+        .select_related("provider", "achievement_date")
+        .annotate(
+            last_status=Subquery(latest.values("status")[:1]),
+            last_at=Subquery(latest.values("created_at")[:1]),
+        )
+        .order_by("-achievement_date__date", "provider__name")
+    )
+
+
+def record_achievement_get(*, user, achievement_id: int):
+    """An achievement of one of the user's organisations, or 404 (another organisation's
+    achievement does not exist for them)."""
+    achievement = (
+        Achievement.objects.filter(pk=achievement_id, provider_id__in=record_provider_ids(user=user))
+        .select_related("provider__pcn", "service__financial_year", "achievement_date")
+        .first()
+    )
+    if achievement is None:
+        raise Http404("No achievement found")
+    return achievement
+
+
+def achievement_calculation(*, achievement):
+    """The achievement's calculated payment (declarations), or None: for a practice's Network
+    Contract DES achievement, its PCN's (the payment is the PCN's)."""
+    try:
+        from declarations.models import Calculation
+    except ImportError:  # an install without the declarations app
+        return None
+    if (
+        achievement.service.provider_level == ProviderLevel.PCN
+        and achievement.provider.kind == OrganisationKind.PRACTICE
+        and achievement.provider.pcn_id is not None
+    ):
+        return Calculation.objects.filter(
+            provider_id=achievement.provider.pcn_id, achievement_date_id=achievement.achievement_date_id
+        ).first()
+    return Calculation.objects.filter(achievement_id=achievement.pk).first()
+
+
+def submission_list(*, achievement_id: int) -> list:
+    """Every submission of an achievement, newest first, with who made it: one query."""
+    return list(
+        Submission.objects.filter(achievement_id=achievement_id)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def submission_values(
+    *, submission_ids: Iterable[int], indicator_ids: Iterable[int] | None = None
+) -> dict[int, dict[tuple[int, str], int]]:
+    """Values of these submissions: {submission id: {(indicator id, field name): value}}; one query."""
+    ids = [pk for pk in submission_ids if pk is not None]
+    result: dict[int, dict[tuple[int, str], int]] = {pk: {} for pk in ids}
+    if not ids:
+        return result
+    rows = IndicatorValue.objects.filter(submission_id__in=ids)
+    if indicator_ids is not None:
+        rows = rows.filter(indicator_id__in=list(indicator_ids))
+    for submission_id, indicator_id, field_name, value in rows.values_list(
+        "submission_id", "indicator_id", "field_name", "value"
+    ):
+        result[submission_id][(indicator_id, field_name)] = value
+    return result
+
+
+def service_catalogue(*, service_id: int) -> tuple[list, list]:
+    """A service's indicator groups (with domain) and indicators, in catalogue order: two queries."""
+    groups = list(
+        IndicatorGroup.objects.filter(service_id=service_id)
+        .select_related("domain")
+        .order_by("domain__position", "position", "pk")
+    )
+    indicators = list(
+        Indicator.objects.filter(service_id=service_id).order_by("group_id", "position", "pk")
+    )
+    return groups, indicators
+
+
+def group_get(*, achievement, group_id: int):
+    """An indicator group of the achievement's service (with its domain), or 404."""
+    group = (
+        IndicatorGroup.objects.filter(pk=group_id, service_id=achievement.service_id)
+        .select_related("domain")
+        .first()
+    )
+    if group is None:
+        raise Http404("No indicator group found")
+    return group
+
+
+def group_indicators(*, group_id: int) -> list:
+    return list(Indicator.objects.filter(group_id=group_id).order_by("position", "pk"))
+
+
+@dataclass
+class EntryData:
+    """What the entry rules and the group page need about an achievement's values: loaded in a
+    fixed number of queries whatever the number of indicators (``entry_data``)."""
+
+    achievement: Achievement
+    indicators: list[Indicator]
+    submissions: list[Submission]
+    current: Submission | None  # the last submission (Submitted, current)
+    wip: Submission | None  # the open Work in Progress, if any
+    automatic: Submission | None  # the latest GPES extract or PCN aggregation
+    current_values: dict[tuple[int, str], int] = field(default_factory=dict)
+    wip_values: dict[tuple[int, str], int] = field(default_factory=dict)
+    automatic_values: dict[tuple[int, str], int] = field(default_factory=dict)
+    tick_boxes: dict[str, bool] = field(default_factory=dict)
+    tick_box_provider_id: int | None = None
+
+
+def entry_data(*, achievement: Achievement, indicators: list[Indicator]) -> EntryData:
+    """The submissions of an achievement and the values of ``indicators`` in its last
+    submission, its open Work in Progress and its latest automatic one; the tick-box answers.
+
+    Queries: submissions (1), values (1), and, when a tick-box indicator is among them, the
+    tick-box selector's (3).
+    """
+    from .rules import TICK_BOX_KINDS, tick_box_provider_id
+
+    submissions = submission_list(achievement_id=achievement.pk)
+    current = next((s for s in submissions if s.is_current), None)
+    wip = next((s for s in submissions if s.status == SubmissionStatus.WORK_IN_PROGRESS), None)
+    automatic = next(
+        (
+            s
+            for s in submissions
+            if s.source in (SubmissionSource.EXTRACT, SubmissionSource.AGGREGATION)
+            and s.status == SubmissionStatus.SUBMITTED
+        ),
+        None,
+    )
+    wanted = [s.pk for s in (current, wip, automatic) if s is not None]
+    values = submission_values(submission_ids=set(wanted), indicator_ids=[i.pk for i in indicators])
+    data = EntryData(
+        achievement=achievement,
+        indicators=indicators,
+        submissions=submissions,
+        current=current,
+        wip=wip,
+        automatic=automatic,
+        current_values=values.get(current.pk, {}) if current else {},
+        wip_values=values.get(wip.pk, {}) if wip else {},
+        automatic_values=values.get(automatic.pk, {}) if automatic else {},
+    )
+    tick_box_ids = [i.pk for i in indicators if i.kind in TICK_BOX_KINDS]
+    data.tick_box_provider_id = tick_box_provider_id(achievement)
+    if tick_box_ids:
+        data.tick_boxes = tick_box_values(
+            provider_id=data.tick_box_provider_id,
+            achievement_date_id=achievement.achievement_date_id,
+            indicator_ids=tick_box_ids,
+        )
+    return data
+
+
+def completeness(*, achievement: Achievement, groups: list, indicators: list[Indicator]) -> dict[int, tuple[int, int]]:
+    """"Indicators submitted" per group: {group id: (submitted, total)} from the last submission;
+    one query.  A tick-box indicator always counts as submitted (it defaults to No)."""
+    from .rules import indicator_submitted
+
+    values = current_values(achievement_ids=[achievement.pk]).get(achievement.pk, {})
+    counts = {group.pk: [0, 0] for group in groups}
+    for indicator in indicators:
+        count = counts.setdefault(indicator.group_id, [0, 0])
+        count[1] += 1
+        if indicator_submitted(indicator, values.get(indicator.code)):
+            count[0] += 1
+    return {pk: (done, total) for pk, (done, total) in counts.items()}
