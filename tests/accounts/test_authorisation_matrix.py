@@ -102,6 +102,20 @@ def _achievement(world) -> int:
     return achievement.pk
 
 
+def _achievement_group(world) -> int:
+    from achievement.models import Achievement
+
+    return Achievement.objects.get(pk=_achievement(world)).service.groups.values_list("pk", flat=True).first()
+
+
+def _tick_box_indicator(world) -> int:
+    from achievement.models import Achievement
+    from participation.models import Indicator
+
+    service_id = Achievement.objects.get(pk=_achievement(world)).service_id
+    return Indicator.objects.filter(service_id=service_id, kind__in=["tick_box", "per_capita"]).values_list("pk", flat=True).first()
+
+
 PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
 
 # kwarg name -> how to find a real object; "<view name>:<kwarg>" when a name means different
@@ -116,6 +130,9 @@ REGISTRY: dict[str, Kwarg] = {
     "service_pk": Kwarg(_offered_service, owners=(COMMISSIONER,), shared=True),
     "achievement:extract_load:pk": Kwarg(_extract_load, owners=(ADMIN,), shared=True),
     "achievement_id": Kwarg(_achievement, owners=(PRACTICE_USER,)),
+    # Record Achievement: an indicator group, and a tick-box indicator, of that achievement's service.
+    "achievement:group_detail:group_id": Kwarg(_achievement_group, owners=(PRACTICE_USER,)),
+    "achievement:group_tick_box:indicator_id": Kwarg(_tick_box_indicator, owners=(PRACTICE_USER,)),
 }
 
 # Pages that are not organisation data: sign-in and sign-out flows, Django's staff admin.
