@@ -10,7 +10,7 @@ const out = join(root, 'static', 'vendor', 'nhsuk')
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
-for (const file of ['nhsuk-frontend.min.css', 'nhsuk-frontend.min.js']) {
+for (const file of ['nhsuk-frontend.min.css', 'nhsuk-frontend.min.css.map', 'nhsuk-frontend.min.js', 'nhsuk-frontend.min.js.map']) {
   cpSync(join(dist, file), join(out, file))
 }
 cpSync(join(dist, 'assets'), join(out, 'assets'), { recursive: true })
