@@ -220,7 +220,7 @@ NOTHING_DIFFERS_SUBMIT = "The data are not different from the previous submissio
 NOTHING_ENTERED = "Enter the achievement data in the New Values fields before you save or submit them."
 
 
-def _providers_taking_part(*, service, provider) -> bool:
+def provider_takes_part(*, service, provider) -> bool:
     """Does the provider take part in the service: an Approved offer; for a PCN-level service
     (Network Contract DES, offered to practices, paid to the PCN), the PCN of a practice that
     holds one (or the PCN itself)."""
@@ -254,7 +254,7 @@ def achievement_add(*, user, provider_id: int, achievement_date_id: int) -> tupl
     service = achievement_date.service
     if service.provider_level == ProviderLevel.PCN and provider.kind == OrganisationKind.PRACTICE:
         raise AchievementEntryError(rules.NCD_AT_PRACTICE)
-    if not _providers_taking_part(service=service, provider=provider):
+    if not provider_takes_part(service=service, provider=provider):
         raise AchievementEntryError(f"{provider.name} does not take part in {service.label}.")
     achievement, created = Achievement.objects.get_or_create(
         provider=provider,

@@ -100,7 +100,7 @@ def _entry_providers(*, user, service):
     there, and taking part (a Network Contract DES achievement is the PCN's)."""
     ids = permissions.organisation_ids_with_role(user, achievement_rules.ENTRY_ROLES)
     candidates = Organisation.objects.filter(pk__in=ids).providers().order_by("name")
-    return [p for p in candidates if services._providers_taking_part(service=service, provider=p)]
+    return [p for p in candidates if services.provider_takes_part(service=service, provider=p)]
 
 
 class RecordAchievementView(_RecordAchievementRoleMixin, TemplateView):
