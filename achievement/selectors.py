@@ -34,7 +34,7 @@ from .models import (
     SubmissionStatus,
     TickBoxValue,
 )
-from .rules import READ_ROLES
+from .rules import READ_ROLES, TICK_BOX_KINDS, indicator_submitted, tick_box_provider_id
 
 
 def current_values(*, achievement_ids: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
@@ -265,8 +265,6 @@ def entry_data(*, achievement: Achievement, indicators: list[Indicator]) -> Entr
     Queries: submissions (1), values (1), and, when a tick-box indicator is among them, the
     tick-box selector's (3).
     """
-    from .rules import TICK_BOX_KINDS, tick_box_provider_id
-
     submissions = submission_list(achievement_id=achievement.pk)
     current = next((s for s in submissions if s.is_current), None)
     wip = next((s for s in submissions if s.status == SubmissionStatus.WORK_IN_PROGRESS), None)
@@ -306,8 +304,6 @@ def entry_data(*, achievement: Achievement, indicators: list[Indicator]) -> Entr
 def completeness(*, achievement: Achievement, groups: list, indicators: list[Indicator]) -> dict[int, tuple[int, int]]:
     """"Indicators submitted" per group: {group id: (submitted, total)} from the last submission;
     one query.  A tick-box indicator always counts as submitted (it defaults to No)."""
-    from .rules import indicator_submitted
-
     values = current_values(achievement_ids=[achievement.pk]).get(achievement.pk, {})
     counts = {group.pk: [0, 0] for group in groups}
     for indicator in indicators:
