@@ -250,6 +250,9 @@ class MessageRead(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["message", "user"], name="one_read_per_user")]
 
+    def __str__(self) -> str:
+        return f"{self.user} read {self.message} at {self.read_at:%d/%m/%Y %H:%M}"
+
 
 class AuditEvent(models.Model):
     """An append-only record of who did what, when (sign-ins, denials, administration)."""
@@ -269,6 +272,9 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%d/%m/%Y %H:%M} {self.action} by {self.actor or 'system'}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -32,6 +32,6 @@ class Command(BaseCommand):
             summary = step(world)
             self.stdout.write(f"{module_name}: {summary or 'done'}")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password {DEMO_PASSWORD}):"))
-        for email, (name, holdings) in USERS.items():
+        for email, (_name, holdings) in USERS.items():
             roles = ", ".join(sorted({str(role.label) for _, role in holdings}))
             self.stdout.write(f"  {email:28} {roles}")
