@@ -134,3 +134,13 @@ def test_the_dockerfile_builds_the_static_files_with_node_and_serves_with_gunico
 
     ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "node_modules", ".env"} <= set(ignored)
+
+
+def test_the_models_and_their_migrations_agree():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
