@@ -136,6 +136,7 @@ def test_the_dockerfile_builds_the_static_files_with_node_and_serves_with_gunico
     assert {".git", ".venv", "node_modules", ".env"} <= set(ignored)
 
 
+@pytest.mark.django_db
 def test_the_models_and_their_migrations_agree():
     from io import StringIO
 
