@@ -2,7 +2,7 @@
 
 A ``Calculation`` exists per ``Achievement`` once it has been calculated; its
 ``IndicatorCalculation`` rows hold the engine's result for every indicator of the service.  A
-calculation is provisional until a declaration (a later issue) is financially approved.
+calculation is provisional until its declaration is financially approved.
 
 ``inputs_hash`` is the SHA-256 of every input the figures depend on (the values of the current
 submission, tick-box answers, list size, the service's national figures and indicator rules), so
@@ -12,8 +12,10 @@ the inputs.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django_fsm import FSMField, transition
 
 from accounts.models import Organisation
 from achievement.models import Achievement
@@ -83,3 +85,142 @@ class IndicatorCalculation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator.code}: {self.points} points, £{self.amount}"
+
+
+class DeclarationStatus(models.TextChoices):
+    """The statuses of a payment declaration, as CQRS labels them."""
+
+    AWAITING_PROVIDER = "awaiting_provider", "Awaiting Service Provider Approval"
+    AWAITING_COMMISSIONER = "awaiting_commissioner", "Awaiting Commissioning Organisation Approval"
+    AWAITING_FINANCE = "awaiting_finance", "Awaiting Finance Approval"
+    FINANCIALLY_APPROVED = "financially_approved", "Financially Approved"
+
+
+# While a declaration is in one of these, the provider's declaration stands (tick-box rule).
+DECLARED_STATUSES = frozenset(
+    {
+        DeclarationStatus.AWAITING_COMMISSIONER,
+        DeclarationStatus.AWAITING_FINANCE,
+        DeclarationStatus.FINANCIALLY_APPROVED,
+    }
+)
+
+
+class Declaration(models.Model):
+    """The payment declaration of one provider, service and payment achievement date.
+
+    Created with the first calculation of a payment date.  The transitions say what is legal:
+    Awaiting Service Provider Approval -> (``declare``) Awaiting Commissioning Organisation
+    Approval -> (``approve``) Awaiting Finance Approval -> (``finance_approve``) Financially
+    Approved; a recalculation that changes the amount before finance approval returns it
+    (``send_back``) to Awaiting Service Provider Approval.  Who may do what is in
+    ``declarations.rules``; the use cases (locks, records, messages) in
+    ``declarations.workflow``.
+    """
+
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="declarations")
+    service = models.ForeignKey(QualityService, on_delete=models.PROTECT, related_name="declarations")
+    achievement_date = models.ForeignKey(AchievementDate, on_delete=models.PROTECT, related_name="declarations")
+    achievement = models.OneToOneField(Achievement, on_delete=models.PROTECT, related_name="declaration")
+    calculation = models.OneToOneField(Calculation, on_delete=models.PROTECT, related_name="declaration")
+    status = FSMField(
+        default=DeclarationStatus.AWAITING_PROVIDER,
+        choices=DeclarationStatus.choices,
+        protected=True,
+        db_index=True,
+    )
+    amount_declared = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    points_declared = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    declared_at = models.DateTimeField(null=True, blank=True)
+    amount_approved = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    amount_finance_approved = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    finance_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finance_approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service", "achievement_date__date", "provider__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "achievement_date"], name="one_declaration_per_payment_date")
+        ]
+        indexes = [models.Index(fields=["service", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} {self.achievement_date} {self.provider.ods_code}: {self.get_status_display()}"
+
+    def _clear_declaration(self) -> None:
+        self.amount_declared = self.points_declared = self.declared_by = self.declared_at = None
+        self.amount_approved = self.approved_by = self.approved_at = None
+
+    @transition(field=status, source=DeclarationStatus.AWAITING_PROVIDER, target=DeclarationStatus.AWAITING_COMMISSIONER)
+    def declare(self, *, by, at, amount, points) -> None:
+        """The provider declares the calculated payment (or the service needs no declaration)."""
+        self.declared_by, self.declared_at, self.amount_declared, self.points_declared = by, at, amount, points
+
+    @transition(field=status, source=DeclarationStatus.AWAITING_COMMISSIONER, target=DeclarationStatus.AWAITING_FINANCE)
+    def approve(self, *, by, at) -> None:
+        """The commissioner's Approval Management approves what was declared."""
+        self.approved_by, self.approved_at, self.amount_approved = by, at, self.amount_declared
+
+    @transition(field=status, source=DeclarationStatus.AWAITING_FINANCE, target=DeclarationStatus.FINANCIALLY_APPROVED)
+    def finance_approve(self, *, by, at) -> None:
+        """The commissioner's Finance Management approves the payment: from now on it is locked."""
+        self.finance_approved_by, self.finance_approved_at = by, at
+        self.amount_finance_approved = self.amount_approved
+
+    @transition(
+        field=status,
+        source=[DeclarationStatus.AWAITING_COMMISSIONER, DeclarationStatus.AWAITING_FINANCE],
+        target=DeclarationStatus.AWAITING_PROVIDER,
+    )
+    def send_back(self) -> None:
+        """A recalculation changed the amount before finance approval: it must be declared again."""
+        self._clear_declaration()
+
+    @property
+    def is_declared(self) -> bool:
+        return self.status in DECLARED_STATUSES
+
+    @property
+    def is_financially_approved(self) -> bool:
+        return self.status == DeclarationStatus.FINANCIALLY_APPROVED
+
+
+class DeclarationTransition(models.Model):
+    """An immutable record of one declaration transition: who, when, from, to, note, amount.
+
+    ``by`` is empty for what the system did (created with the first calculation, sent back by a
+    recalculation, a step the service does not require); the note says which.
+    """
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=30, choices=DeclarationStatus.choices, blank=True)
+    to_status = models.CharField(max_length=30, choices=DeclarationStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} at {self.at:%d/%m/%Y %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Transition records are immutable")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Transition records are immutable")

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Case, Count, F, QuerySet, Subquery, Sum, When
 from django.http import Http404
 
 from accounts import permissions
-from accounts.models import Organisation, Role
+from accounts.models import Organisation, OrganisationKind, Role
 from achievement.models import Achievement
-from participation.models import AchievementDate, FinancialYear, IndicatorKind, QualityService
+from participation.models import AchievementDate, FinancialYear, IndicatorKind, ProviderLevel, QualityService
 
+from . import rules
 from .calculation import EXPORTED_KINDS
-from .models import Calculation, IndicatorCalculation
+from .models import (
+    DECLARED_STATUSES,
+    Calculation,
+    Declaration,
+    DeclarationStatus,
+    DeclarationTransition,
+    IndicatorCalculation,
+)
 
 # Who may read achievement results (the Achievement tab's readers, provider and commissioner).
 RESULTS_ROLES = frozenset(
@@ -134,3 +143,130 @@ def payment_export_rows(*, achievement_date: AchievementDate) -> Iterator[dict[s
 
 def financial_year_default(*, today: dt.date | None = None) -> FinancialYear | None:
     return FinancialYear.current(today)
+
+
+# --- declarations -------------------------------------------------------------------------------
+
+
+def _payment_declaration_status(*, achievement_id: int) -> str | None:
+    """The status of the declaration of the payment this achievement's data feed, or None.
+
+    That is the declaration of the provider paid (for a practice's Network Contract DES
+    achievement, its PCN) for the first payment date on or after the achievement date (the
+    payment period it belongs to).  One query (Data Submission asks it on every page).
+    """
+    achievement = Achievement.objects.filter(pk=achievement_id)
+    paid_provider = achievement.annotate(
+        paid=Case(
+            When(
+                service__provider_level=ProviderLevel.PCN,
+                provider__kind=OrganisationKind.PRACTICE,
+                provider__pcn__isnull=False,
+                then=F("provider__pcn_id"),
+            ),
+            default=F("provider_id"),
+        )
+    ).values("paid")[:1]
+    return (
+        Declaration.objects.filter(
+            provider_id=Subquery(paid_provider),
+            service_id=Subquery(achievement.values("service_id")[:1]),
+            achievement_date__date__gte=Subquery(achievement.values("achievement_date__date")[:1]),
+            achievement_date__is_payment_date=True,
+        )
+        .order_by("achievement_date__date")
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+def achievement_financially_approved(*, achievement_id: int) -> bool:
+    """Has the payment based on this achievement's data been financially approved?  (The lock
+    that makes Data Submission read-only and refuses tick-box changes: ``achievement.rules``.)"""
+    return _payment_declaration_status(achievement_id=achievement_id) == DeclarationStatus.FINANCIALLY_APPROVED
+
+
+def achievement_declared(*, achievement_id: int) -> bool:
+    """Does the provider's declaration of that payment stand (declared, not sent back)?"""
+    return _payment_declaration_status(achievement_id=achievement_id) in DECLARED_STATUSES
+
+
+def _declarations() -> QuerySet[Declaration]:
+    return Declaration.objects.select_related(
+        "provider", "service", "achievement_date", "calculation"
+    ).order_by("service__code", "-achievement_date__date", "provider__name", "pk")
+
+
+def declarations_to_declare(*, user) -> QuerySet[Declaration]:
+    """The Declare screen: declarations Awaiting Service Provider Approval of the providers where
+    the user holds Declaration Management."""
+    provider_ids = permissions.organisation_ids_with_role(user, rules.DECLARE_ROLES)
+    return _declarations().filter(provider_id__in=provider_ids, status=DeclarationStatus.AWAITING_PROVIDER)
+
+
+def declarations_declared(*, user) -> QuerySet[Declaration]:
+    """The Declare screen's second list: the providers' declarations already declared."""
+    provider_ids = permissions.organisation_ids_with_role(user, rules.DECLARE_ROLES)
+    return _declarations().filter(provider_id__in=provider_ids).exclude(status=DeclarationStatus.AWAITING_PROVIDER)
+
+
+def declaration_management_list(
+    *, user, status: str | None = None, service: QualityService | None = None
+) -> QuerySet[Declaration]:
+    """Declaration Management: the declarations of the providers commissioned by the ICBs where
+    the user holds Approval or Finance Management, filtered by status and Quality Service."""
+    commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
+    declarations = _declarations().filter(provider__commissioner_id__in=commissioner_ids)
+    if status:
+        declarations = declarations.filter(status=status)
+    if service is not None:
+        declarations = declarations.filter(service=service)
+    return declarations
+
+
+def declaration_totals(*, declarations: QuerySet[Declaration]) -> dict:
+    """Totals of the filtered rows, in one query."""
+    totals = declarations.order_by().aggregate(
+        count=Count("pk"),
+        calculated=Sum("calculation__total_amount"),
+        declared=Sum("amount_declared"),
+        approved=Sum("amount_approved"),
+        finance_approved=Sum("amount_finance_approved"),
+    )
+    return {key: (value if value is not None else Decimal("0.00")) for key, value in totals.items()}
+
+
+def declaration_management_services(*, user) -> QuerySet[QualityService]:
+    """The Quality Service filter's choices: services with a declaration the user manages."""
+    commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
+    return (
+        QualityService.objects.filter(declarations__provider__commissioner_id__in=commissioner_ids)
+        .distinct()
+        .select_related("financial_year")
+        .order_by("-financial_year__start_date", "code")
+    )
+
+
+def declaration_get(*, user, declaration_id: int) -> Declaration:
+    """A declaration of a provider the user may see (its own, commissioned, its PCN's member), or 404."""
+    declaration = (
+        Declaration.objects.filter(pk=declaration_id, provider__in=result_providers(user=user))
+        .select_related(
+            "provider__commissioner",
+            "service__financial_year",
+            "achievement_date",
+            "calculation",
+            "achievement",
+            "declared_by",
+            "approved_by",
+            "finance_approved_by",
+        )
+        .first()
+    )
+    if declaration is None:
+        raise Http404("No declaration found")
+    return declaration
+
+
+def declaration_transitions(*, declaration: Declaration) -> QuerySet[DeclarationTransition]:
+    return DeclarationTransition.objects.filter(declaration=declaration).select_related("by").order_by("at", "pk")

@@ -1,4 +1,5 @@
-"""Writes of the declarations app: calculated payments.
+"""Writes of the declarations app: calculated payments, and (re-exported from
+``declarations.workflow``) the Declaration state machine's use cases.
 
 A calculation is redone whenever its inputs may have changed (an extract loads, a submission is
 made, a tick-box changes): ``achievement.hooks.achievements_changed`` enqueues
@@ -20,6 +21,7 @@ from achievement.models import Achievement
 from participation.models import Indicator, ProviderLevel
 
 from . import calculation as calc
+from . import workflow
 from .engine import EngineInputError, PaymentResult
 from .models import Calculation, IndicatorCalculation
 
@@ -157,7 +159,14 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
       first's hash and writes nothing;
     - a practice's achievement of a PCN-level service recalculates its PCN's achievement;
     - a changed input replaces every indicator result and bumps ``version``; the calculation stays
-      provisional.
+      provisional;
+    - a financially approved calculation is never changed: its achievement's changed inputs are
+      refused (logged) and it keeps the figures that were paid;
+    - the Declaration state machine follows (``workflow.declarations_after_recalculation``): the
+      first calculation of a payment date creates its declaration; a changed amount of a
+      declaration not yet financially approved sends it back to Awaiting Service Provider
+      Approval, with a message to the provider saying why.  Declarations are locked after their
+      achievements (the lock order every writer keeps).
 
     Returns the calculations of the achievements calculated, by achievement id.
     """
@@ -172,12 +181,14 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
         .select_related("service", "achievement_date")
         .order_by("pk")
     )
+    declarations = workflow.lock_for_recalculation(achievement_ids=ids)
     values = achievement_selectors.current_values(achievement_ids=ids)
     existing = {c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)}
     indicators_by_service: dict[int, list[Indicator]] = {}
 
     calculations: dict[int, Calculation] = {}
     replaced: list[int] = []
+    written: list[tuple[Achievement, Calculation]] = []
     new_rows: list[IndicatorCalculation] = []
     for achievement in achievements:
         service = achievement.service
@@ -203,6 +214,15 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
             if previous is not None and previous.inputs_hash == inputs_hash:
                 calculations[achievement.pk] = previous
                 continue
+            declaration = declarations.get(achievement.pk)
+            if previous is not None and declaration is not None and declaration.is_financially_approved:
+                # The payment has been made on these figures: they never change (the achievement
+                # and tick-box rules refuse such changes; this is the last guard).
+                logger.warning(
+                    "Achievement %s not recalculated: its payment has been financially approved", achievement.pk
+                )
+                calculations[achievement.pk] = previous
+                continue
             result = inputs.calculate()
         except EngineInputError:
             # Corrupt stored data (the ingestion refuses it): this achievement keeps its last
@@ -217,14 +237,34 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
             achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
         )
         calculations[achievement.pk] = calculation
+        written.append((achievement, calculation))
         new_rows.extend(rows)
+
+    # £ per indicator before and after, for the declarations a changed amount may send back.
+    declared_ids = {
+        calculations[achievement.pk].pk
+        for achievement, _ in written
+        if achievement.pk in declarations and declarations[achievement.pk].is_declared
+    }
+    old_amounts: dict[int, dict[str, Decimal]] = {}
+    if declared_ids:
+        for calculation_id, code, amount in IndicatorCalculation.objects.filter(
+            calculation_id__in=declared_ids
+        ).values_list("calculation_id", "indicator__code", "amount"):
+            old_amounts.setdefault(calculation_id, {})[code] = amount
+    new_amounts: dict[int, dict[str, Decimal]] = {}
+    for row in new_rows:
+        if row.calculation.pk in declared_ids:
+            new_amounts.setdefault(row.calculation.pk, {})[row.indicator.code] = row.amount
 
     if replaced:
         IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
     if new_rows:
         _indicator_calculations_insert(new_rows)
-    # A declaration (later issue) returns to "Awaiting Service Provider Approval" here when its
-    # calculation changed before finance approval.
+    if written:
+        workflow.declarations_after_recalculation(
+            calculated=written, declarations=declarations, old_amounts=old_amounts, new_amounts=new_amounts
+        )
     return calculations
 
 
@@ -237,3 +277,10 @@ def calculation_recalculate(*, achievement_id: int) -> Calculation | None:
     if achievement_id in calculations:
         return calculations[achievement_id]
     return next(iter(calculations.values()), None)
+
+
+# The Declaration state machine's use cases live in workflow.py; callers use them from here.
+declaration_declare = workflow.declaration_declare
+declarations_approve = workflow.declarations_approve
+declarations_finance_approve = workflow.declarations_finance_approve
+DeclarationError = workflow.DeclarationError
