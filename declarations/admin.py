@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Calculation, IndicatorCalculation
+from .models import Calculation, Declaration, DeclarationTransition, IndicatorCalculation
 
 
 class IndicatorCalculationInline(admin.TabularInline):
@@ -59,4 +59,42 @@ class CalculationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DeclarationTransitionInline(admin.TabularInline):
+    model = DeclarationTransition
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_status", "to_status", "by", "amount", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(admin.ModelAdmin):
+    """Read-only: a declaration changes state only through the services (declarations.workflow),
+    which check who may approve what.  The admin offers no change, add, delete or action, so no
+    staff user or superuser can approve a declaration of an organisation they do not commission
+    from here."""
+
+    list_display = ("provider", "service", "achievement_date", "status", "amount_declared", "amount_approved")
+    list_filter = ("status", "service")
+    search_fields = ("provider__ods_code", "provider__name")
+    list_select_related = ("provider", "service", "achievement_date")
+    readonly_fields = tuple(
+        f.name for f in Declaration._meta.get_fields() if f.concrete and not f.many_to_many and f.name != "id"
+    )
+    inlines = [DeclarationTransitionInline]
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

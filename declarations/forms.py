@@ -79,3 +79,55 @@ class AchievementResultsFilterForm(forms.Form):
             return int(value)
         except (TypeError, ValueError):
             return None
+
+
+# --- Declarations ---------------------------------------------------------------------------------
+
+STATUS_ALL = "all"
+
+
+class DeclarationManagementFilterForm(forms.Form):
+    """Declaration Management: the Status and Quality Service filters of the job aid."""
+
+    status = forms.ChoiceField(label="Status", required=False)
+    service = _ServiceField(
+        label="Quality Service", queryset=QualityService.objects.none(), required=False, empty_label="All Quality Services"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        from .models import DeclarationStatus
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [(STATUS_ALL, "All statuses"), *DeclarationStatus.choices]
+        self.fields["service"].queryset = selectors.declaration_management_services(user=user)
+
+
+class DeclarationSelectionForm(forms.Form):
+    """The ticked rows: ids only; the view checks they are rows the user manages."""
+
+    declarations = forms.TypedMultipleChoiceField(coerce=int, error_messages={"required": "Select at least one declaration."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        posted = self.data.getlist("declarations") if hasattr(self.data, "getlist") else []
+        self.fields["declarations"].choices = [(value, value) for value in posted if str(value).isdigit()]
+
+
+class DeclareForm(forms.Form):
+    note = forms.CharField(
+        label="Declaration notes (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Visible to the Commissioning Organisation with the declaration.",
+    )
+
+
+class CommissionerTickBoxForm(forms.Form):
+    indicator = forms.IntegerField(widget=forms.HiddenInput)
+    value = forms.TypedChoiceField(
+        label="Yes/No",
+        choices=[("1", "Yes"), ("0", "No")],
+        coerce=lambda v: v == "1",
+        error_messages={"required": "Select Yes or No", "invalid_choice": "Select Yes or No"},
+    )

@@ -175,3 +175,58 @@ class AchievementResults:
             total_amount_at_stake=money(at_stake) if show_money else None,
             total_patients_to_upper=sum(r.patients_to_upper or 0 for r in results),
         )
+
+
+# --- Declarations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclarationRow:
+    """One row of Declare or Declaration Management."""
+
+    pk: int
+    url: str
+    provider: str
+    ods_code: str
+    service: str
+    achievement_date: str
+    status: str
+    status_key: str
+    points: str
+    calculated: str | None
+    declared: str | None
+    approved: str | None
+    selectable: bool
+    action: str  # "approve", "finance_approve" or ""
+
+
+_STATUS_TAGS = {
+    "awaiting_provider": "nhsuk-tag--yellow",
+    "awaiting_commissioner": "nhsuk-tag--blue",
+    "awaiting_finance": "nhsuk-tag--purple",
+    "financially_approved": "nhsuk-tag--green",
+}
+
+
+def status_tag_class(status: str) -> str:
+    return _STATUS_TAGS.get(status, "nhsuk-tag--grey")
+
+
+def declaration_row(declaration, *, url: str, show_money: bool, action: str = "") -> DeclarationRow:
+    calculation = declaration.calculation
+    return DeclarationRow(
+        pk=declaration.pk,
+        url=url,
+        provider=declaration.provider.name,
+        ods_code=declaration.provider.ods_code,
+        service=declaration.service.label,
+        achievement_date=f"{declaration.achievement_date.date:%d/%m/%Y}",
+        status=declaration.get_status_display(),
+        status_key=declaration.status,
+        points=f"{calculation.total_points:.2f}",
+        calculated=money(calculation.total_amount) if show_money else None,
+        declared=(money(declaration.amount_declared) or "-") if show_money else None,
+        approved=(money(declaration.amount_approved) or "-") if show_money else None,
+        selectable=bool(action),
+        action=action,
+    )

@@ -82,11 +82,6 @@ def declaration_url(declaration: Declaration | int) -> str:
     return reverse("declarations:declaration_detail", args=[pk])
 
 
-def declare_url(declaration: Declaration | int) -> str:
-    pk = declaration if isinstance(declaration, int) else declaration.pk
-    return reverse("declarations:declare_declaration", args=[pk])
-
-
 def task_key(declaration: Declaration | int, step: str) -> str:
     """The key of the task asking for ``step`` ("declare", "approve", "finance_approve")."""
     pk = declaration if isinstance(declaration, int) else declaration.pk
@@ -550,7 +545,7 @@ def declarations_after_recalculation(
                 "(a new extract, a manual adjustment or a tick-box change), before it was financially approved. "
                 f"{step.note} The declaration has been returned to Awaiting Service Provider Approval."
             ),
-            link=declare_url(declaration),
+            link=declaration_url(declaration),
             is_task=not declaration.service.no_declaration_required,
             task_key=task_key(declaration, "declare"),
         )
