@@ -133,6 +133,13 @@ REGISTRY: dict[str, Kwarg] = {
     # Record Achievement: an indicator group, and a tick-box indicator, of that achievement's service.
     "achievement:group_detail:group_id": Kwarg(_achievement_group, owners=(PRACTICE_USER,)),
     "achievement:group_tick_box:indicator_id": Kwarg(_tick_box_indicator, owners=(PRACTICE_USER,)),
+    # A declaration: the demo practice's (seed_demo leaves it Awaiting Service Provider Approval).
+    "declaration_id": Kwarg(
+        lambda w: __import__("declarations.models", fromlist=["Declaration"]).Declaration.objects.filter(
+            provider=_org(DEMO_PRACTICE)
+        ).values_list("pk", flat=True).first(),
+        owners=(PRACTICE_USER, COMMISSIONER),
+    ),
 }
 
 # Pages that are not organisation data: sign-in and sign-out flows, Django's staff admin.
