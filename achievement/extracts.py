@@ -370,11 +370,17 @@ class ExtractReader:
         return itemgetter(*(header.index(name) for name in wanted))
 
     def _rows(self, f) -> Iterator[list[str]]:
-        errors = self.errors
-        add_error = errors.add
         pick = self._header(f)
         if pick is None:
             return
+        yield from self._body(pick, [(f, 1)], whole_file=True)
+
+    def _body(self, pick: Callable, sources: Iterable[tuple[Iterable[str], int]], *, whole_file: bool):
+        """The row loop over ``sources``: (lines, number of the line before the first) each, in
+        file order (one source for a whole file; a batch's byte ranges otherwise, see
+        achievement/extract_batches.py).  ``whole_file``: a file without rows is an error."""
+        errors = self.errors
+        add_error = errors.add
         columns = len(COLUMNS)
         catalogue_services = self.catalogue.services
         groups: dict[tuple[str, str, str], Group | list[str]] = {}
@@ -395,128 +401,128 @@ class ExtractReader:
         pairs: dict | None = None
         prefix: str | None = None
         rows = 0
-        line_no = 1
         next_progress = PROGRESS_EVERY
 
-        for line in f:
-            line_no += 1
-            if '"' in line:
-                try:
-                    row = next(csv.reader([line], strict=True))
-                except csv.Error as exc:
-                    rows += 1
-                    add_error(line_no, f"The row is not valid CSV ({exc}); a quoted field may not span lines.")
-                    continue
-            else:
-                row = line.rstrip("\r\n").split(",")
-            if len(row) != columns:
-                if len(row) == 1 and not row[0].strip():
-                    continue  # a blank line
-                rows += 1
-                add_error(line_no, f"Expected {columns} columns, found {len(row)}.")
-                continue
-            rows += 1
-            if rows >= next_progress:
-                progress(rows)
-                next_progress += PROGRESS_EVERY
-            service_code, org_code, ach_date, ind_code, field_name, value, submit_date = pick(row)
-
-            if org_code != last_org or ach_date != last_date or service_code != last_service:
-                last_service, last_org, last_date = service_code, org_code, ach_date
-                key = (service_code, org_code, ach_date)
-                found = groups.get(key)
-                if found is None:
-                    found = groups[key] = self._group(key)
-                if type(found) is list:
-                    group, group_errors = None, found
-                    service = catalogue_services.get(service_code)
-                    prefix = None
+        for f, line_no in sources:
+            for line in f:
+                line_no += 1
+                if '"' in line:
+                    try:
+                        row = next(csv.reader([line], strict=True))
+                    except csv.Error as exc:
+                        rows += 1
+                        add_error(line_no, f"The row is not valid CSV ({exc}); a quoted field may not span lines.")
+                        continue
                 else:
-                    group, group_errors = found, None
-                    service = group.service
-                    prefix = group.copy_prefix
-                pairs = None if service is None else self._pairs.setdefault(service.id, {})
+                    row = line.rstrip("\r\n").split(",")
+                if len(row) != columns:
+                    if len(row) == 1 and not row[0].strip():
+                        continue  # a blank line
+                    rows += 1
+                    add_error(line_no, f"Expected {columns} columns, found {len(row)}.")
+                    continue
+                rows += 1
+                if rows >= next_progress:
+                    progress(rows)
+                    next_progress += PROGRESS_EVERY
+                service_code, org_code, ach_date, ind_code, field_name, value, submit_date = pick(row)
 
-            row_ok = True
-            if group_errors is not None:
-                for message in group_errors:
-                    add_error(line_no, message)
-                row_ok = False
-
-            submit_ok = submit_dates.get(submit_date)
-            if submit_ok is None:
-                submit_ok = submit_dates[submit_date] = _valid_submit_date(submit_date)
-            if not submit_ok:
-                add_error(line_no, f"SUBMIT_DATE {submit_date!r} is not a date in the form DD/MM/YYYY.")
-                row_ok = False
-
-            if not (value.isdigit() and value.isascii()) or (len(value) > 18 and int(value) > MAX_VALUE):
-                add_error(line_no, f"VALUE {value!r} is not a whole number of 0 or more.")
-                row_ok = False
-
-            if pairs is None:
-                continue  # unknown service: nothing more can be checked
-            pair_key = (ind_code, field_name)
-            entry = pairs.get(pair_key)
-            if entry is None:
-                entry = pairs[pair_key] = pair_of(service, ind_code, field_name)
-            if type(entry) is str:
-                add_error(line_no, entry)
-                continue
-            if entry is _LIST_SIZE:
-                if row_ok:
-                    size_key = (service.id, group.provider.id, group.date)
-                    first = list_sizes.get(size_key)
-                    if first is not None:
-                        add_error(
-                            line_no,
-                            f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once "
-                            f"(first at line {first[1]}).",
-                        )
+                if org_code != last_org or ach_date != last_date or service_code != last_service:
+                    last_service, last_org, last_date = service_code, org_code, ach_date
+                    key = (service_code, org_code, ach_date)
+                    found = groups.get(key)
+                    if found is None:
+                        found = groups[key] = self._group(key)
+                    if type(found) is list:
+                        group, group_errors = None, found
+                        service = catalogue_services.get(service_code)
+                        prefix = None
                     else:
-                        list_sizes[size_key] = (int(value), line_no)
-                continue
-            if group is None:
-                continue
-            indicator_id, bit, middle, role = entry
+                        group, group_errors = found, None
+                        service = group.service
+                        prefix = group.copy_prefix
+                    pairs = None if service is None else self._pairs.setdefault(service.id, {})
 
-            seen = group.seen
-            byte, mask = bit >> 3, 1 << (bit & 7)
-            if byte >= len(seen):
-                seen.extend(bytes(byte + 1 - len(seen)))
-            if seen[byte] & mask:
-                add_error(line_no, f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once.")
-                continue
-            seen[byte] |= mask
+                row_ok = True
+                if group_errors is not None:
+                    for message in group_errors:
+                        add_error(line_no, message)
+                    row_ok = False
 
-            if role and row_ok:
-                fraction_key = (group.provider.id, group.date_id, indicator_id)
-                partner = pending_fraction.pop(fraction_key, None)
-                if partner is None:
-                    pending_fraction[fraction_key] = (role, int(value), line_no)
-                elif partner[0] != role:
-                    numerator, denominator = (int(value), partner[1]) if role == _NUMERATOR else (partner[1], int(value))
-                    if numerator > denominator:
-                        add_error(
-                            line_no,
-                            f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
-                            f"Denominator {denominator} (line {partner[2]}).",
-                        )
+                submit_ok = submit_dates.get(submit_date)
+                if submit_ok is None:
+                    submit_ok = submit_dates[submit_date] = _valid_submit_date(submit_date)
+                if not submit_ok:
+                    add_error(line_no, f"SUBMIT_DATE {submit_date!r} is not a date in the form DD/MM/YYYY.")
+                    row_ok = False
 
-            if row_ok and not errors.count:
-                if prefix is None:
-                    assign(group)
-                    prefix = group.copy_prefix = f"{group.submission_id}\t"
-                group.rows += 1
-                append(prefix + middle + value + "\n")
-                if len(out) >= chunk_lines:
-                    yield out
-                    out = []
-                    append = out.append
+                if not (value.isdigit() and value.isascii()) or (len(value) > 18 and int(value) > MAX_VALUE):
+                    add_error(line_no, f"VALUE {value!r} is not a whole number of 0 or more.")
+                    row_ok = False
+
+                if pairs is None:
+                    continue  # unknown service: nothing more can be checked
+                pair_key = (ind_code, field_name)
+                entry = pairs.get(pair_key)
+                if entry is None:
+                    entry = pairs[pair_key] = pair_of(service, ind_code, field_name)
+                if type(entry) is str:
+                    add_error(line_no, entry)
+                    continue
+                if entry is _LIST_SIZE:
+                    if row_ok:
+                        size_key = (service.id, group.provider.id, group.date)
+                        first = list_sizes.get(size_key)
+                        if first is not None:
+                            add_error(
+                                line_no,
+                                f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once "
+                                f"(first at line {first[1]}).",
+                            )
+                        else:
+                            list_sizes[size_key] = (int(value), line_no)
+                    continue
+                if group is None:
+                    continue
+                indicator_id, bit, middle, role = entry
+
+                seen = group.seen
+                byte, mask = bit >> 3, 1 << (bit & 7)
+                if byte >= len(seen):
+                    seen.extend(bytes(byte + 1 - len(seen)))
+                if seen[byte] & mask:
+                    add_error(line_no, f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once.")
+                    continue
+                seen[byte] |= mask
+
+                if role and row_ok:
+                    fraction_key = (group.provider.id, group.date_id, indicator_id)
+                    partner = pending_fraction.pop(fraction_key, None)
+                    if partner is None:
+                        pending_fraction[fraction_key] = (role, int(value), line_no)
+                    elif partner[0] != role:
+                        numerator, denominator = (int(value), partner[1]) if role == _NUMERATOR else (partner[1], int(value))
+                        if numerator > denominator:
+                            add_error(
+                                line_no,
+                                f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
+                                f"Denominator {denominator} (line {partner[2]}).",
+                            )
+
+                if row_ok and not errors.count:
+                    if prefix is None:
+                        assign(group)
+                        prefix = group.copy_prefix = f"{group.submission_id}\t"
+                    group.rows += 1
+                    append(prefix + middle + value + "\n")
+                    if len(out) >= chunk_lines:
+                        yield out
+                        out = []
+                        append = out.append
 
         if out and not errors.count:
             yield out
-        if rows == 0 and not errors:
+        if whole_file and rows == 0 and not errors:
             add_error(2, "The file is empty: it has a header but no rows.")
         progress(rows)
         self.result = LoadResult(
@@ -735,6 +741,7 @@ def aggregate_to_pcns(*, extract, groups: list[Group], now: dt.datetime) -> list
             [OrganisationKind.PRACTICE, extract.pk, SubmissionSource.AGGREGATION],
         )
     switch_current(extract_id=extract.pk, source=SubmissionSource.AGGREGATION)
+    carry_manual_values_forward(extract=extract, now=now)
 
     pcn_dates = {(g.provider.id, g.date) for g in pcn_groups}
     sums: dict[tuple[int, dt.date], int] = {}
@@ -754,6 +761,85 @@ def aggregate_to_pcns(*, extract, groups: list[Group], now: dt.datetime) -> list
 class _ServiceRef:
     id: int
     provider_level: str = ProviderLevel.PCN
+
+
+def carry_manual_values_forward(*, extract, now: dt.datetime) -> int:
+    """Keep what a PCN entered by hand when this extract's aggregation still lacks those fields.
+
+    The PCN enters a field its practices' extracts do not supply (ADR 0005) as a manual
+    submission over the aggregation.  A later aggregation supersedes that submission; for every
+    field it still lacks, the manually entered value is carried forward: a new manual
+    submission (this extract's, current) holds the aggregation's values and the carried ones,
+    and supersedes the aggregation, which stays the latest automatic submission, so the carried
+    fields stay the PCN's to adjust.  "Manually entered" are the fields of the superseded manual
+    submission that the automatic submission it was made over did not hold (a value the
+    practices once supplied and no longer do is not carried).  Returns how many submissions
+    carried values forward.
+    """
+    predecessors = list(
+        Submission.objects.filter(
+            superseded_by__extract_id=extract.pk,
+            superseded_by__source=SubmissionSource.AGGREGATION,
+            source=SubmissionSource.MANUAL,
+            status=SubmissionStatus.SUBMITTED,
+        ).select_related("superseded_by")
+    )
+    def keys(submission_id: int) -> set[tuple[int, str]]:
+        return set(IndicatorValue.objects.filter(submission_id=submission_id).values_list("indicator_id", "field_name"))
+
+    carried_count = 0
+    for manual in predecessors:
+        aggregation = manual.superseded_by
+        earlier_automatic = (
+            Submission.objects.filter(
+                achievement_id=manual.achievement_id,
+                source__in=(SubmissionSource.EXTRACT, SubmissionSource.AGGREGATION),
+                status=SubmissionStatus.SUBMITTED,
+                pk__lt=manual.pk,
+            )
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        lacking = keys(manual.pk) - keys(aggregation.pk)
+        if earlier_automatic is not None:
+            lacking -= keys(earlier_automatic)
+        if not lacking:
+            continue
+        carried = [
+            (indicator_id, field_name, value)
+            for indicator_id, field_name, value in IndicatorValue.objects.filter(submission_id=manual.pk).values_list(
+                "indicator_id", "field_name", "value"
+            )
+            if (indicator_id, field_name) in lacking
+        ]
+        submission = Submission.objects.create(
+            achievement_id=manual.achievement_id,
+            status=SubmissionStatus.SUBMITTED,
+            source=SubmissionSource.MANUAL,
+            extract=extract,
+            created_by=manual.created_by,
+            created_at=now,
+            submitted_at=now,
+            notes=(
+                f"{len(carried)} manually entered value(s) carried forward over the PCN aggregation of "
+                f"{extract.file_name}."
+            ),
+        )
+        IndicatorValue.objects.bulk_create(
+            [
+                IndicatorValue(submission=submission, indicator_id=v.indicator_id, field_name=v.field_name, value=v.value)
+                for v in IndicatorValue.objects.filter(submission_id=aggregation.pk)
+            ]
+            + [
+                IndicatorValue(submission=submission, indicator_id=i, field_name=f, value=v)
+                for i, f, v in carried
+            ]
+        )
+        Submission.objects.filter(pk=aggregation.pk).update(is_current=False, superseded_by=submission)
+        Submission.objects.filter(pk=submission.pk).update(is_current=True)
+        carried_count += 1
+    return carried_count
 
 
 def affected_achievement_ids(*, extract_id: int) -> list[int]:

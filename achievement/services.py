@@ -30,7 +30,7 @@ from accounts.models import Organisation, OrganisationKind
 from accounts.services import audit_record
 from participation.models import AchievementDate, Indicator, OfferStatus, ProviderLevel, ServiceOffer
 
-from . import extracts, hooks, rules, selectors
+from . import extract_batches, extracts, hooks, rules, selectors
 from .models import (
     Achievement,
     ExtractLoad,
@@ -61,7 +61,8 @@ def extract_progress(extract: ExtractLoad) -> int:
     """Rows validated so far: from the cache while loading (the load's transaction hides its
     own writes), from the record once finished."""
     if extract.status == ExtractStatus.VALIDATING:
-        return min(cache.get(progress_key(extract.pk), 0), extract.rows_total or 0)
+        done = cache.get(progress_key(extract.pk), 0) + extract_batches.progress(extract.pk)
+        return min(done, extract.rows_total or 0)
     return extract.rows_done
 
 
@@ -147,9 +148,14 @@ def extract_load(*, extract_id: int) -> ExtractLoad:
 
     Rules: every row is validated before anything counts (``achievement.extracts``); an extract
     with any error is Rejected with every error and changes nothing; a valid one is applied in
-    one transaction.  Idempotent: a Loaded or Rejected extract is left as it is, and an extract
-    left Validating by a worker that died is loaded again from the start.  Concurrent loads of
-    the same extract are serialised by a row lock; the second finds it finished.
+    one transaction.  A file larger than ``EXTRACT_BATCH_ROWS`` is instead split into batches of
+    practices that several workers validate and stage, and applied (or rejected) by a final step
+    in one transaction (``achievement.extract_batches``); this call then returns once the
+    batches are started (or, with tasks in-process, once it is finished).
+
+    Idempotent: a Loaded or Rejected extract is left as it is, and an extract left Validating
+    by a worker that died is loaded again from the start.  Concurrent loads of the same extract
+    are serialised by a row lock; the second finds it finished.
     """
     with transaction.atomic():
         extract = ExtractLoad.objects.select_for_update().get(pk=extract_id)
@@ -159,6 +165,13 @@ def extract_load(*, extract_id: int) -> ExtractLoad:
             extract.start_validating()
             extract.save(update_fields=["status"])
     cache.set(progress_key(extract_id), 0, timeout=6 * 3600)
+
+    if extract_batches.wanted(extract):
+        # Larger than one batch: planned here, loaded by several workers, applied by a final
+        # step (achievement/extract_batches.py); None when the file is not one to split.
+        started = extract_batches.batch_load_start(extract_id=extract_id)
+        if started is not None:
+            return started
 
     with transaction.atomic():
         # Held until the load commits: a second worker on the same extract waits here.

@@ -443,3 +443,83 @@ def test_a_practice_level_service_is_not_aggregated(qof, world, fixture_path):
     receive_and_load(fixture_path("qof_valid.csv"))
 
     assert not Achievement.objects.filter(provider=world["pcn"]).exists()
+
+
+# --- a PCN's manually entered values survive a later aggregation that still lacks them ---------
+
+
+def _ncd_file(tmp_path, name, rows_):
+    return write(tmp_path, "\n".join([HEADER, *[row(service="NCD2324", **r) for r in rows_]]) + "\n", name)
+
+
+def test_a_later_aggregation_carries_forward_what_the_pcn_entered_for_fields_the_practices_do_not_supply(
+    ncd, world, tmp_path, fixture_path
+):
+    from accounts.models import Role
+    from participation.models import Domain, Indicator, IndicatorGroup
+    from tests.factories import member
+
+    group = IndicatorGroup.objects.create(
+        service=ncd, domain=Domain.objects.get(service=ncd), code="HI", name="Health inequalities"
+    )
+    hi03 = Indicator.objects.create(
+        service=ncd, group=group, code="HI-03", name="HI-03", kind="fraction", fields=["Numerator", "Denominator"],
+        position=2, points=10, lower=50, upper=80,
+    )
+    receive_and_load(fixture_path("ncd_valid.csv"))  # the practices do not supply HI-03
+    pcn = Achievement.objects.get(provider=world["pcn"])
+    pcn_user = member(world["pcn"], Role.ACHIEVEMENT_ENTRY)
+    services.achievement_values_save(
+        user=pcn_user, achievement_id=pcn.pk, group_id=group.pk,
+        values={(hi03.pk, "Numerator"): 7, (hi03.pk, "Denominator"): 9}, submit=True,
+    )
+
+    later = receive_and_load(_ncd_file(tmp_path, "later.csv", [
+        {"org": "A81001", "ind": "CAN-02", "field": "Numerator", "value": "35"},
+        {"org": "A81001", "ind": "CAN-02", "field": "Denominator", "value": "41"},
+    ]))
+
+    assert selectors.current_values(achievement_ids=[pcn.pk])[pcn.pk] == {
+        "CAN-02": {"Numerator": 47, "Denominator": 61},
+        "HI-03": {"Numerator": 7, "Denominator": 9},
+    }
+    current = pcn.submissions.get(is_current=True)
+    assert (current.source, current.extract_id, current.created_by) == (SubmissionSource.MANUAL, later.pk, pcn_user)
+    aggregation = pcn.submissions.get(superseded_by=current)
+    assert aggregation.source == SubmissionSource.AGGREGATION and aggregation.extract_id == later.pk
+    # The aggregation stays the latest automatic submission: HI-03 is still the PCN's to adjust.
+    data = selectors.entry_data(achievement=pcn, indicators=[hi03])
+    assert data.automatic == aggregation and data.automatic_values == {}
+    assert data.current_values == {(hi03.pk, "Numerator"): 7, (hi03.pk, "Denominator"): 9}
+
+    # Carried again by the next aggregation (the carried submission is itself a manual one) ...
+    receive_and_load(_ncd_file(tmp_path, "third.csv", [
+        {"org": "A81002", "ind": "CAN-02", "field": "Numerator", "value": "13"},
+        {"org": "A81002", "ind": "CAN-02", "field": "Denominator", "value": "20"},
+    ]))
+    assert selectors.current_values(achievement_ids=[pcn.pk])[pcn.pk]["HI-03"] == {"Numerator": 7, "Denominator": 9}
+
+    # ... until the practices supply the field: then the aggregation's value stands.
+    receive_and_load(_ncd_file(tmp_path, "fourth.csv", [
+        {"org": "A81001", "ind": "HI-03", "field": "Numerator", "value": "3"},
+        {"org": "A81001", "ind": "HI-03", "field": "Denominator", "value": "4"},
+    ]))
+    current = pcn.submissions.get(is_current=True)
+    assert current.source == SubmissionSource.AGGREGATION
+    assert selectors.current_values(achievement_ids=[pcn.pk])[pcn.pk] == {
+        "CAN-02": {"Numerator": 13, "Denominator": 20},
+        "HI-03": {"Numerator": 3, "Denominator": 4},
+    }
+    history = list(pcn.submissions.order_by("id").values_list("source", flat=True))
+    assert history == ["aggregation", "manual", "aggregation", "manual", "aggregation", "manual", "aggregation"]
+
+
+def test_an_aggregation_over_an_aggregation_carries_nothing(ncd, world, tmp_path, fixture_path):
+    receive_and_load(fixture_path("ncd_valid.csv"))
+    receive_and_load(_ncd_file(tmp_path, "later.csv", [
+        {"org": "A81001", "ind": "CAN-02", "field": "Numerator", "value": "35"},
+        {"org": "A81001", "ind": "CAN-02", "field": "Denominator", "value": "41"},
+    ]))
+
+    pcn = Achievement.objects.get(provider=world["pcn"])
+    assert set(pcn.submissions.values_list("source", flat=True)) == {SubmissionSource.AGGREGATION}
