@@ -32,6 +32,10 @@ How it scales to ~3.5 million rows in one worker under 1 GiB (benchmarks/load_na
 Readers never see a half-applied extract: ``apply_extract`` runs in the caller's transaction and
 the new submissions become current (``is_current``) in the same transaction, so a killed worker
 leaves nothing behind and the load can simply run again.
+
+A file larger than ``EXTRACT_BATCH_ROWS`` is validated and staged by several workers in batches
+of practices and applied by one final transaction: achievement/extract_batches.py, which runs
+``ExtractReader``'s row loop over a batch's byte ranges (``_body``).
 """
 
 from __future__ import annotations
@@ -525,6 +529,7 @@ class ExtractReader:
         if whole_file and rows == 0 and not errors:
             add_error(2, "The file is empty: it has a header but no rows.")
         progress(rows)
+        self.group_keys = list(groups)  # every (service, organisation, date) seen, valid or not
         self.result = LoadResult(
             rows,
             [g for g in groups.values() if type(g) is Group and g.submission_id is not None],

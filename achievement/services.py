@@ -143,7 +143,7 @@ def _store(source: BinaryIO) -> tuple[str, int, Path]:
     return digest.hexdigest(), max(lines - 1, 0), Path(name)
 
 
-def extract_load(*, extract_id: int) -> ExtractLoad:
+def extract_load(*, extract_id: int, batches: bool = True) -> ExtractLoad:
     """Load a received extract: Received -> Validating -> Loaded | Rejected.
 
     Rules: every row is validated before anything counts (``achievement.extracts``); an extract
@@ -151,7 +151,8 @@ def extract_load(*, extract_id: int) -> ExtractLoad:
     one transaction.  A file larger than ``EXTRACT_BATCH_ROWS`` is instead split into batches of
     practices that several workers validate and stage, and applied (or rejected) by a final step
     in one transaction (``achievement.extract_batches``); this call then returns once the
-    batches are started (or, with tasks in-process, once it is finished).
+    batches are started (or, with tasks in-process, once it is finished); ``batches=False``
+    loads it in this call whatever its size.
 
     Idempotent: a Loaded or Rejected extract is left as it is, and an extract left Validating
     by a worker that died is loaded again from the start.  Concurrent loads of the same extract
@@ -166,7 +167,7 @@ def extract_load(*, extract_id: int) -> ExtractLoad:
             extract.save(update_fields=["status"])
     cache.set(progress_key(extract_id), 0, timeout=6 * 3600)
 
-    if extract_batches.wanted(extract):
+    if batches and extract_batches.wanted(extract):
         # Larger than one batch: planned here, loaded by several workers, applied by a final
         # step (achievement/extract_batches.py); None when the file is not one to split.
         started = extract_batches.batch_load_start(extract_id=extract_id)

@@ -16,10 +16,11 @@ def extract_load_task(extract_id: int) -> str:
 
 # A large extract is loaded in batches (achievement/extract_batches.py): the load task above
 # plans them and starts a chord of these.  Both are idempotent: a batch run again replaces what
-# it staged; a finish of a finished extract, or of a plan since replaced, does nothing.
+# it staged; a finish of a finished extract, or of a plan since replaced, does nothing.  A finish
+# missing a batch's result raises and leaves the extract Validating: load it again.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def extract_batch_stage_task(extract_id: int, plan_id: int, index: int, ranges: list, ids: list[int]) -> dict:
-    return extract_batches.batch_stage(extract_id=extract_id, plan_id=plan_id, index=index, ranges=ranges, ids=ids)
+def extract_batch_stage_task(extract_id: int, plan_id: int, index: int, ranges: list) -> dict:
+    return extract_batches.batch_stage(extract_id=extract_id, plan_id=plan_id, index=index, ranges=ranges)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

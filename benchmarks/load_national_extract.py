@@ -3,13 +3,25 @@
 Sets up a fresh PostgreSQL database, loads the national organisation hierarchy (6,410 practices),
 the QOF 2023/24 service from its shipped definition and an Approved offer for every practice,
 then receives the national extract (benchmarks/generate_national_extract.py, ~3.5 million rows)
-with ``extract_receive`` and lets a real Celery worker subprocess (Redis broker) load it.  In the
-same run the same file is COPYed raw into an UNLOGGED table, for comparison.  Prints rows per
-second, the worker's peak memory (VmHWM of the worker process, ``--pool=solo`` so the task runs
-in it), end-to-end seconds (receipt to Loaded) and the ratio to the raw COPY.
+with ``extract_receive`` and lets real Celery worker subprocesses (Redis broker) load it.  In the
+same run the same file is COPYed raw into an UNLOGGED table, for comparison.
+
+The file is loaded several times, from the same fresh state each time (the load's tables
+emptied, vacuumed, checkpointed):
+
+- ``single``: one worker, one task, one transaction (the path of a file up to
+  ``EXTRACT_BATCH_ROWS`` rows);
+- ``batched, N worker(s)`` for each N of ``--workers`` (default 1 2): the batched path
+  (achievement/extract_batches.py: a plan, a chord of batches of practices, one final step),
+  shared by N worker processes.
+
+Each run prints end-to-end seconds (receipt to Loaded), rows per second, the ratio to the raw
+COPY and the workers' peak memory (VmHWM of each worker process, ``--pool=solo`` so the tasks run
+in it).  Workers log to files beside the extract; their phase timings are summarised.
 
     .venv/bin/python benchmarks/load_national_extract.py [--extract PATH] [--database NAME]
-        [--redis redis://127.0.0.1:6379/3] [--in-process]
+        [--redis redis://127.0.0.1:6379/3] [--workers 1 2] [--batch-rows 250000] [--no-single]
+        [--in-process]
 
 Targets: end-to-end within 3x the raw COPY; worker memory under 1 GiB.
 """
@@ -147,32 +159,132 @@ def _raw_copy_seconds(path: Path) -> float:
     return seconds
 
 
-def _start_worker(env: dict) -> subprocess.Popen:
-    worker = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "celery"),
-            "-A",
-            "cqrs_site",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"benchmark-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+def _start_workers(env: dict, count: int, log_dir: Path, label: str) -> list[subprocess.Popen]:
+    """``count`` worker processes (solo pool: the tasks run in the process measured)."""
     from cqrs_site.celery import app
 
-    deadline = time.time() + 60
+    workers = []
+    for number in range(count):
+        name = f"benchmark-{os.getpid()}-{label}-{number}@%h"
+        log = (log_dir / f"worker-{label}-{number}.log").open("wb")
+        workers.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "celery"),
+                    "-A",
+                    "cqrs_site",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    name,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        workers[-1].log_path = log.name
+    deadline = time.time() + 120
     while time.time() < deadline:
-        if worker.poll() is not None:
-            raise SystemExit("the Celery worker exited at start")
-        if app.control.ping(timeout=1.0):
-            return worker
-    raise SystemExit("the Celery worker did not answer")
+        if any(w.poll() is not None for w in workers):
+            raise SystemExit("a Celery worker exited at start")
+        if len(app.control.ping(timeout=1.0)) >= count:
+            return workers
+    raise SystemExit("the Celery workers did not answer")
+
+
+def _stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(120)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def _reset_load_state() -> None:
+    """Empty what a load writes, so every run starts from the same state."""
+    from django.db import connection
+
+    from accounts.models import AuditEvent, ListSize
+    from achievement.models import Achievement, ExtractLoad, IndicatorValue, Submission
+
+    tables = [m._meta.db_table for m in (IndicatorValue, Submission, Achievement, ExtractLoad, ListSize)]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in tables) + " CASCADE")
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(AuditEvent._meta.db_table)} WHERE action LIKE 'extract%%'"
+        )
+    previous = connection.get_autocommit()
+    connection.set_autocommit(True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
+    connection.set_autocommit(previous)
+
+
+def _phase_lines(workers: list[subprocess.Popen]) -> list[str]:
+    """The load's own log lines (phase timings, batches) from the workers' logs."""
+    lines = []
+    for worker in workers:
+        for line in Path(worker.log_path).read_text(errors="replace").splitlines():
+            text = line.split("] ", 1)[-1]
+            if text.startswith("Extract "):
+                lines.append(f"    [{Path(worker.log_path).stem}] {text[:150]}")
+    return lines
+
+
+def _run(label: str, *, extract_path: Path, env: dict, workers: int, batch_rows: int, log_dir: Path) -> dict:
+    """Load the file once through ``workers`` worker processes; figures of the run."""
+    from achievement import services
+    from achievement.models import ExtractLoad, ExtractStatus, IndicatorValue, Submission
+    from cqrs_site.celery import app
+
+    _reset_load_state()
+    app.control.purge()
+    run_env = {**env, "EXTRACT_BATCH_ROWS": str(batch_rows)}
+    os.environ["EXTRACT_BATCH_ROWS"] = str(batch_rows)  # the receipt's process decides nothing, but agrees
+    processes = _start_workers(run_env, workers, log_dir, label.replace(" ", "-").replace(",", ""))
+    try:
+        started = time.perf_counter()
+        extract = services.extract_receive(path=extract_path)
+        while True:
+            extract = ExtractLoad.objects.get(pk=extract.pk)
+            if extract.status in (ExtractStatus.LOADED, ExtractStatus.REJECTED):
+                break
+            if any(p.poll() is not None for p in processes):
+                raise SystemExit("a worker died")
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        peaks = [_peak_rss_bytes(p.pid)[0] for p in processes]
+    finally:
+        app.control.purge()  # the recalculations the load queued are not measured here
+        _stop_workers(processes)
+    if extract.status != ExtractStatus.LOADED:
+        raise SystemExit(f"{label}: extract Rejected: {extract.error_count} error(s): {extract.errors[:5]}")
+    from achievement.extract_batches import latest_plan_id
+
+    plan = latest_plan_id(extract.pk)
+    from accounts.models import AuditEvent
+
+    batches = AuditEvent.objects.get(pk=plan).detail["batches"] if plan else 1
+    return {
+        "label": label,
+        "workers": workers,
+        "batches": batches,
+        "rows": extract.rows_done,
+        "seconds": seconds,
+        "peaks": peaks,
+        "current": Submission.objects.filter(is_current=True).count(),
+        "values": IndicatorValue.objects.count(),
+        "phases": _phase_lines(processes),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="cqrs_bench_ingest")
     parser.add_argument("--postgres", default="postgres://root@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/3")
-    parser.add_argument("--in-process", action="store_true", help="load in this process (no worker): profiling")
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="batched runs with N workers each")
+    parser.add_argument("--batch-rows", type=int, default=250_000, help="EXTRACT_BATCH_ROWS of the batched runs")
+    parser.add_argument("--no-single", action="store_true", help="skip the single-task run")
+    parser.add_argument("--in-process", action="store_true", help="one single load in this process (profiling)")
     args = parser.parse_args(argv)
 
     if not args.extract.exists():
@@ -198,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "cqrs_site.settings",
         "MEDIA_ROOT": str(media),
-        "LOG_LEVEL": "INFO",  # the load's phase timings (logger achievement.extracts)
+        "LOG_LEVEL": "INFO",  # the load's phase timings (loggers achievement.extracts, .extract_batches)
     }
     os.environ.update(env)
     _recreate_database(args.postgres, args.database)
@@ -211,57 +326,64 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0)
     _setup_catalogue()
 
-    from achievement import services
-    from achievement.models import ExtractLoad, ExtractStatus, IndicatorValue, Submission
     from cqrs_site.celery import app
 
     app.control.purge()
     raw_seconds = _raw_copy_seconds(args.extract)
 
-    worker = None if args.in_process else _start_worker(env)
-    try:
+    if args.in_process:
+        from achievement import services
+        from achievement.models import ExtractLoad
+
+        os.environ["EXTRACT_BATCH_ROWS"] = str(10**12)
         started = time.perf_counter()
         extract = services.extract_receive(path=args.extract)
-        received = time.perf_counter() - started
-        picked_up = None
-        if args.in_process:
-            services.extract_load(extract_id=extract.pk)
-        while True:
-            extract = ExtractLoad.objects.get(pk=extract.pk)
-            if extract.status in (ExtractStatus.LOADED, ExtractStatus.REJECTED):
-                break
-            if picked_up is None and extract.status == ExtractStatus.VALIDATING:
-                picked_up = time.perf_counter() - started
-            if worker is not None and worker.poll() is not None:
-                raise SystemExit("the worker died")
-            time.sleep(0.2)
+        extract = services.extract_load(extract_id=extract.pk)
         seconds = time.perf_counter() - started
-        peak, rss = _peak_rss_bytes(worker.pid if worker else os.getpid())
+        rows = ExtractLoad.objects.get(pk=extract.pk).rows_done
+        print(f"in-process single load: {seconds:.1f}s, {rows / seconds:,.0f} rows/s, {seconds / raw_seconds:.2f}x raw")
+        print(f"peak memory (this process, VmHWM): {_peak_rss_bytes(os.getpid())[0] / 2**20:,.0f} MiB")
+        shutil.rmtree(media, ignore_errors=True)
+        return 0
+
+    plans = [] if args.no_single else [("single", 1, 10**12)]
+    plans += [(f"batched, {n} worker{'s' if n > 1 else ''}", n, args.batch_rows) for n in args.workers]
+    results = []
+    try:
+        for label, workers, batch_rows in plans:
+            print(f"--- {label} ...", flush=True)
+            result = _run(
+                label, extract_path=args.extract, env=env, workers=workers, batch_rows=batch_rows, log_dir=media
+            )
+            results.append(result)
+            for line in result["phases"]:
+                print(line)
+            _print_run(result, raw_seconds)
     finally:
-        if worker is not None:
-            app.control.purge()  # the recalculations the load queued are not measured here
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(120)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
         shutil.rmtree(media, ignore_errors=True)
 
-    if extract.status != ExtractStatus.LOADED:
-        print(f"extract Rejected: {extract.error_count} error(s): {extract.errors[:5]}")
-        return 1
-    rows = extract.rows_done
-    print(
-        f"loaded: {rows:,} rows, {Submission.objects.filter(is_current=True).count():,} current submissions, "
-        f"{IndicatorValue.objects.count():,} indicator values"
-    )
-    print(f"receipt (hash + store): {received:.1f}s; Validating after {picked_up or 0:.1f}s")
-    print(f"end-to-end: {seconds:.1f}s ({rows / seconds:,.0f} rows/second)")
-    print(f"raw COPY: {raw_seconds:.1f}s; ratio end-to-end / raw COPY: {seconds / raw_seconds:.2f}x (target <= 3x)")
-    who = "this process" if args.in_process else "worker"
-    print(f"peak memory ({who}, VmHWM): {peak / 2**20:,.0f} MiB (target < 1024 MiB)")
+    print()
+    print(f"raw COPY into an UNLOGGED table: {raw_seconds:.1f}s")
+    print(f"{'run':<22} {'batches':>7} {'seconds':>8} {'rows/s':>10} {'x raw COPY':>10} {'peak worker RSS (MiB)':>24}")
+    for r in results:
+        peaks = "/".join(f"{p / 2**20:,.0f}" for p in r["peaks"])
+        print(
+            f"{r['label']:<22} {r['batches']:>7} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>10,.0f} "
+            f"{r['seconds'] / raw_seconds:>9.2f}x {peaks:>24}"
+        )
+    print("targets: end-to-end <= 3x raw COPY; worker memory < 1024 MiB")
     return 0
+
+
+def _print_run(r: dict, raw_seconds: float) -> None:
+    peaks = ", ".join(f"{p / 2**20:,.0f} MiB" for p in r["peaks"])
+    print(
+        f"{r['label']}: {r['rows']:,} rows in {r['batches']} batch(es), {r['current']:,} current submissions, "
+        f"{r['values']:,} indicator values\n"
+        f"  end-to-end {r['seconds']:.1f}s ({r['rows'] / r['seconds']:,.0f} rows/second), "
+        f"{r['seconds'] / raw_seconds:.2f}x the raw COPY; peak worker memory (VmHWM): {peaks}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

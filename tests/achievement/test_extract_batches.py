@@ -159,6 +159,46 @@ def test_rows_of_an_organisation_scattered_over_batches_go_to_its_batch(qof, tmp
 
     assert extract.status == ExtractStatus.LOADED
     assert IndicatorValue.objects.count() == 10
+    # Cut by offsets first, which split A81001 in two; then planned by a scan of every line.
+    plans = extract_batches._events(extract.pk, extract_batches.PLANNED).values_list("detail__by", flat=True)
+    assert list(plans) == ["scan", "offsets"]
+    assert staged_values() == 0
+
+
+def test_cuts_by_offset_fall_where_the_organisation_changes_with_the_files_line_numbers(tmp_path):
+    practices = [f"A8{n:04d}" for n in range(1, 21)]
+    lines = [HEADER] + [
+        row(org=code, ind="AF006", field=f"F{i}", value=str(i))
+        for n, code in enumerate(practices)
+        for i in range(1 + n % 4)  # 1 to 4 rows a practice
+    ]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    raw = path.read_bytes()
+
+    batches = extract_batches.plan_by_offsets(path, 7)
+
+    assert len(batches) > 3
+    ranges = [r for b in batches for r in b.ranges]
+    assert ranges[0][0] == len(lines[0]) + 1 and ranges[-1][1] == len(raw)
+    orgs_per_batch = []
+    for (start, end, line_before), (next_start, _, _) in zip(ranges, [*ranges[1:], (len(raw), 0, 0)], strict=True):
+        assert end == next_start  # contiguous
+        assert raw[:start].count(b"\n") == line_before  # the original line numbers
+        orgs_per_batch.append({line.split(b",")[2] for line in raw[start:end].splitlines()})
+    assert sum(len(orgs) for orgs in orgs_per_batch) == len(practices)  # no organisation in two batches
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"QOF2324,x,A81001\rQOF2324,x,A81002\n", "QOF2324,Caf\xe9,A81001\n".encode("latin-1")],
+    ids=["a bare carriage return", "not UTF-8"],
+)
+def test_a_file_the_plan_cannot_split_safely_is_left_to_the_single_load(text, tmp_path, fixture_path):
+    lines = fixture_path("qof_valid.csv").read_bytes()
+    path = write(tmp_path, lines + text + lines.split(b"\n", 1)[1])
+
+    assert extract_batches.plan_by_offsets(path, 2) is None
+    assert extract_batches.plan_batches(path, 2) is None
 
 
 # --- nothing applied, nothing left staged ---------------------------------------------------
@@ -195,6 +235,9 @@ def test_a_batch_delivered_twice_replaces_what_it_staged(qof, fixture_path, tiny
 
     extract = run(captured, twice=(0, 1))
 
+    staged = extract_batches._events(extract.pk, extract_batches.STAGED).filter(detail__index=0)
+    first, second = staged.values_list("detail__ids", flat=True)
+    assert first == second and len(first) == 1  # the same group under the same id, replaced
     assert extract.status == ExtractStatus.LOADED
     assert IndicatorValue.objects.count() == 10
     assert Submission.objects.filter(is_current=True).count() == 2
