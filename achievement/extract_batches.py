@@ -51,6 +51,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ def plan_by_offsets(path: Path, rows_per_batch: int) -> list[Batch] | None:
         if sample.count(b"\n") == 0:
             return None
         line_bytes = len(sample) / sample.count(b"\n")
-        count = max(1, round((size - body_start) / (rows_per_batch * line_bytes)))
+        count = max(1, math.ceil((size - body_start) / (rows_per_batch * line_bytes)))
         cuts = [body_start]
         for k in range(1, count):
             position = body_start + k * (size - body_start) // count

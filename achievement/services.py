@@ -180,6 +180,7 @@ def extract_load(*, extract_id: int, batches: bool = True) -> ExtractLoad:
         if extract.status != ExtractStatus.VALIDATING:
             return extract
         path = Path(extract.file_path)
+        extract_batches.clean_staged(extract_id)  # what an earlier, batched attempt left
         try:
             with transaction.atomic():  # a savepoint: a rejected file's writes are rolled back
                 if not path.exists():
