@@ -89,15 +89,18 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 def batch_rows() -> int:
     """Rows per batch, and the size above which a file is loaded in batches: the setting
-    ``EXTRACT_BATCH_ROWS``, else the environment variable of that name, else 250,000."""
+    ``EXTRACT_BATCH_ROWS``, else the environment variable of that name; 0 (the default) loads
+    every extract in one task, the fastest on one machine.  Deployments with workers on several
+    machines set it (e.g. 250,000, ``DEFAULT_BATCH_ROWS``)."""
     value = getattr(settings, "EXTRACT_BATCH_ROWS", None) or os.environ.get("EXTRACT_BATCH_ROWS")
-    return max(1, int(value or DEFAULT_BATCH_ROWS))
+    return max(0, int(value or 0))
 
 
 def wanted(extract: ExtractLoad) -> bool:
-    """Load this extract in batches?  Larger than one batch, on PostgreSQL (the staging relies on
-    Submission ids taken from a sequence and on COPY)."""
-    return connection.vendor == "postgresql" and extract.rows_total > batch_rows()
+    """Load this extract in batches?  Batching is on, the file is larger than one batch, and the
+    database is PostgreSQL (the staging relies on Submission ids from a sequence and on COPY)."""
+    rows = batch_rows()
+    return connection.vendor == "postgresql" and rows > 0 and extract.rows_total > rows
 
 
 # --- 1. the plan ----------------------------------------------------------------------------

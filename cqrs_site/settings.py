@@ -147,6 +147,11 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 
+# GPES extracts larger than this many rows are validated and staged in batches that several
+# workers share (then applied in one transaction).  0: one task per extract, the fastest when
+# the workers share one machine; set e.g. 250000 when workers run on several machines.
+EXTRACT_BATCH_ROWS = env.int("EXTRACT_BATCH_ROWS", default=0)
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
