@@ -71,12 +71,19 @@ def build_world(*, practices: int, declared: bool = True, log=print) -> dict:
     """One ICB ("QBN"), ``practices`` practices in PCNs of 8, a small practice-level service with
     one fraction indicator, every practice's achievement submitted and calculated (which creates
     its declaration) and, when ``declared``, declared on the practices' behalf."""
+    from accounts.actors import SystemActor
     from accounts.models import ListSize, Membership, Organisation, OrganisationKind, Role, User
     from achievement.models import Achievement, IndicatorValue, Submission, SubmissionSource
     from declarations import services
     from declarations.models import Declaration
-    from participation.models import AchievementDate, Domain, FinancialYear, Indicator, IndicatorGroup, QualityService
-    from participation.services import SystemActor
+    from participation.models import (
+        AchievementDate,
+        Domain,
+        FinancialYear,
+        Indicator,
+        IndicatorGroup,
+        QualityService,
+    )
 
     started = time.perf_counter()
     icb = Organisation.objects.create(ods_code="QBN", name="Benchmark Integrated Care Board", kind=OrganisationKind.ICB)

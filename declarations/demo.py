@@ -30,11 +30,12 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
+from accounts.actors import SystemActor
 from achievement import services as achievement_services
 from achievement.models import Achievement, ExtractStatus
 from participation.definitions import load_service_definition_file
 from participation.models import QualityService, ServiceOffer
-from participation.services import SystemActor, offer_create, offers_accept, quality_service_load
+from participation.services import offer_create, offers_accept, quality_service_load
 
 from . import services
 from .models import Declaration, DeclarationStatus

@@ -33,9 +33,9 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from accounts import permissions
+from accounts.actors import SystemActor, is_system, lock_in_id_order
 from accounts.models import Role
 from accounts.services import audit_record, message_send, task_close
-from participation.services import SystemActor
 
 from . import rules
 from .models import Calculation, Declaration, DeclarationStatus, DeclarationTransition
@@ -96,8 +96,7 @@ def money(value: Decimal | None) -> str:
     return f"{sign}£{abs(value):,.2f}"
 
 
-def _is_system(actor) -> bool:
-    return isinstance(actor, SystemActor)
+_is_system = is_system
 
 
 def _by(actor):
@@ -177,22 +176,14 @@ def _write(steps: list[_Step], fields: Sequence[str], action: str, *, same: dict
 
 
 def _lock(*, declaration_ids: Iterable[int], actor) -> list[Declaration]:
-    ids = sorted({int(i) for i in declaration_ids})
-    if not ids:
-        raise DeclarationInvalid("Select at least one declaration.")
-    declarations = list(
-        Declaration.objects.select_for_update(of=("self",))
-        .select_related("provider__commissioner", "service", "achievement_date")
-        .filter(pk__in=ids)
-        .order_by("pk")
+    return lock_in_id_order(
+        Declaration.objects.select_related("provider__commissioner", "service", "achievement_date"),
+        declaration_ids,
+        actor=actor,
+        may_see=lambda user, declaration: permissions.can_see_organisation(user, declaration.provider),
+        nothing_selected=DeclarationInvalid("Select at least one declaration."),
+        not_found=DeclarationNotFound("The selected declaration could not be found."),
     )
-    visible = [
-        d for d in declarations if _is_system(actor) or permissions.can_see_organisation(actor, d.provider)
-    ]
-    if len(visible) != len(ids):
-        # Another organisation's declaration looks exactly like one that does not exist.
-        raise DeclarationNotFound("The selected declaration could not be found.")
-    return declarations
 
 
 _STATE_MESSAGES = {

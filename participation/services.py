@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from accounts import permissions
+from accounts.actors import SystemActor, is_system, lock_in_id_order
 from accounts.models import Organisation, OrganisationKind, Role
 from accounts.services import audit_record, message_send, task_close
 
@@ -168,22 +169,7 @@ def _catalogue_sync(*, service: QualityService, definition: ServiceDef) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SystemActor:
-    """A scripted actor: the ``offer_service`` command (national roll-outs, the Network Contract
-    DES) and the demo seed.
-
-    It is a distinct type, not a user: the web views always pass ``request.user``, so no request
-    can reach this path; only code running on the server with the database credentials (a
-    management command) can construct one.  What it does is recorded with ``by = None`` and a note
-    naming it, and in the audit log with ``system_actor``.
-    """
-
-    name: str
-
-
-def _is_system(actor) -> bool:
-    return isinstance(actor, SystemActor)
+_is_system = is_system
 
 
 def _audit(*, actor, action: str, organisation, obj, detail: dict) -> None:
@@ -394,21 +380,14 @@ def _state_error(offer: ServiceOffer, action: _Action) -> OfferStateError:
 
 
 def _lock_offers(*, offer_ids: Sequence[int], actor) -> list[ServiceOffer]:
-    ids = sorted({int(i) for i in offer_ids})
-    if not ids:
-        raise OfferInvalid("Select at least one Quality Service offer.")
-    # Rows are locked in id order so two bulk requests cannot deadlock.
-    offers = list(
-        ServiceOffer.objects.select_for_update(of=("self",))
-        .select_related("service", "provider", "commissioner")
-        .filter(pk__in=ids)
-        .order_by("pk")
+    return lock_in_id_order(
+        ServiceOffer.objects.select_related("service", "provider", "commissioner"),
+        offer_ids,
+        actor=actor,
+        may_see=lambda user, offer: rules.has_perm("participation.view_offer", user, offer),
+        nothing_selected=OfferInvalid("Select at least one Quality Service offer."),
+        not_found=OfferNotFound("The selected Quality Service offer could not be found."),
     )
-    visible = {o.pk: o for o in offers if _is_system(actor) or rules.has_perm("participation.view_offer", actor, o)}
-    if len(visible) != len(ids):
-        # Another organisation's offer looks exactly like one that does not exist.
-        raise OfferNotFound("The selected Quality Service offer could not be found.")
-    return offers
 
 
 def _transition_one(*, offer: ServiceOffer, actor, action: _Action, note: str) -> None:

@@ -12,10 +12,11 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.actors import SystemActor
 from accounts.models import Organisation, OrganisationKind
 from participation.errors import ParticipationError
 from participation.models import OfferStatus, QualityService, ServiceOffer
-from participation.services import SystemActor, offer_create, offers_accept, provider_is_eligible
+from participation.services import offer_create, offers_accept, provider_is_eligible
 
 ACTOR = SystemActor("the offer_service command")
 
