@@ -44,7 +44,7 @@ services-check: venv
 		$(PY) scripts/check_services.py
 
 ## make test: the whole suite against PostgreSQL and Redis (browser tests included)
-test: static services-check
+test: static services-check lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 

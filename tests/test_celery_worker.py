@@ -101,6 +101,8 @@ def worker(redis_url, worker_queue, tmp_path):
         "DATABASE_URL": _test_database_url(),
         "REDIS_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        # Tasks the worker itself enqueues (a load's recalculation) stay on this test's queue.
+        "CELERY_TASK_DEFAULT_QUEUE": worker_queue,
         "CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
     }

@@ -39,3 +39,19 @@ def test_a_received_extract_is_loaded_by_a_real_worker(worker, fixture_path):  #
     assert Submission.objects.filter(is_current=True).count() == 2
     assert IndicatorValue.objects.count() == 10
     assert "achievement.tasks.extract_load_task" in _log(worker)
+
+    # The load enqueues the recalculation after commit; the same worker calculates the payments.
+    from declarations.models import Calculation
+    from declarations.services import calculation_recalculate
+
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while Calculation.objects.count() < 2:
+        assert time.monotonic() < deadline, f"no calculated payments within {TIMEOUT_SECONDS} s:\n{_log(worker)}"
+        assert worker.poll() is None, f"the worker exited ({worker.returncode}):\n{_log(worker)}"
+        time.sleep(0.25)
+    assert "declarations.tasks.recalculate_many" in _log(worker)
+    for calculation in Calculation.objects.all():
+        assert calculation.indicators.exists()
+        # Recalculating in this process finds nothing to change: the worker got it right.
+        again = calculation_recalculate(achievement_id=calculation.achievement_id)
+        assert (again.version, again.total_amount) == (calculation.version, calculation.total_amount)
