@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.loaders import OrganisationFileError, organisations_load
-from accounts.models import OrganisationKind
+from accounts.models import Organisation, OrganisationKind
 
 
 class Command(BaseCommand):
@@ -34,6 +34,10 @@ class Command(BaseCommand):
                 f"  {OrganisationKind(kind).label:<{width}}  {counts.created:>5} created  "
                 f"{counts.updated:>5} updated  {counts.unchanged:>5} unchanged"
             )
+        # NHS Digital writes PCN code "U" ("Unallocated") for a practice in no PCN: not a PCN.
+        unallocated = Organisation.objects.practices().filter(pcn__isnull=True).count()
+        if unallocated:
+            self.stdout.write(f"  GP practices in no PCN (PCN code U, Unallocated): {unallocated}")
         if result.practices_moved:
             self.stdout.write(f"  practices moved to another PCN: {len(result.practices_moved)}")
         style = self.style.SUCCESS if result.changed else self.style.NOTICE
