@@ -361,7 +361,10 @@ def _database_url() -> str:
 
 @pytest.mark.skipif(not NATIONAL_FILE.exists(), reason="the NHS Digital national mapping file is not present")
 def test_the_national_file_loads_every_practice_pcn_and_icb(django_assert_max_num_queries):
-    with django_assert_max_num_queries(15):
+    from django.db import connection
+
+    # SQLite caps the variables of one statement, so Django splits the bulk writes into more.
+    with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 100):
         result = organisations_load(path=NATIONAL_FILE)
 
     # 1,276 PCN codes in the file, one of them "U" (Unallocated: 101 practices in no PCN).
