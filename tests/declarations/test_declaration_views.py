@@ -224,7 +224,7 @@ def test_the_declarer_sees_no_checkbox_on_their_own_declaration(client_for, orgs
     services.declaration_declare(declaration_id=declaration.pk, user=both_sides)
 
     html = page(client_for(both_sides).get(MANAGEMENT))
-    assert "The Densham Surgery" in html and f'value="{declaration.pk}"' not in html
+    assert "The Densham Surgery" in html and f'id="declaration-{declaration.pk}"' not in html
 
 
 def test_the_filtered_list_exports_as_csv(client_for, orgs, people, qof, declared):
