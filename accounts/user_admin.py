@@ -328,7 +328,10 @@ def audit_event_list(*, actor: User, action: str = ""):
     members = Membership.objects.filter(organisation_id__in=administered)
     events = AuditEvent.objects.filter(
         Q(organisation_id__in=administered)
-        | Q(Exists(members.filter(user=OuterRef("actor_id"))))
+        # What a member did that is tied to no organisation (sign-ins, refusals, password
+        # changes); what they did at an organisation this administrator does not administer is
+        # that organisation's record, not ours.
+        | Q(Exists(members.filter(user=OuterRef("actor_id"))), organisation__isnull=True)
         # Failed and locked-out sign-ins name no actor: they are tied to the account tried.
         | Q(
             action__in=["sign_in_failed", "sign_in_locked_out"],
