@@ -386,8 +386,9 @@ class ChooseProvidersView(_PermissionRequiredMixin, TemplateView):
         return redirect("participation:review_offers")
 
     def _context(self, filter_form, providers, selection):
-        chosen = {int(i) for i in (selection.data.getlist("providers") if selection.is_bound else
-                                   selection.initial.get("providers", []))}
+        raw = selection.data.getlist("providers") if selection.is_bound else selection.initial.get("providers", [])
+        # A re-shown invalid post may hold anything: tick again only the ids that are numbers.
+        chosen = {int(i) for i in raw if str(i).isascii() and str(i).isdigit()}
         return self.get_context_data(
             page_title="Create Offers",
             service=self.service,

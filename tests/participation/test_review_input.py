@@ -1,0 +1,60 @@
+"""Review: nonsense in Participation Management forms gets a clear message, never a 500, and
+changes nothing; another ICB's practice cannot be slipped into an offer."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from participation.models import ServiceOffer
+
+from .factories import make_world, service_with_catalogue
+
+pytestmark = pytest.mark.django_db
+
+CHOOSE = reverse("participation:choose_providers")
+
+
+@pytest.fixture
+def world():
+    return make_world()
+
+
+@pytest.fixture
+def service():
+    return service_with_catalogue(code="QOF2425", name="Quality and Outcomes Framework 2024/25")
+
+
+@pytest.fixture
+def commissioner_client(client, world, service):
+    client.force_login(world.commissioner)
+    session = client.session
+    session["create_offers"] = {"service": service.pk, "start_date": "2024-04-01", "end_date": "2025-03-31",
+                                "response_date": "2024-05-31", "target_date": "2025-03-31"}
+    session.save()
+    return client
+
+
+@pytest.mark.parametrize("posted", [["abc"], ["1.5"], ["-1"], ["99999999999999999999999"], [""]])
+def test_choose_providers_with_a_non_numeric_provider_is_a_form_error_not_a_500(commissioner_client, posted):
+    response = commissioner_client.post(CHOOSE, {"providers": posted})
+    assert response.status_code == 200
+    assert response.context["selection"].errors
+    assert "providers" not in commissioner_client.session["create_offers"]
+
+
+def test_choose_providers_refuses_another_icbs_practice(commissioner_client, world):
+    response = commissioner_client.post(CHOOSE, {"providers": [world.practices[0].pk, world.other_practice.pk]})
+    assert response.status_code == 200
+    assert response.context["selection"].errors
+    assert "providers" not in commissioner_client.session["create_offers"]
+    assert not ServiceOffer.objects.exists()
+
+
+def test_review_offers_ignores_a_foreign_practice_put_in_the_session(commissioner_client, world, service):
+    session = commissioner_client.session
+    session["create_offers"] = {**session["create_offers"], "providers": [world.practices[0].pk,
+                                                                          world.other_practice.pk]}
+    session.save()
+    commissioner_client.post(reverse("participation:review_offers"))
+    assert list(ServiceOffer.objects.values_list("provider_id", flat=True)) == [world.practices[0].pk]
