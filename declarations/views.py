@@ -5,6 +5,7 @@ presenters prepare what the templates show."""
 from __future__ import annotations
 
 import csv
+import re
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -378,7 +379,7 @@ class ShowDeclarationView(TemplateView):
                     "from": DeclarationStatus(t.from_status).label if t.from_status else "",
                     "to": DeclarationStatus(t.to_status).label,
                     "by": t.by.get_full_name() if t.by else "CQRS",
-                    "note": t.note,
+                    "note": t.note if show_money else _without_money(t.note),
                     "amount": money(t.amount) if show_money and t.amount is not None else None,
                 }
                 for t in selectors.declaration_transitions(declaration=declaration)
@@ -393,6 +394,16 @@ class ShowDeclarationView(TemplateView):
             breadcrumbs=[("Home", reverse("home")), *_declaration_breadcrumb(user)],
         )
         return context
+
+
+# "£1,234.56", "-£12.00": the amounts a recalculation's note quotes (workflow.money).
+_AMOUNT = re.compile(r"-?£[\d,]+(?:\.\d+)?")
+AMOUNT_HIDDEN = "[amount hidden]"
+
+
+def _without_money(note: str) -> str:
+    """A transition note for a role that may not see money: its amounts hidden, the rest kept."""
+    return _AMOUNT.sub(AMOUNT_HIDDEN, note)
 
 
 def _declaration_breadcrumb(user) -> list[tuple[str, str]]:
