@@ -78,7 +78,7 @@ class ListUsersView(UserAdministratorRequiredMixin, TemplateView):
         search = form.cleaned_data["q"].strip() if form.is_valid() else ""
         organisation_id = None
         raw_org = self.request.GET.get("organisation", "")
-        if raw_org.isdigit() and int(raw_org) in permissions.administered_organisation_ids(self.request.user):
+        if raw_org.isascii() and raw_org.isdigit() and int(raw_org) in permissions.administered_organisation_ids(self.request.user):
             organisation_id = int(raw_org)
         users = user_admin.managed_user_list(actor=self.request.user, search=search, organisation_id=organisation_id)
         page = Paginator(users, PAGE_SIZE).get_page(self.request.GET.get("page"))

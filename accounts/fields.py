@@ -73,7 +73,7 @@ class DateInputField(forms.Field):
         missing = [name for (name, *_), text in zip(DATE_PARTS, parts, strict=False) if not text]
         if missing:
             raise self._error("incomplete", missing=_join_parts(missing))
-        if not all(text.isdigit() for text in parts):
+        if not all(text.isascii() and text.isdigit() for text in parts):  # not "²" nor "٣"
             raise self._error("invalid")
         day, month, year = (int(text) for text in parts)
         if len(parts[2]) != 4:

@@ -58,3 +58,21 @@ def test_review_offers_ignores_a_foreign_practice_put_in_the_session(commissione
     session.save()
     commissioner_client.post(reverse("participation:review_offers"))
     assert list(ServiceOffer.objects.values_list("provider_id", flat=True)) == [world.practices[0].pk]
+
+
+@pytest.mark.parametrize("day", ["\u00b2", "\u0663", "1\u00b9", "abc", "-1", "32"])
+def test_create_offers_with_a_date_that_is_not_a_date_is_a_form_error_not_a_500(client, world, service, day):
+    client.force_login(world.commissioner)
+    response = client.post(
+        reverse("participation:create_offers"),
+        {
+            "service": service.pk,
+            "start_date_day": day, "start_date_month": "4", "start_date_year": "2024",
+            "end_date_day": "31", "end_date_month": "3", "end_date_year": "2025",
+            "response_date_day": "31", "response_date_month": "5", "response_date_year": "2024",
+            "target_date_day": "31", "target_date_month": "3", "target_date_year": "2025",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["start_date"]
+    assert "create_offers" not in client.session
