@@ -262,6 +262,15 @@ class DeclarationManagementView(_ManagementRoleRequiredMixin, TemplateView):
         return context
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP "CSV injection"): one that
+    starts like a formula is prefixed with an apostrophe.  Amounts are written as numbers."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 class ExportDeclarationsView(_ManagementRoleRequiredMixin, View):
     """The filtered Declaration Management list as CSV."""
 
@@ -281,10 +290,10 @@ class ExportDeclarationsView(_ManagementRoleRequiredMixin, View):
         for d in declarations.iterator(chunk_size=2000):
             writer.writerow(
                 [
-                    d.service.code,
-                    d.provider.name,
-                    d.provider.ods_code,
-                    d.provider.pcn.ods_code if d.provider.pcn_id else "",
+                    _csv_text(d.service.code),
+                    _csv_text(d.provider.name),
+                    _csv_text(d.provider.ods_code),
+                    _csv_text(d.provider.pcn.ods_code) if d.provider.pcn_id else "",
                     f"{d.achievement_date.date:%d/%m/%Y}",
                     d.get_status_display(),
                     f"{d.calculation.total_points:.2f}",
