@@ -262,15 +262,19 @@ def offer_create(
     )
     if len(locked) != len(provider_ids):
         raise OfferInvalid("One of the selected Service Providers does not exist.")
+    # Authorised first, for every provider: a refusal must not name or describe an organisation
+    # of another ICB.
+    if not _is_system(user) and any(
+        not permissions.has_role_in(user, provider.commissioner_id, {Role.COMMISSIONING_MANAGEMENT})
+        for provider in locked
+    ):
+        raise OfferPermissionError(
+            "You need the Commissioning Management role at the commissioner of every selected "
+            "Service Provider to offer it a service."
+        )
     for provider in locked:
         if not provider_is_eligible(service=service, provider=provider):
             raise OfferInvalid(f"{service.name} cannot be offered to {provider}.")
-        if not _is_system(user) and not permissions.has_role_in(
-            user, provider.commissioner_id, {Role.COMMISSIONING_MANAGEMENT}
-        ):
-            raise OfferPermissionError(
-                f"You need the Commissioning Management role at the commissioner of {provider} to offer it a service."
-            )
 
     live = set(
         ServiceOffer.objects.filter(
