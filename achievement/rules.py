@@ -135,6 +135,18 @@ def _declarations_check(name: str, achievement_id: int) -> bool:
     return bool(check(achievement_id=achievement_id))
 
 
+def payment_lock(achievement: Achievement) -> None:
+    """Lock the payment's declaration before a write checks its state (inside the write's
+    transaction): ``declarations.selectors.achievement_payment_lock``, when it exists."""
+    try:
+        module = importlib.import_module("declarations.selectors")
+    except ImportError:
+        return
+    lock = getattr(module, "achievement_payment_lock", None)
+    if lock is not None:
+        lock(achievement_id=achievement.pk)
+
+
 def payment_financially_approved(achievement: Achievement) -> bool:
     return _declarations_check("achievement_financially_approved", achievement.pk)
 

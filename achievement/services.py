@@ -334,6 +334,7 @@ def achievement_values_save(
     )
     if achievement is None or not rules.can_read(user, achievement.provider_id):
         raise Http404("No achievement found")
+    rules.payment_lock(achievement)  # "not financially approved" holds until this commits
     group_indicator_ids = set(
         Indicator.objects.filter(group_id=group_id, service_id=achievement.service_id).values_list("pk", flat=True)
     )
@@ -440,8 +441,13 @@ def tick_box_set(
     achievement_date = AchievementDate.objects.filter(pk=achievement_date_id).first()
     if indicator is None or achievement_date is None or achievement_date.service_id != indicator.service_id:
         raise Http404("No such tick-box indicator")
-    Organisation.objects.select_for_update().filter(pk=provider.pk).first()  # serialise changes
+    # Serialise changes.  FOR NO KEY UPDATE: rows that only refer to the organisation (audit
+    # events, messages: their deferred foreign-key checks take FOR KEY SHARE at commit) are not
+    # blocked, so a finance approval in flight cannot deadlock with the declaration lock below.
+    Organisation.objects.select_for_update(no_key=True).filter(pk=provider.pk).first()
     achievement = Achievement.objects.filter(provider=provider, achievement_date=achievement_date).first()
+    if achievement is not None:
+        rules.payment_lock(achievement)  # "not declared / not approved" holds until this commits
     reason = rules.tick_box_blocked_reason(user=user, provider=provider, indicator=indicator, achievement=achievement)
     if reason is not None:
         raise PermissionDenied(reason)

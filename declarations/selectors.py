@@ -155,6 +155,24 @@ def _payment_declaration_status(*, achievement_id: int) -> str | None:
     achievement, its PCN) for the first payment date on or after the achievement date (the
     payment period it belongs to).  One query (Data Submission asks it on every page).
     """
+    return _payment_declarations(achievement_id=achievement_id).values_list("status", flat=True).first()
+
+
+def achievement_payment_lock(*, achievement_id: int) -> None:
+    """Lock (``SELECT ... FOR UPDATE``, inside the caller's transaction) the declaration of the
+    payment this achievement's data feed, if there is one.
+
+    A change of the data (a submission, a tick-box) checks "not declared / not financially
+    approved" after taking this lock, so a declaration or finance approval in flight (which holds
+    the same row lock) commits first and the check sees it.  Lock order: after the Achievement
+    (or Organisation) row, as ``calculations_recalculate`` does.
+    """
+    pk = _payment_declarations(achievement_id=achievement_id).values_list("pk", flat=True).first()
+    if pk is not None:
+        list(Declaration.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True))
+
+
+def _payment_declarations(*, achievement_id: int) -> QuerySet[Declaration]:
     achievement = Achievement.objects.filter(pk=achievement_id)
     paid_provider = achievement.annotate(
         paid=Case(
@@ -175,8 +193,6 @@ def _payment_declaration_status(*, achievement_id: int) -> str | None:
             achievement_date__is_payment_date=True,
         )
         .order_by("achievement_date__date")
-        .values_list("status", flat=True)
-        .first()
     )
 
 
