@@ -569,3 +569,28 @@ def declarations_after_recalculation(
             ).filter(pk__in=[d.pk for d in needs_auto])
         }
         _auto_steps([loaded[d.pk] for d in needs_auto], now=now)
+    _ask_providers_to_declare([d.pk for d in created])
+
+
+def _ask_providers_to_declare(declaration_ids: Sequence[int]) -> None:
+    """A new declaration is a Home-screen task for the provider's Declaration Management
+    holders (closed when they declare), unless the service needs no declaration."""
+    if not declaration_ids:
+        return
+    new = Declaration.objects.select_related("provider", "service", "achievement_date", "calculation").filter(
+        pk__in=declaration_ids, service__no_declaration_required=False
+    )
+    for declaration in new:
+        message_send(
+            organisation=declaration.provider,
+            role=Role.DECLARATION_MANAGEMENT,
+            subject=f"Achievement to declare: {declaration.service.name}",
+            body=(
+                f"A provisional payment has been calculated for {_describe(declaration)}: "
+                f"{money(declaration.calculation.total_amount)}. Review the Achievement Summary and "
+                "declare it (Declare Achievement) for your Commissioning Organisation to approve."
+            ),
+            link=declaration_url(declaration),
+            is_task=True,
+            task_key=task_key(declaration, "declare"),
+        )

@@ -62,6 +62,24 @@ def tasks(organisation, role, *, open_only=True):
 # --- creation ------------------------------------------------------------------------------------
 
 
+def test_a_new_declaration_is_a_task_for_the_provider_closed_when_it_declares(orgs, people, qof):
+    declaration = declaration_for(orgs["practice"], qof)
+
+    (task,) = tasks(orgs["practice"], Role.DECLARATION_MANAGEMENT)
+    assert task.subject == f"Achievement to declare: {qof.name}"
+    assert task.link.endswith(f"/{declaration.pk}/")
+    declare(declaration, people["declarer"])
+    assert not tasks(orgs["practice"], Role.DECLARATION_MANAGEMENT).exists()
+
+
+def test_a_service_with_no_declaration_required_asks_the_provider_for_nothing(orgs, qof):
+    qof.no_declaration_required = True
+    qof.save()
+    declaration_for(orgs["practice"], qof)
+    assert not tasks(orgs["practice"], Role.DECLARATION_MANAGEMENT, open_only=False).exists()
+
+
+
 def test_the_first_calculation_of_a_payment_date_creates_a_declaration_awaiting_service_provider_approval(
     orgs, qof
 ):
@@ -183,7 +201,7 @@ def test_approval_management_approves_finance_gets_a_task_and_the_provider_hears
     assert not tasks(orgs["icb"], Role.APPROVAL_MANAGEMENT).exists()  # the approval task is done
     (finance_task,) = tasks(orgs["icb"], Role.FINANCE_MANAGEMENT)
     assert "available for finance approval" in finance_task.body
-    provider_message = Message.objects.get(organisation=orgs["practice"], role=Role.DECLARATION_MANAGEMENT)
+    provider_message = Message.objects.get(organisation=orgs["practice"], role=Role.DECLARATION_MANAGEMENT, is_task=False)
     assert "has been approved" in provider_message.subject
     assert people["finance"].email in {a for e in mail.outbox for a in e.to}
 
