@@ -23,6 +23,8 @@ class SubTab:
     url_name: str
     roles: frozenset[str] | None = ALL
     staff_only: bool = False
+    # Other screens (URL names) reached from this sub-tab, which keep it marked as current.
+    screens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,28 @@ TABS: tuple[Tab, ...] = (
     Tab(
         "Participation Management",
         (
-            SubTab("My Services", "participation:my_services", frozenset({Role.SERVICE_MANAGEMENT})),
-            SubTab("Create Offers", "participation:create_offers", frozenset({Role.COMMISSIONING_MANAGEMENT})),
-            SubTab("Offered Services", "participation:offered_services", frozenset({Role.COMMISSIONING_MANAGEMENT})),
+            SubTab(
+                "My Services",
+                "participation:my_services",
+                frozenset({Role.SERVICE_MANAGEMENT}),
+                screens=("participation:respond_to_offers", "participation:offer_detail"),
+            ),
+            SubTab(
+                "Create Offers",
+                "participation:create_offers",
+                frozenset({Role.COMMISSIONING_MANAGEMENT}),
+                screens=("participation:choose_providers", "participation:review_offers"),
+            ),
+            SubTab(
+                "Offered Services",
+                "participation:offered_services",
+                frozenset({Role.COMMISSIONING_MANAGEMENT}),
+                screens=(
+                    "participation:offered_service",
+                    "participation:manage_offers",
+                    "participation:offer_detail",
+                ),
+            ),
         ),
         prefixes=("participation:",),
     ),
@@ -58,6 +79,12 @@ TABS: tuple[Tab, ...] = (
                 "Record Achievement",
                 "achievement:record_achievement",
                 frozenset({Role.ACHIEVEMENT_ENTRY, Role.VIEW}),
+                screens=(
+                    "achievement:record_achievement_add",
+                    "achievement:record_achievement_detail",
+                    "achievement:group_detail",
+                    "achievement:group_tick_box",
+                ),
             ),
         ),
         prefixes=("achievement:record", "achievement:group", "achievement:submission"),
@@ -65,12 +92,28 @@ TABS: tuple[Tab, ...] = (
     Tab(
         "Achievement",
         (
-            SubTab("Achievement Results", "declarations:results", _PROVIDER_READERS | _COMMISSIONER_READERS),
-            SubTab("Declare", "declarations:declare", frozenset({Role.DECLARATION_MANAGEMENT})),
+            SubTab(
+                "Achievement Results",
+                "declarations:results",
+                _PROVIDER_READERS | _COMMISSIONER_READERS,
+                screens=("declarations:achievement_results",),
+            ),
+            SubTab(
+                "Declare",
+                "declarations:declare",
+                frozenset({Role.DECLARATION_MANAGEMENT}),
+                screens=("declarations:declaration_detail", "declarations:declare_declaration"),
+            ),
             SubTab(
                 "Declaration Management",
                 "declarations:declaration_management",
                 frozenset({Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT}),
+                screens=(
+                    "declarations:approve_declarations",
+                    "declarations:export_declarations",
+                    "declarations:declaration_detail",
+                    "declarations:declaration_tick_box",
+                ),
             ),
         ),
         prefixes=("declarations:", "achievement:result"),
@@ -79,9 +122,27 @@ TABS: tuple[Tab, ...] = (
         "Administrative Tasks",
         (
             SubTab("Add New User", "accounts:add_user", frozenset({Role.USER_ADMINISTRATOR})),
-            SubTab("Manage Org's & Users", "accounts:manage_users", frozenset({Role.USER_ADMINISTRATOR})),
+            SubTab(
+                "Manage Org's & Users",
+                "accounts:manage_users",
+                frozenset({Role.USER_ADMINISTRATOR}),
+                screens=(
+                    "accounts:user_detail",
+                    "accounts:change_roles",
+                    "accounts:unlink_user",
+                    "accounts:disable_user",
+                    "accounts:enable_user",
+                    "accounts:unlock_user",
+                    "accounts:send_registration_link",
+                ),
+            ),
             SubTab("Audit Log", "accounts:audit_log", frozenset({Role.USER_ADMINISTRATOR})),
-            SubTab("Extract Loads", "achievement:extract_loads", staff_only=True),
+            SubTab(
+                "Extract Loads",
+                "achievement:extract_loads",
+                staff_only=True,
+                screens=("achievement:extract_load",),
+            ),
         ),
         prefixes=("accounts:", "achievement:extract"),
     ),
@@ -94,6 +155,7 @@ class VisibleSubTab:
     label: str
     url: str
     url_name: str
+    current: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,16 +184,18 @@ def tabs_for(user, current_url_name: str | None = None) -> list[VisibleTab]:
     visible: list[VisibleTab] = []
     for tab in TABS:
         subtabs = []
+        marked = False  # one sub-tab at most is current (a detail page may belong to several)
         for subtab in tab.subtabs:
             if not subtab_visible(user, subtab):
                 continue
             url = _url(subtab.url_name)
             if url is not None:
-                subtabs.append(VisibleSubTab(subtab.label, url, subtab.url_name))
+                here = not marked and current_url_name in (subtab.url_name, *subtab.screens)
+                marked = marked or here
+                subtabs.append(VisibleSubTab(subtab.label, url, subtab.url_name, here))
         if subtabs:
             current = current_url_name is not None and (
-                any(current_url_name == s.url_name for s in subtabs)
-                or any(current_url_name.startswith(prefix) for prefix in tab.prefixes)
+                marked or any(current_url_name.startswith(prefix) for prefix in tab.prefixes)
             )
             visible.append(VisibleTab(tab.label, subtabs[0].url, tuple(subtabs), current))
     return visible

@@ -168,3 +168,31 @@ def test_inactive_users_hold_no_roles(demo_world):
     user = UserFactory(is_active=False)
     member(demo_world["icb"], Role.APPROVAL_MANAGEMENT, user=user)
     assert permissions.roles(user) == frozenset()
+
+
+def test_every_screen_a_sub_tab_claims_exists():
+    from django.urls import get_resolver
+
+    def names(resolver, namespace=""):
+        for pattern in resolver.url_patterns:
+            if hasattr(pattern, "url_patterns"):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from names(pattern, inner)
+            elif pattern.name:
+                yield f"{namespace}{pattern.name}"
+
+    known = set(names(get_resolver()))
+    for tab in navigation.TABS:
+        for sub in tab.subtabs:
+            assert {sub.url_name, *sub.screens} <= known, sub.label
+
+
+def test_a_detail_page_keeps_its_sub_tab_marked_as_current(demo_world):
+    user = demo_world["users"]["commissioner@demo.nhs.net"]
+    tabs = navigation.tabs_for(user, "participation:offered_service")
+    (current,) = [tab for tab in tabs if tab.current]
+    assert current.label == "Participation Management"
+    assert [sub.label for sub in current.subtabs if sub.current] == ["Offered Services"]
+    # A screen two sub-tabs share marks one of them only.
+    tabs = navigation.tabs_for(user, "participation:offer_detail")
+    assert sum(sub.current for tab in tabs for sub in tab.subtabs) == 1
