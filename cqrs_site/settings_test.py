@@ -13,3 +13,10 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Cache keys of one test run never meet those an earlier run left in a shared Redis (progress of
+# extract 4, say); worker subprocesses inherit the prefix through the environment.
+import uuid  # noqa: E402
+
+os.environ.setdefault("CQRS_TEST_CACHE_PREFIX", f"test-{uuid.uuid4().hex[:12]}")
+CACHES = {name: {**config, "KEY_PREFIX": os.environ["CQRS_TEST_CACHE_PREFIX"]} for name, config in CACHES.items()}  # noqa: F405

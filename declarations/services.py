@@ -240,12 +240,9 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
         written.append((achievement, calculation))
         new_rows.extend(rows)
 
-    # £ per indicator before and after, for the declarations a changed amount may send back.
-    declared_ids = {
-        calculations[achievement.pk].pk
-        for achievement, _ in written
-        if achievement.pk in declarations and declarations[achievement.pk].is_declared
-    }
+    # £ per indicator before and after, for the declarations a changed amount sends back (or, not
+    # yet declared, whose history says what changed).
+    declared_ids = {calculations[achievement.pk].pk for achievement, _ in written if achievement.pk in declarations}
     old_amounts: dict[int, dict[str, Decimal]] = {}
     if declared_ids:
         for calculation_id, code, amount in IndicatorCalculation.objects.filter(

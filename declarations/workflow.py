@@ -481,6 +481,7 @@ def declarations_after_recalculation(
     now = timezone.now()
     created: list[Declaration] = []
     sent_back: list[_Step] = []
+    recalculated: list[DeclarationTransition] = []
     for achievement, calculation in calculated:
         declaration = declarations.get(achievement.pk)
         if declaration is None:
@@ -499,6 +500,28 @@ def declarations_after_recalculation(
             )
             continue
         declaration.calculation = calculation
+        if declaration.status == DeclarationStatus.AWAITING_PROVIDER and calculation.pk in old_amounts:
+            # Not a transition, but the history says why the amount to declare changed.
+            before = sum(old_amounts[calculation.pk].values(), Decimal(0))
+            if before != calculation.total_amount:
+                changes = _changes_text(old_amounts[calculation.pk], new_amounts.get(calculation.pk, {}))
+                recalculated.append(
+                    DeclarationTransition(
+                        declaration=declaration,
+                        from_status=declaration.status,
+                        to_status=declaration.status,
+                        by=None,
+                        at=now,
+                        note=(
+                            f"Recalculated after the achievement data changed: the payment is now "
+                            f"{money(calculation.total_amount)}, was {money(before)}"
+                            + (f" ({changes})" if changes else "")
+                            + "."
+                        ),
+                        amount=calculation.total_amount,
+                    )
+                )
+            continue
         if declaration.status not in (DeclarationStatus.AWAITING_COMMISSIONER, DeclarationStatus.AWAITING_FINANCE):
             continue
         if calculation.total_amount == declaration.amount_declared:
@@ -532,6 +555,7 @@ def declarations_after_recalculation(
             ],
             batch_size=1000,
         )
+    DeclarationTransition.objects.bulk_create(recalculated, batch_size=1000)
     _write(
         sent_back,
         ["amount_declared", "points_declared", "declared_by", "declared_at", "amount_approved", "approved_by",

@@ -72,6 +72,20 @@ def test_a_new_declaration_is_a_task_for_the_provider_closed_when_it_declares(or
     assert not tasks(orgs["practice"], Role.DECLARATION_MANAGEMENT).exists()
 
 
+def test_a_recalculation_before_declaring_is_written_in_the_history(orgs, qof):
+    declaration = declaration_for(orgs["practice"], qof)
+    before = declaration.calculation.total_amount
+    declaration_for(orgs["practice"], qof, CHANGED)
+
+    declaration = fresh(declaration)
+    assert declaration.status == S.AWAITING_PROVIDER
+    last = transitions(declaration)[-1]
+    assert (last.from_status, last.to_status, last.by) == (S.AWAITING_PROVIDER, S.AWAITING_PROVIDER, None)
+    assert last.amount == declaration.calculation.total_amount != before
+    assert last.note.startswith("Recalculated after the achievement data changed")
+    assert f"was {workflow.money(before)}" in last.note
+
+
 def test_a_service_with_no_declaration_required_asks_the_provider_for_nothing(orgs, qof):
     qof.no_declaration_required = True
     qof.save()
