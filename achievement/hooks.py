@@ -24,11 +24,23 @@ def _recalculate_task():
     return getattr(tasks, "recalculate_many", None)
 
 
+def _mark_stale():
+    try:
+        services = importlib.import_module("declarations.services")
+    except ImportError:
+        return None
+    return getattr(services, "calculations_mark_stale", None)
+
+
 def achievements_changed(achievement_ids: Iterable[int]) -> None:
-    """Enqueue one recalculation of these achievements, after the current transaction commits."""
+    """Mark the payments these achievements feed as awaiting recalculation (now, in the current
+    transaction) and enqueue one recalculation of them, after the transaction commits."""
     ids = sorted(set(achievement_ids))
     if not ids:
         return
+    mark_stale = _mark_stale()
+    if mark_stale is not None:
+        mark_stale(achievement_ids=ids)
     task = _recalculate_task()
     if task is None:
         logger.debug("No declarations.tasks.recalculate_many: %s achievement(s) not recalculated", len(ids))

@@ -28,6 +28,10 @@ class Achievement(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Raised, in the same transaction, by every change of the data its payment is calculated
+    # from; a calculation records the version it used, so a payment whose recalculation is still
+    # queued is not declared or approved on the old figures.
+    data_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["service", "achievement_date__date", "provider__name"]

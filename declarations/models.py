@@ -41,6 +41,8 @@ class Calculation(models.Model):
     is_provisional = models.BooleanField(default=True)
     inputs_hash = models.CharField(max_length=64)
     version = models.PositiveIntegerField(default=1)
+    # The achievement's data_version these figures were calculated from.
+    data_version = models.PositiveIntegerField(default=0)
     calculated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from achievement.models import Achievement
@@ -57,6 +58,15 @@ def _paid_achievement_ids(achievement_ids: Iterable[int]) -> list[int]:
     return sorted(ids)
 
 
+def calculations_mark_stale(*, achievement_ids: Iterable[int]) -> None:
+    """The data of these achievements changed (called in the changing transaction): raise the
+    data version of the achievements whose payments they feed, so that until the queued
+    recalculation has run, those payments are not declared or approved on the old figures."""
+    ids = _paid_achievement_ids(achievement_ids)
+    if ids:
+        Achievement.objects.filter(pk__in=ids).update(data_version=F("data_version") + 1)
+
+
 def _calculation_write(
     *,
     achievement: Achievement,
@@ -79,6 +89,7 @@ def _calculation_write(
     calculation.total_amount = result.total_amount
     calculation.is_provisional = True
     calculation.inputs_hash = inputs_hash
+    calculation.data_version = achievement.data_version
     calculation.version += 1
     calculation.calculated_at = timezone.now()
     calculation.save()
@@ -212,6 +223,10 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
             )
             inputs_hash = inputs.inputs_hash
             if previous is not None and previous.inputs_hash == inputs_hash:
+                if previous.data_version != achievement.data_version:
+                    # Same figures from newer data: they are now up to date.
+                    previous.data_version = achievement.data_version
+                    Calculation.objects.filter(pk=previous.pk).update(data_version=achievement.data_version)
                 calculations[achievement.pk] = previous
                 continue
             declaration = declarations.get(achievement.pk)

@@ -177,7 +177,9 @@ def _write(steps: list[_Step], fields: Sequence[str], action: str, *, same: dict
 
 def _lock(*, declaration_ids: Iterable[int], actor) -> list[Declaration]:
     return lock_in_id_order(
-        Declaration.objects.select_related("provider__commissioner", "service", "achievement_date"),
+        Declaration.objects.select_related(
+            "provider__commissioner", "service", "achievement_date", "achievement", "calculation"
+        ),
         declaration_ids,
         actor=actor,
         may_see=lambda user, declaration: permissions.can_see_organisation(user, declaration.provider),
@@ -208,6 +210,18 @@ _STATE_MESSAGES = {
         "This declaration has already been financially approved."
     ),
 }
+
+
+RECALCULATION_PENDING = (
+    "The achievement data changed after this payment was calculated and it is being recalculated. "
+    "Try again in a moment."
+)
+
+
+def _check_calculated_from_current_data(declaration: Declaration, prefix: str) -> None:
+    """Nobody declares or approves a payment whose recalculation is still queued."""
+    if declaration.calculation.data_version != declaration.achievement.data_version:
+        raise DeclarationStateError(prefix + RECALCULATION_PENDING)
 
 
 def _state_error(action: str, declaration: Declaration, prefix: str) -> DeclarationStateError:
@@ -346,6 +360,7 @@ def declaration_declare(*, declaration_id: int, user, note: str = "") -> Declara
             raise DeclarationPermissionError(reason)
     if not can_proceed(declaration.declare):
         raise _state_error("declare", declaration, "")
+    _check_calculated_from_current_data(declaration, "")
     calculation = Calculation.objects.get(pk=declaration.calculation_id)
     declaration.calculation = calculation
     now = timezone.now()
@@ -378,6 +393,7 @@ def _approve_many(*, declaration_ids, user, note: str, action: str) -> list[Decl
                 raise DeclarationPermissionError(prefix + reason)
         if not can_proceed(getattr(declaration, action)):
             raise _state_error(action, declaration, prefix)
+        _check_calculated_from_current_data(declaration, prefix)
     now = timezone.now()
     steps = []
     for declaration in declarations:

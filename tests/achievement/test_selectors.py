@@ -74,14 +74,14 @@ def test_a_yes_does_not_carry_forward_for_an_indicator_that_does_not(ncd, world,
     ) == {"COV-01": False}
 
 
-def test_achievements_changed_enqueues_one_recalculation_after_commit(recalculation):
+def test_achievements_changed_enqueues_one_recalculation_after_commit(db, recalculation):
     hooks.achievements_changed([3, 1, 3, 2])
     hooks.achievements_changed([])
 
     assert recalculation.calls == [[1, 2, 3]]
 
 
-def test_achievements_changed_does_nothing_without_the_declarations_task(monkeypatch):
+def test_achievements_changed_does_nothing_without_the_declarations_task(db, monkeypatch):
     monkeypatch.setattr(hooks, "_recalculate_task", lambda: None)
 
     hooks.achievements_changed([1])  # no error, nothing to call

@@ -86,6 +86,33 @@ def test_a_recalculation_before_declaring_is_written_in_the_history(orgs, qof):
     assert f"was {workflow.money(before)}" in last.note
 
 
+def test_a_payment_whose_recalculation_is_queued_is_not_approved_on_the_old_figures(orgs, people, declaration):
+    from achievement import hooks
+
+    declare(declaration, people["declarer"])
+    # The achievement data changes; its recalculation is queued for after the commit.
+    hooks.achievements_changed([declaration.achievement_id])
+
+    with pytest.raises(DeclarationStateError, match="being recalculated"):
+        approve([declaration], people["approver"])
+    assert fresh(declaration).status == S.AWAITING_COMMISSIONER
+
+    services.calculation_recalculate(achievement_id=declaration.achievement_id)  # the queued task runs
+    approve([declaration], people["approver"])
+    assert fresh(declaration).status == S.AWAITING_FINANCE
+
+
+def test_a_provider_cannot_declare_a_payment_whose_recalculation_is_queued(orgs, people, declaration):
+    from achievement import hooks
+
+    hooks.achievements_changed([declaration.achievement_id])
+    with pytest.raises(DeclarationStateError, match="being recalculated"):
+        declare(declaration, people["declarer"])
+    services.calculation_recalculate(achievement_id=declaration.achievement_id)
+    declare(declaration, people["declarer"])
+    assert fresh(declaration).status == S.AWAITING_COMMISSIONER
+
+
 def test_a_service_with_no_declaration_required_asks_the_provider_for_nothing(orgs, qof):
     qof.no_declaration_required = True
     qof.save()
