@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.handlers.exception import response_for_exception
 from django.http import Http404
 
 from . import services
+from .errors import NotAllowed, NotFound
 
 
 def client_ip(request) -> str | None:
@@ -23,7 +25,10 @@ def client_ip(request) -> str | None:
 class AuditDenialsMiddleware:
     """Record every PermissionDenied (403) and Http404 raised by a view for a signed-in user:
     someone changing an id in a URL to reach another organisation's data is on record.  The
-    exception then goes on to Django's usual 403/404 handling."""
+    exception then goes on to Django's usual 403/404 handling.
+
+    The one place where the domain's refusals become HTTP: ``accounts.errors.NotFound`` is
+    answered as Http404 and ``NotAllowed`` as PermissionDenied (recorded the same way)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -32,6 +37,12 @@ class AuditDenialsMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            self.process_exception(request, Http404(exception.message))
+            return response_for_exception(request, Http404(exception.message))
+        if isinstance(exception, NotAllowed):
+            self.process_exception(request, PermissionDenied(exception.message))
+            return response_for_exception(request, PermissionDenied(exception.message))
         if isinstance(exception, PermissionDenied):
             action = "permission_denied"
         elif isinstance(exception, Http404):
