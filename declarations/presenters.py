@@ -19,6 +19,11 @@ CHART_WIDTH = 200  # SVG user units for 0..100%
 # the lower one (presentation attributes, so the page needs no inline style under the CSP).
 _BAR_COLOURS = {"upper": "#007f3b", "between": "#005eb8", "lower": "#d5281b"}
 _YES_NO_KINDS = frozenset({IndicatorKind.YES_NO, IndicatorKind.TICK_BOX, IndicatorKind.PER_CAPITA})
+# What the results table shows in the Points and Payment columns: a count is recorded, never paid;
+# a per-capita indicator is paid per patient, not in points (declarations.engine).
+_KINDS_WITHOUT_POINTS = frozenset({IndicatorKind.COUNT, IndicatorKind.PER_CAPITA})
+_KINDS_NEVER_PAID = frozenset({IndicatorKind.COUNT})
+NOTHING_SHOWN = "-"
 
 
 def money(value: Decimal | None) -> str | None:
@@ -73,7 +78,9 @@ class IndicatorResultRow:
     upper: str | None
     points: str
     points_available: str
+    points_shown: str  # the Points column: "12.00 of 15.00", or "-" for a kind without points
     amount: str | None  # None unless the viewer may see money
+    payment_shown: str | None  # the Payment column (shown only with money): the amount, or "-"
     patients_to_upper: int | None
     amount_at_stake: str | None  # None unless the viewer may see money
     not_earnable: bool
@@ -109,6 +116,8 @@ def _chart(result: IndicatorCalculation) -> Chart | None:
 def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRow:
     indicator = result.indicator
     is_fraction = indicator.kind == IndicatorKind.FRACTION
+    points, points_available = f"{result.points:.2f}", f"{indicator.points:.2f}"
+    amount = money(result.amount) if show_money else None
     return IndicatorResultRow(
         code=indicator.code,
         name=indicator.name,
@@ -122,9 +131,11 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
         achievement=percent(result.achievement_percent),
         lower=_threshold(indicator.lower) if is_fraction else None,
         upper=_threshold(indicator.upper) if is_fraction else None,
-        points=f"{result.points:.2f}",
-        points_available=f"{indicator.points:.2f}",
-        amount=money(result.amount) if show_money else None,
+        points=points,
+        points_available=points_available,
+        points_shown=NOTHING_SHOWN if indicator.kind in _KINDS_WITHOUT_POINTS else f"{points} of {points_available}",
+        amount=amount,
+        payment_shown=NOTHING_SHOWN if indicator.kind in _KINDS_NEVER_PAID and show_money else amount,
         patients_to_upper=result.patients_to_upper,
         amount_at_stake=money(result.amount_at_stake) if show_money else None,
         not_earnable=is_fraction and not result.denominator,

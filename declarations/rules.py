@@ -19,7 +19,22 @@ import rules as django_rules
 
 from accounts import permissions
 from accounts.models import Role
+from achievement.rules import COMMISSIONER_TICK_BOX_ROLES
 
+from .models import DeclarationStatus
+
+# Who may read achievement results (the Achievement tab's readers, provider and commissioner).
+RESULTS_ROLES = frozenset(
+    {
+        Role.ACHIEVEMENT_ENTRY,
+        Role.VIEW,
+        Role.FINANCE_VIEW,
+        Role.DECLARATION_MANAGEMENT,
+        Role.APPROVAL_MANAGEMENT,
+        Role.FINANCE_MANAGEMENT,
+        Role.COMMISSIONING_MANAGEMENT,
+    }
+)
 DECLARE_ROLES = frozenset({Role.DECLARATION_MANAGEMENT})
 APPROVE_ROLES = frozenset({Role.APPROVAL_MANAGEMENT})
 FINANCE_ROLES = frozenset({Role.FINANCE_MANAGEMENT})
@@ -64,17 +79,34 @@ def finance_approve_refused_reason(user, declaration) -> str | None:
     return None
 
 
+def approve_action(user, declaration) -> str:
+    """What this user's Approve does to the declaration: "approve", "finance_approve", or ""."""
+    if declaration.status == DeclarationStatus.AWAITING_COMMISSIONER:
+        return "approve" if approve_refused_reason(user, declaration) is None else ""
+    if declaration.status == DeclarationStatus.AWAITING_FINANCE:
+        return "finance_approve" if finance_approve_refused_reason(user, declaration) is None else ""
+    return ""
+
+
+# --- django-rules --------------------------------------------------------------------------
+
+
+@django_rules.predicate
+def holds_a_results_role(user) -> bool:
+    """The Achievement Results screens: a results role somewhere."""
+    return permissions.has_any_role(user, RESULTS_ROLES)
+
+
+@django_rules.predicate
 def can_manage_declarations(user) -> bool:
     """The Declaration Management screen (commissioner): Approval or Finance Management."""
     return permissions.has_any_role(user, MANAGEMENT_ROLES)
 
 
+@django_rules.predicate
 def can_declare_anything(user) -> bool:
     """The Declare screen (provider): Declaration Management somewhere."""
     return permissions.has_any_role(user, DECLARE_ROLES)
-
-
-# --- django-rules --------------------------------------------------------------------------
 
 
 @django_rules.predicate
@@ -92,6 +124,22 @@ def may_finance_approve(user, declaration) -> bool:
     return declaration is not None and finance_approve_refused_reason(user, declaration) is None
 
 
+@django_rules.predicate
+def commissions_the_provider_for_tick_boxes(user, declaration) -> bool:
+    """The commissioner's tick-box control on a declaration page: a commissioner tick-box role at
+    the ICB that commissions the provider (whether the answer may still change is
+    ``achievement.rules.tick_box_blocked_reason``)."""
+    return declaration is not None and permissions.can_act_as_commissioner(
+        user, declaration.provider, COMMISSIONER_TICK_BOX_ROLES
+    )
+
+
+# Screens
+django_rules.add_perm("declarations.view_results", holds_a_results_role)
+django_rules.add_perm("declarations.view_declare", can_declare_anything)
+django_rules.add_perm("declarations.manage_declarations", can_manage_declarations)
+# One declaration
 django_rules.add_perm("declarations.declare", may_declare)
 django_rules.add_perm("declarations.approve", may_approve)
 django_rules.add_perm("declarations.finance_approve", may_finance_approve)
+django_rules.add_perm("declarations.set_tick_box", commissions_the_provider_for_tick_boxes)

@@ -7,16 +7,24 @@ their ICB commissions, and of their PCN's member practices (``permissions.visibl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.db.models import Case, Count, F, QuerySet, Subquery, Sum, When
-from django.http import Http404
 
 from accounts import permissions
-from accounts.models import Organisation, OrganisationKind, Role
+from accounts.errors import NotFound
+from accounts.models import Organisation, OrganisationKind
+from achievement.entry_rules import TICK_BOX_KINDS
 from achievement.models import Achievement
-from participation.models import AchievementDate, FinancialYear, IndicatorKind, ProviderLevel, QualityService
+from participation.models import (
+    AchievementDate,
+    FinancialYear,
+    Indicator,
+    IndicatorKind,
+    ProviderLevel,
+    QualityService,
+)
 
 from . import rules
 from .calculation import EXPORTED_KINDS
@@ -29,25 +37,12 @@ from .models import (
     IndicatorCalculation,
 )
 
-# Who may read achievement results (the Achievement tab's readers, provider and commissioner).
-RESULTS_ROLES = frozenset(
-    {
-        Role.ACHIEVEMENT_ENTRY,
-        Role.VIEW,
-        Role.FINANCE_VIEW,
-        Role.DECLARATION_MANAGEMENT,
-        Role.APPROVAL_MANAGEMENT,
-        Role.FINANCE_MANAGEMENT,
-        Role.COMMISSIONING_MANAGEMENT,
-    }
-)
-
 EXPORT_COLUMNS = ("QUALITY_SERVICE", "ORG_CODE", "ACH_DATE", "IND_CODE", "ACHIEVEMENT", "POINTS", "AMOUNT")
 
 
 def result_providers(*, user) -> QuerySet[Organisation]:
     """The practices and PCNs whose achievement results the user may see."""
-    return permissions.visible_organisations(user, RESULTS_ROLES).providers().order_by("name")
+    return permissions.visible_organisations(user, rules.RESULTS_ROLES).providers().order_by("name")
 
 
 def achievement_list(
@@ -74,14 +69,14 @@ def achievement_list(
 
 
 def achievement_get(*, user, achievement_id: int) -> Achievement:
-    """An achievement of a provider the user may see (with its calculation, if any), or 404."""
+    """An achievement of a provider the user may see (with its calculation, if any); else NotFound."""
     achievement = (
         Achievement.objects.filter(pk=achievement_id, provider__in=result_providers(user=user))
         .select_related("provider", "service__financial_year", "achievement_date", "calculation")
         .first()
     )
     if achievement is None:
-        raise Http404("No achievement found")
+        raise NotFound("No achievement found")
     return achievement
 
 
@@ -240,6 +235,16 @@ def declaration_management_list(
     return declarations
 
 
+def declaration_management_statuses(*, user, declaration_ids: Iterable[int]) -> dict[int, str]:
+    """The status of each of these declarations, which must all be rows the user manages (one
+    of another organisation is NotFound: as if it did not exist)."""
+    ids = set(declaration_ids)
+    statuses = dict(declaration_management_list(user=user).filter(pk__in=ids).values_list("pk", "status"))
+    if len(statuses) != len(ids):
+        raise NotFound("No such declaration")
+    return statuses
+
+
 def declaration_totals(*, declarations: QuerySet[Declaration]) -> dict:
     """Totals of the filtered rows, in one query."""
     totals = declarations.order_by().aggregate(
@@ -264,7 +269,7 @@ def declaration_management_services(*, user) -> QuerySet[QualityService]:
 
 
 def declaration_get(*, user, declaration_id: int) -> Declaration:
-    """A declaration of a provider the user may see (its own, commissioned, its PCN's member), or 404."""
+    """A declaration of a provider the user may see (its own, commissioned, its PCN's member); else NotFound."""
     declaration = (
         Declaration.objects.filter(pk=declaration_id, provider__in=result_providers(user=user))
         .select_related(
@@ -280,9 +285,22 @@ def declaration_get(*, user, declaration_id: int) -> Declaration:
         .first()
     )
     if declaration is None:
-        raise Http404("No declaration found")
+        raise NotFound("No declaration found")
     return declaration
 
 
 def declaration_transitions(*, declaration: Declaration) -> QuerySet[DeclarationTransition]:
     return DeclarationTransition.objects.filter(declaration=declaration).select_related("by").order_by("at", "pk")
+
+
+def tick_box_indicator_list(*, service_id: int) -> QuerySet[Indicator]:
+    """A service's tick-box indicators (answered through the Yes/No drop-down), in catalogue order."""
+    return Indicator.objects.filter(service_id=service_id, kind__in=TICK_BOX_KINDS).order_by("group__position", "position")
+
+
+def tick_box_indicator_get(*, service_id: int, indicator_id: int) -> Indicator:
+    """A tick-box indicator of the service; else NotFound."""
+    indicator = Indicator.objects.filter(pk=indicator_id, service_id=service_id, kind__in=TICK_BOX_KINDS).first()
+    if indicator is None:
+        raise NotFound("No such tick-box indicator")
+    return indicator

@@ -1,32 +1,40 @@
 from django.urls import path
 
-from . import views
+from .views import declare, detail, management, results
 
 app_name = "declarations"
 
 urlpatterns = [
-    path("achievement-results/", views.ListAchievementResultsView.as_view(), name="results"),
+    path("achievement-results/", results.ListAchievementResultsView.as_view(), name="results"),
     path(
         "achievement-results/<int:achievement_id>/",
-        views.ShowAchievementResultsView.as_view(),
+        results.ShowAchievementResultsView.as_view(),
         name="achievement_results",
     ),
     # Achievement > Declare (provider)
-    path("declare/", views.ListDeclarationsToDeclareView.as_view(), name="declare"),
+    path("declare/", declare.ListDeclarationsToDeclareView.as_view(), name="declare"),
     # Achievement > Declaration Management (commissioner)
-    path("declaration-management/", views.DeclarationManagementView.as_view(), name="declaration_management"),
-    path("declaration-management/approve/", views.ApproveDeclarationsView.as_view(), name="approve_declarations"),
-    path("declaration-management/export/", views.ExportDeclarationsView.as_view(), name="export_declarations"),
-    # One declaration
-    path("<int:declaration_id>/", views.ShowDeclarationView.as_view(), name="declaration_detail"),
     path(
-        "<int:declaration_id>/declare/",
-        views.DeclareAchievementView.as_view(),
-        name="declare_declaration",
+        "declaration-management/",
+        management.DeclarationManagementView.as_view(),
+        name="declaration_management",
     ),
     path(
+        "declaration-management/approve/",
+        management.ApproveDeclarationsView.as_view(),
+        name="approve_declarations",
+    ),
+    path(
+        "declaration-management/export/",
+        management.ExportDeclarationsView.as_view(),
+        name="export_declarations",
+    ),
+    # One declaration
+    path("<int:declaration_id>/", detail.ShowDeclarationView.as_view(), name="declaration_detail"),
+    path("<int:declaration_id>/declare/", declare.DeclareAchievementView.as_view(), name="declare_declaration"),
+    path(
         "<int:declaration_id>/tick-box/",
-        views.SetDeclarationTickBoxView.as_view(),
+        declare.SetDeclarationTickBoxView.as_view(),
         name="declaration_tick_box",
     ),
 ]

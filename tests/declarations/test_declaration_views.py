@@ -18,7 +18,8 @@ from achievement.models import Achievement
 from declarations import services
 from declarations.models import Declaration
 from declarations.models import DeclarationStatus as S
-from declarations.views import APPROVED_MANY, APPROVED_ONE, DECLARED
+from declarations.views.declare import DECLARED
+from declarations.views.management import APPROVED_MANY, APPROVED_ONE
 from participation.models import AchievementDate, Indicator
 from tests.factories import PracticeFactory, member
 

@@ -1,0 +1,182 @@
+"""Achievement > Declaration Management (commissioner, job aid "approving declarations"): the
+filtered list with its totals, Approve on the ticked rows, and the list as CSV."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views.generic import TemplateView, View
+
+from accounts import permissions
+from accounts.errors import NotAllowed
+from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
+from declarations import rules, selectors, services
+from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
+from declarations.models import DeclarationStatus
+from declarations.presenters import declaration_row, money
+
+# Job aid "approving declarations", step 5: "CQRS displays a confirmation message that the
+# payment declaration has been successfully approved."
+APPROVED_ONE = "The payment declaration has been successfully approved."
+APPROVED_MANY = "The payment declarations have been successfully approved."
+CSV_COLUMNS = (
+    "Quality Service",
+    "Service Provider",
+    "ODS Code",
+    "PCN",
+    "Achievement Date",
+    "Status",
+    "Points",
+    "Calculated Amount",
+    "Amount Declared",
+    "Amount Approved",
+    "Amount Financially Approved",
+)
+
+
+def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str | None, object]:
+    """The filter form and the (status, service) it selects; by default the rows waiting for the
+    user: Awaiting Commissioning Organisation Approval for Approval Management, else Awaiting
+    Finance Approval."""
+    user = request.user
+    if "status" in request.GET or "service" in request.GET:
+        form = DeclarationManagementFilterForm(request.GET, user=user)
+        form.is_valid()
+        status = form.cleaned_data.get("status") or STATUS_ALL
+        service = form.cleaned_data.get("service")
+    else:
+        status = (
+            DeclarationStatus.AWAITING_COMMISSIONER
+            if permissions.has_any_role(user, rules.APPROVE_ROLES)
+            else DeclarationStatus.AWAITING_FINANCE
+        )
+        service = None
+        form = DeclarationManagementFilterForm(initial={"status": status}, user=user)
+    return form, (None if status == STATUS_ALL else status), service
+
+
+class DeclarationManagementView(RoleRequiredMixin, TemplateView):
+    """Achievement > Declaration Management (job aid "approving declarations"): the Status and
+    Quality Service filters, a checkbox per row and Select All, Approve; totals of the filtered
+    rows; export as CSV.  A fixed number of queries whatever the number of rows."""
+
+    permission = "declarations.manage_declarations"
+    template_name = "declarations/declaration_management.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        form, status, service = _management_filters(self.request)
+        declarations = selectors.declaration_management_list(user=user, status=status, service=service)
+        rows = [
+            declaration_row(
+                d,
+                url=reverse("declarations:declaration_detail", args=[d.pk]),
+                show_money=True,  # Approval and Finance Management may see money
+                action=rules.approve_action(user, d),
+            )
+            for d in declarations
+        ]
+        totals = selectors.declaration_totals(declarations=declarations)
+        query = self.request.GET.urlencode() or f"status={status or STATUS_ALL}"
+        context.update(
+            page_title="Declaration Management",
+            filter_form=form,
+            rows=rows,
+            any_selectable=any(row.selectable for row in rows),
+            totals={key: money(value) if key != "count" else value for key, value in totals.items()},
+            export_url=f"{reverse('declarations:export_declarations')}?{query}",
+            query=query,
+        )
+        return context
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP "CSV injection"): one that
+    starts like a formula is prefixed with an apostrophe.  Amounts are written as numbers."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _csv_amount(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+class ExportDeclarationsView(RoleRequiredMixin, View):
+    """The filtered Declaration Management list as CSV."""
+
+    permission = "declarations.manage_declarations"
+
+    def get(self, request):
+        _, status, service = _management_filters(request)
+        declarations = selectors.declaration_management_list(
+            user=request.user, status=status, service=service
+        ).select_related("provider__pcn")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="declarations.csv"'
+        writer = csv.writer(response)
+        writer.writerow(CSV_COLUMNS)
+        for d in declarations.iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    _csv_text(d.service.code),
+                    _csv_text(d.provider.name),
+                    _csv_text(d.provider.ods_code),
+                    _csv_text(d.provider.pcn.ods_code) if d.provider.pcn_id else "",
+                    f"{d.achievement_date.date:%d/%m/%Y}",
+                    d.get_status_display(),
+                    f"{d.calculation.total_points:.2f}",
+                    _csv_amount(d.calculation.total_amount),
+                    _csv_amount(d.amount_declared),
+                    _csv_amount(d.amount_approved),
+                    _csv_amount(d.amount_finance_approved),
+                ]
+            )
+        return response
+
+
+class ApproveDeclarationsView(RoleRequiredMixin, DomainErrorsMixin, View):
+    """Approve on the ticked rows: Approval Management approves those Awaiting Commissioning
+    Organisation Approval, Finance Management finance-approves those Awaiting Finance Approval;
+    all in one transaction, every row or none.  A refusal (a row in another state, or one the
+    user may not approve) is told on the page the user came from; a row of another organisation
+    is 404."""
+
+    permission = "declarations.manage_declarations"
+    http_method_names = ["post"]
+
+    def error_url(self) -> str:
+        back = self.request.POST.get("back") or ""
+        if not back.startswith("/declarations/") or back.startswith("//"):  # only back to this app's pages
+            back = reverse("declarations:declaration_management")
+        return back
+
+    def post(self, request):
+        back = self.error_url()
+        form = DeclarationSelectionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Select at least one declaration.")
+            return HttpResponseRedirect(back)
+        ids = set(form.cleaned_data["declarations"])
+        statuses = selectors.declaration_management_statuses(user=request.user, declaration_ids=ids)
+        to_approve = [pk for pk, status in statuses.items() if status != DeclarationStatus.AWAITING_FINANCE]
+        to_finance = [pk for pk, status in statuses.items() if status == DeclarationStatus.AWAITING_FINANCE]
+        try:
+            with transaction.atomic():
+                if to_approve:
+                    services.declarations_approve(declaration_ids=to_approve, user=request.user)
+                if to_finance:
+                    services.declarations_finance_approve(declaration_ids=to_finance, user=request.user)
+        except NotAllowed as refusal:
+            # One refused row refuses the whole selection: the user is told which and why (their
+            # own declaration ...) on the list, not shown a 403 page.
+            messages.error(request, refusal.message)
+            return HttpResponseRedirect(back)
+        messages.success(request, APPROVED_ONE if len(ids) == 1 else APPROVED_MANY)
+        return HttpResponseRedirect(back)
