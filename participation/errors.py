@@ -1,34 +1,33 @@
-"""Domain errors of Participation Management: each carries the message the user is shown."""
+"""Domain errors of Participation Management: each carries the message the user is shown.
+
+They subclass ``accounts.errors``, so the views map them to HTTP in one place: not found -> 404,
+not allowed -> 403, a conflict or invalid input -> the message shown to the user.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from accounts.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 
 
-class ParticipationError(Exception):
-    """A refused request; ``message`` is shown to the user as it is."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
+class ParticipationError(DomainError):
+    """A refused request of Participation Management."""
 
 
-class OfferStateError(ParticipationError):
+class OfferStateError(ParticipationError, Conflict):
     """The offer is not in a state the action applies to ("This offer has already been withdrawn.")."""
 
 
-class OfferPermissionError(ParticipationError, PermissionDenied):
+class OfferPermissionError(ParticipationError, NotAllowed):
     """The user may see the offer but does not hold the role the action needs."""
 
 
-class OfferNotFound(ParticipationError, Http404):
+class OfferNotFound(ParticipationError, NotFound):
     """No such offer, or one of another organisation: the same answer, so ids reveal nothing."""
 
 
-class OfferInvalid(ParticipationError):
+class OfferInvalid(ParticipationError, Invalid):
     """The offer's details break a rule (dates outside the financial year, a provider not commissioned)."""
 
 
-class ServiceLoadRefused(ParticipationError):
+class ServiceLoadRefused(ParticipationError, Invalid):
     """A changed service definition that can no longer be applied (achievement exists)."""

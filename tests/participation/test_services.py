@@ -6,10 +6,9 @@ import datetime as dt
 import threading
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404
 
+from accounts.errors import NotAllowed, NotFound
 from accounts.models import AuditEvent, Message, Role
 from participation import services
 from participation.errors import OfferInvalid, OfferNotFound, OfferPermissionError, OfferStateError
@@ -94,7 +93,7 @@ def test_a_practice_cannot_create_offers(world, service):
 
 def test_a_commissioner_cannot_offer_to_another_icbs_practice(world, service):
     year = service.financial_year
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.offer_create(
             user=world.commissioner, service=service, providers=[world.practices[0], world.other_practice],
             start_date=year.start_date, end_date=year.end_date,
@@ -219,7 +218,7 @@ def test_acting_on_another_organisations_offer_by_id_is_refused(world, service, 
     theirs = offer(service, world.other_practice, status="approved" if action == "offer_cancel" else "offered")
     user = world.managers[0] if action in ("offer_accept", "offer_reject") else world.commissioner
     before = _snapshot(theirs)
-    with pytest.raises(Http404) as refused:
+    with pytest.raises(NotFound) as refused:
         getattr(services, action)(offer_id=theirs.pk, user=user)
     assert isinstance(refused.value, OfferNotFound) and refused.value.message
     assert _snapshot(theirs) == before
@@ -227,7 +226,7 @@ def test_acting_on_another_organisations_offer_by_id_is_refused(world, service, 
 
 def test_another_practice_in_the_same_pcn_cannot_accept(world, service):
     item = offer(service, world.practices[0])
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.offer_accept(offer_id=item.pk, user=world.managers[1])
 
 
@@ -236,7 +235,7 @@ def test_a_superuser_without_the_role_cannot_accept(world, service):
 
     admin = UserFactory(is_superuser=True, is_staff=True)
     item = offer(service, world.practices[0])
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.offer_accept(offer_id=item.pk, user=admin)
 
 
