@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from achievement import hooks
+from declarations import tasks as declarations_tasks
 from tests.achievement import factories
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extracts"
@@ -17,7 +17,8 @@ def media_root(settings, tmp_path):
 
 
 class RecalculationSpy:
-    """Stands in for declarations.tasks.recalculate_many: records what would be recalculated."""
+    """Stands in for declarations.tasks.recalculate_many (which the payment gateway enqueues when
+    achievement data change): records what would be recalculated."""
 
     def __init__(self):
         self.calls: list[list[int]] = []
@@ -33,7 +34,7 @@ class RecalculationSpy:
 @pytest.fixture(autouse=True)
 def recalculation(monkeypatch):
     spy = RecalculationSpy()
-    monkeypatch.setattr(hooks, "_recalculate_task", lambda: spy)
+    monkeypatch.setattr(declarations_tasks, "recalculate_many", spy)
     return spy
 
 

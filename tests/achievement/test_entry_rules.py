@@ -1,5 +1,5 @@
 """Manual entry and adjustment (job aids "manual entry" and "manual adjustment"): who may enter
-what, when adjustment is refused, and the Work in Progress / Submit rules.  The builders at the
+what, when adjustment is refused, and the Work in Progress / Submit entry_rules.  The builders at the
 top are shared with test_record_achievement.py and test_tick_box.py."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role
-from achievement import rules, selectors, services
+from achievement import entry_rules, selectors, services
 from achievement.models import (
     Achievement,
     IndicatorValue,
@@ -18,6 +18,8 @@ from achievement.models import (
     SubmissionSource,
     SubmissionStatus,
 )
+from declarations import services as declarations_services
+from declarations.models import Declaration
 from participation.models import AchievementDate, EntryKind, Indicator
 from tests.factories import member
 
@@ -53,11 +55,11 @@ def key(service, code: str, field_name: str) -> tuple[int, str]:
     return (Indicator.objects.get(service=service, code=code).pk, field_name)
 
 
-def states_for(user, achievement) -> dict[tuple[str, str], rules.FieldState]:
+def states_for(user, achievement) -> dict[tuple[str, str], entry_rules.FieldState]:
     achievement = Achievement.objects.select_related("provider__pcn", "service", "achievement_date").get(pk=achievement.pk)
     indicators = list(Indicator.objects.filter(service_id=achievement.service_id).order_by("position"))
     data = selectors.entry_data(achievement=achievement, indicators=indicators)
-    fields, _, _ = rules.entry_states(user=user, data=data)
+    fields, _, _ = entry_rules.entry_states(user=user, data=data)
     return {(s.indicator.code, s.field_name): s for s in fields}
 
 
@@ -69,6 +71,33 @@ def save(user, achievement, values: dict[tuple[int, str], int | None], *, submit
 
 
 FEBRUARY, MARCH = "2024-02-29", "2024-03-31"
+
+
+def payment_moved_through(achievement: Achievement, *steps: str) -> Declaration:
+    """Calculate the payment of ``achievement`` (on a payment date) for real, and move its
+    declaration through ``steps`` ("declare", "approve", "finance_approve") with the real use
+    cases, each by a new user holding the role: the provider's Declaration Management, then its
+    ICB's Approval Management and Finance Management."""
+    if not IndicatorValue.objects.filter(submission__achievement=achievement).exists():
+        some_data = {("QI013", "Yes/No Flag"): 1} if achievement.service.code == "QOF2324" else {("CAN-02", "Numerator"): 45, ("CAN-02", "Denominator"): 50}
+        submit_snapshot(achievement, some_data)
+    declarations_services.calculation_recalculate(achievement_id=achievement.pk)
+    declaration = Declaration.objects.get(achievement_id=achievement.pk)
+    provider, icb = achievement.provider, achievement.provider.commissioner
+    act = {
+        "declare": lambda: declarations_services.declaration_declare(
+            declaration_id=declaration.pk, user=member(provider, Role.DECLARATION_MANAGEMENT)
+        ),
+        "approve": lambda: declarations_services.declarations_approve(
+            declaration_ids=[declaration.pk], user=member(icb, Role.APPROVAL_MANAGEMENT)
+        ),
+        "finance_approve": lambda: declarations_services.declarations_finance_approve(
+            declaration_ids=[declaration.pk], user=member(icb, Role.FINANCE_MANAGEMENT)
+        ),
+    }
+    for step in steps:
+        act[step]()
+    return Declaration.objects.get(pk=declaration.pk)
 
 
 @pytest.fixture
@@ -99,8 +128,8 @@ def test_a_value_supplied_by_the_gpes_extract_is_read_only(entry_user, march, qo
 
     states = states_for(entry_user, march)
 
-    assert states[("AF006", "Numerator")].reason == rules.SUPPLIED_BY_EXTRACT
-    assert states[("AF006", "Denominator")].reason == rules.SUPPLIED_BY_EXTRACT
+    assert states[("AF006", "Numerator")].reason == entry_rules.SUPPLIED_BY_EXTRACT
+    assert states[("AF006", "Denominator")].reason == entry_rules.SUPPLIED_BY_EXTRACT
 
 
 def test_an_automatic_indicator_the_extract_did_not_supply_can_be_entered(entry_user, march, qof):
@@ -134,7 +163,7 @@ def test_a_provider_without_automatic_extracts_enters_every_indicator(entry_user
 def test_a_commissioning_organisation_entry_is_read_only(entry_user, march, qof):
     Indicator.objects.filter(service=qof, code="QI013").update(entry=EntryKind.COMMISSIONER)
 
-    assert states_for(entry_user, march)[("QI013", "Yes/No Flag")].reason == rules.COMMISSIONER_ENTRY
+    assert states_for(entry_user, march)[("QI013", "Yes/No Flag")].reason == entry_rules.COMMISSIONER_ENTRY
 
 
 def test_data_set_as_a_commissioning_organisation_entry_cannot_be_adjusted(entry_user, practice, february, qof):
@@ -144,7 +173,7 @@ def test_data_set_as_a_commissioning_organisation_entry_cannot_be_adjusted(entry
 
     states = states_for(entry_user, february)
 
-    assert states[("AF006", "Numerator")].reason == rules.COMMISSIONER_ENTRY
+    assert states[("AF006", "Numerator")].reason == entry_rules.COMMISSIONER_ENTRY
     assert states[("AF001", "Atrial Fibrillation Register")].editable  # no value yet: entry, not adjustment
 
 
@@ -157,8 +186,8 @@ def test_adjustment_is_refused_once_the_last_day_of_the_payment_period_is_submit
     submit_snapshot(march, {("AF006", "Numerator"): 45, ("AF006", "Denominator"): 50}, source=SubmissionSource.MANUAL)
 
     states = states_for(entry_user, february)
-    assert states[("AF006", "Numerator")].reason == rules.LAST_DAY_SUBMITTED.format(date="31/03/2024")
-    assert states_for(entry_user, march)[("AF006", "Numerator")].reason == rules.LAST_DAY_SUBMITTED.format(
+    assert states[("AF006", "Numerator")].reason == entry_rules.LAST_DAY_SUBMITTED.format(date="31/03/2024")
+    assert states_for(entry_user, march)[("AF006", "Numerator")].reason == entry_rules.LAST_DAY_SUBMITTED.format(
         date="31/03/2024"
     )
     # A value never submitted can still be entered.
@@ -174,18 +203,14 @@ def test_work_in_progress_for_the_last_day_does_not_close_the_period(entry_user,
     assert states_for(entry_user, february)[("AF006", "Numerator")].editable
 
 
-def test_nothing_can_be_entered_once_the_payment_is_financially_approved(entry_user, practice, february, qof, monkeypatch):
-    import declarations.selectors
-
+def test_nothing_can_be_entered_once_the_payment_is_financially_approved(entry_user, practice, february, qof):
     practice.automatic_extracts = False
     practice.save()
-    monkeypatch.setattr(
-        declarations.selectors, "achievement_financially_approved", lambda *, achievement_id: True, raising=False
-    )
+    payment_moved_through(achievement_on(practice, qof, MARCH), "declare", "approve", "finance_approve")
 
     states = states_for(entry_user, february)
 
-    assert {s.reason for s in states.values()} == {rules.FINANCIALLY_APPROVED}
+    assert {s.reason for s in states.values()} == {entry_rules.FINANCIALLY_APPROVED}
     with pytest.raises(services.AchievementEntryError, match="financially approved"):
         save(entry_user, february, {key(qof, "AF006", "Numerator"): 1}, submit=True)
 
@@ -195,7 +220,7 @@ def test_a_view_user_sees_every_value_read_only(practice, march, qof):
 
     states = states_for(viewer, march)
 
-    assert {s.reason for s in states.values()} == {rules.VIEW_ONLY}
+    assert {s.reason for s in states.values()} == {entry_rules.VIEW_ONLY}
     with pytest.raises(services.AchievementEntryError, match="View access"):
         save(viewer, march, {key(qof, "AF001", "Atrial Fibrillation Register"): 3}, submit=True)
 
@@ -206,9 +231,9 @@ def test_the_network_contract_des_is_entered_by_the_pcn_not_by_its_practice(worl
     pcn_achievement = achievement_on(world["pcn"], ncd, MARCH)
     submit_snapshot(pcn_achievement, {("CAN-02", "Numerator"): 10}, source=SubmissionSource.AGGREGATION)
 
-    assert {s.reason for s in states_for(entry_user, practice_achievement).values()} == {rules.NCD_AT_PRACTICE}
+    assert {s.reason for s in states_for(entry_user, practice_achievement).values()} == {entry_rules.NCD_AT_PRACTICE}
     pcn_states = states_for(pcn_user, pcn_achievement)
-    assert pcn_states[("CAN-02", "Numerator")].reason == rules.SUPPLIED_BY_AGGREGATION
+    assert pcn_states[("CAN-02", "Numerator")].reason == entry_rules.SUPPLIED_BY_AGGREGATION
     assert pcn_states[("CAN-02", "Denominator")].editable
 
 

@@ -16,14 +16,15 @@ from django.urls import reverse
 
 from accounts.models import ListSize, Role
 from accounts.navigation import tab_labels_for
-from achievement import hooks, rules, views
+from achievement import entry_rules, views
 from achievement.models import Achievement, Submission, SubmissionSource, SubmissionStatus
+from declarations import tasks as declarations_tasks
 from participation.models import AchievementDate, Domain, Indicator, IndicatorGroup
 from tests.achievement import factories
 from tests.achievement.test_entry_rules import FEBRUARY, MARCH, achievement_on, submit_snapshot
 from tests.factories import member
 
-REAL_RECALCULATION = hooks._recalculate_task  # captured before the autouse spy replaces it
+REAL_RECALCULATION = declarations_tasks.recalculate_many  # captured before the autouse spy replaces it
 
 
 def text(response) -> str:
@@ -64,7 +65,7 @@ def detail_url(achievement):
 
 def field_name(achievement, code, field):
     indicator = Indicator.objects.get(service_id=achievement.service_id, code=code)
-    return f"new-{indicator.pk}-{rules.indicator_fields(indicator).index(field)}"
+    return f"new-{indicator.pk}-{entry_rules.indicator_fields(indicator).index(field)}"
 
 
 # --- Record Achievement -----------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_the_group_page_shows_current_values_new_values_and_why_fields_are_read_
     assert 'data-testid="current-AF006-numerator">40<' in html
     assert f'name="{field_name(march, "AF001", "Atrial Fibrillation Register")}"' in html
     assert f'name="{field_name(march, "AF006", "Numerator")}"' not in html
-    assert rules.SUPPLIED_BY_EXTRACT in html
+    assert entry_rules.SUPPLIED_BY_EXTRACT in html
     assert "Save Work in Progress" in html and "Submit Achievement Data" in html
 
 
@@ -276,7 +277,7 @@ def test_a_view_user_sees_the_group_read_only_and_why(client_for, practice, marc
     response = client_for(viewer).get(group_url(march))
 
     html = response.content.decode()
-    assert rules.VIEW_ONLY in html
+    assert entry_rules.VIEW_ONLY in html
     assert "Submit Achievement Data" not in html and 'name="new-' not in html
     assert client_for(viewer).post(group_url(march), {"action": "submit"}).status_code == 403
 
@@ -354,7 +355,7 @@ def test_group_pages_run_a_fixed_number_of_queries_whatever_the_number_of_indica
 def test_entering_the_missing_value_shows_2_of_2_and_the_new_payment(
     client_for, world, ncd, pcn_user, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(hooks, "_recalculate_task", REAL_RECALCULATION)
+    monkeypatch.setattr(declarations_tasks, "recalculate_many", REAL_RECALCULATION)
     ListSize.objects.create(organisation=world["pcn"], date=dt.date(2024, 1, 1), size=9_639)
     achievement = achievement_on(world["pcn"], ncd, MARCH)
     submit_snapshot(achievement, {("CAN-02", "Denominator"): 50}, source=SubmissionSource.AGGREGATION)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from accounts.models import ListSize
-from achievement import hooks, selectors, services
+from achievement import hooks, payments, selectors, services
 from achievement.models import Achievement, TickBoxValue
 from participation.models import AchievementDate, Indicator
 from tests.achievement import factories
@@ -81,21 +81,17 @@ def test_achievements_changed_enqueues_one_recalculation_after_commit(db, recalc
     assert recalculation.calls == [[1, 2, 3]]
 
 
-def test_achievements_changed_does_nothing_without_the_declarations_task(db, monkeypatch):
-    monkeypatch.setattr(hooks, "_recalculate_task", lambda: None)
+def test_achievements_changed_does_nothing_without_the_declarations_task(db, monkeypatch, recalculation):
+    monkeypatch.setattr(payments, "_gateway", payments.NO_PAYMENTS)  # achievement without declarations
 
     hooks.achievements_changed([1])  # no error, nothing to call
+    assert recalculation.calls == []
 
 
-def test_the_hook_finds_the_declarations_task_when_it_exists(monkeypatch):
-    monkeypatch.undo()  # the real lookup, not the spy
-    task = hooks._recalculate_task()
-    try:
-        from declarations.tasks import recalculate_many
-    except ImportError:
-        assert task is None
-    else:
-        assert task is recalculate_many
+def test_the_hook_finds_the_declarations_task_when_it_exists():
+    from declarations.payment_gateway import DeclarationsPaymentGateway
+
+    assert isinstance(payments.gateway(), DeclarationsPaymentGateway)
 
 
 @pytest.mark.usefixtures("world")

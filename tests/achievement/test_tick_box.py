@@ -10,10 +10,10 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import Role
-from achievement import rules, selectors, services
+from achievement import entry_rules, selectors, services
 from achievement.models import TickBoxChange, TickBoxValue
 from participation.models import AchievementDate, Indicator
-from tests.achievement.test_entry_rules import FEBRUARY, MARCH, achievement_on
+from tests.achievement.test_entry_rules import FEBRUARY, MARCH, achievement_on, payment_moved_through
 from tests.factories import member
 
 
@@ -116,24 +116,16 @@ def test_the_commissioner_can_change_it(world, cov01, dates):
     assert answer(world, cov01, dates[MARCH]) is True
 
 
-def test_after_the_pcn_declares_only_the_commissioner_can_change_it(world, ncd, cov01, dates, pcn_lead, monkeypatch):
-    import declarations.selectors
-
-    achievement_on(world["pcn"], ncd, MARCH)
-    monkeypatch.setattr(declarations.selectors, "achievement_declared", lambda *, achievement_id: True, raising=False)
+def test_after_the_pcn_declares_only_the_commissioner_can_change_it(world, ncd, cov01, dates, pcn_lead):
+    payment_moved_through(achievement_on(world["pcn"], ncd, MARCH), "declare")
 
     with pytest.raises(PermissionDenied):
         set_tick_box(pcn_lead, world, cov01, dates[MARCH], True)
     set_tick_box(member(world["icb"], Role.COMMISSIONING_MANAGEMENT), world, cov01, dates[MARCH], True)
 
 
-def test_nobody_changes_it_once_the_payment_is_financially_approved(world, ncd, cov01, dates, monkeypatch):
-    import declarations.selectors
-
-    achievement_on(world["pcn"], ncd, MARCH)
-    monkeypatch.setattr(
-        declarations.selectors, "achievement_financially_approved", lambda *, achievement_id: True, raising=False
-    )
+def test_nobody_changes_it_once_the_payment_is_financially_approved(world, ncd, cov01, dates):
+    payment_moved_through(achievement_on(world["pcn"], ncd, MARCH), "declare", "approve", "finance_approve")
 
     with pytest.raises(PermissionDenied):
         set_tick_box(member(world["icb"], Role.APPROVAL_MANAGEMENT), world, cov01, dates[MARCH], True)
@@ -170,7 +162,7 @@ def test_the_practice_sees_the_pcns_answer_read_only(client_for, world, ncd, cov
 
     assert 'name="value"' not in html
     assert 'data-testid="tick-box-value">Yes<' in html
-    assert rules.PCN_SETS_IT in html
+    assert entry_rules.PCN_SETS_IT in html
 
 
 def test_the_drop_down_changes_the_answer_with_a_message(client_for, world, ncd, cov01, pcn_lead, recalculation):

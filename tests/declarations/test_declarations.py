@@ -14,7 +14,7 @@ from django.db import connections
 from django.http import Http404
 
 from accounts.models import AuditEvent, Message, Role, User
-from achievement import rules as achievement_rules
+from achievement import entry_rules
 from achievement import services as achievement_services
 from achievement.models import Achievement
 from declarations import rules, selectors, services, workflow
@@ -461,10 +461,10 @@ def test_after_finance_approval_data_submission_is_read_only(orgs, financially_a
 
     assert selectors.achievement_financially_approved(achievement_id=achievement.pk)
     assert selectors.achievement_declared(achievement_id=achievement.pk)
-    assert achievement_rules.adjustment_blocked_reason(achievement=achievement) == achievement_rules.FINANCIALLY_APPROVED
+    assert entry_rules.adjustment_blocked_reason(achievement=achievement) == entry_rules.FINANCIALLY_APPROVED
     assert (
-        achievement_rules.achievement_entry_blocked_reason(user=entry, achievement=achievement)
-        == achievement_rules.FINANCIALLY_APPROVED
+        entry_rules.achievement_entry_blocked_reason(user=entry, achievement=achievement)
+        == entry_rules.FINANCIALLY_APPROVED
     )
 
 
