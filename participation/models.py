@@ -12,6 +12,8 @@ from django_fsm import FSMField, transition
 
 from accounts.models import Organisation
 
+from .definitions import kinds
+
 
 class FinancialYear(models.Model):
     """An NHS financial year, 1 April to 31 March, labelled "2024/25"."""
@@ -48,8 +50,8 @@ class FinancialYear(models.Model):
 
 
 class ProviderLevel(models.TextChoices):
-    PRACTICE = "practice", "Practice"
-    PCN = "pcn", "PCN"
+    PRACTICE = kinds.PRACTICE_LEVEL, "Practice"
+    PCN = kinds.PCN_LEVEL, "PCN"
 
 
 class QualityService(models.Model):
@@ -117,19 +119,22 @@ class IndicatorGroup(models.Model):
 
 
 class IndicatorKind(models.TextChoices):
-    FRACTION = "fraction", "Fraction"
-    REGISTER = "register", "Register"
-    YES_NO = "yes_no", "Yes/No"
-    TICK_BOX = "tick_box", "Tick-box"
-    COUNT = "count", "Count"
-    PER_CAPITA = "per_capita", "Per capita"
+    """The kinds of ``participation.definitions.kinds`` (where the sets of them live:
+    ``TICK_BOX_KINDS``, ``POINT_KINDS``...), with the labels the screens show."""
+
+    FRACTION = kinds.FRACTION, "Fraction"
+    REGISTER = kinds.REGISTER, "Register"
+    YES_NO = kinds.YES_NO, "Yes/No"
+    TICK_BOX = kinds.TICK_BOX, "Tick-box"
+    COUNT = kinds.COUNT, "Count"
+    PER_CAPITA = kinds.PER_CAPITA, "Per capita"
 
 
 class EntryKind(models.TextChoices):
-    AUTOMATIC = "automatic", "Automatic (GPES)"
-    MANUAL = "manual", "Manual"
-    PCN = "pcn", "PCN"
-    COMMISSIONER = "commissioner", "Commissioning Organisation"
+    AUTOMATIC = kinds.AUTOMATIC, "Automatic (GPES)"
+    MANUAL = kinds.MANUAL, "Manual"
+    PCN = kinds.PCN, "PCN"
+    COMMISSIONER = kinds.COMMISSIONER, "Commissioning Organisation"
 
 
 class Indicator(models.Model):

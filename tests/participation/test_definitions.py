@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from participation.definitions import (
+    ENTRY_KINDS,
+    INDICATOR_KINDS,
+    PAID_KINDS,
+    POINT_KINDS,
+    PROVIDER_LEVELS,
     SHIPPED_DEFINITIONS_DIR,
+    TICK_BOX_KINDS,
     YES_NO_FIELD,
+    YES_NO_KINDS,
     ServiceDefinitionError,
     default_fields,
     financial_year_bounds,
@@ -328,6 +335,17 @@ def test_default_fields():
         == ("Yes/No Flag",)
     )
     assert default_fields("count") == ("Value",)
+
+
+def test_the_catalogue_choices_are_the_schema_kinds():
+    from participation.models import EntryKind, IndicatorKind, ProviderLevel
+
+    assert tuple(IndicatorKind.values) == INDICATOR_KINDS
+    assert tuple(EntryKind.values) == ENTRY_KINDS
+    assert tuple(ProviderLevel.values) == PROVIDER_LEVELS
+    assert IndicatorKind.TICK_BOX in TICK_BOX_KINDS and IndicatorKind.PER_CAPITA in TICK_BOX_KINDS
+    assert TICK_BOX_KINDS < YES_NO_KINDS < set(INDICATOR_KINDS)
+    assert POINT_KINDS < PAID_KINDS == set(INDICATOR_KINDS) - {IndicatorKind.COUNT}
 
 
 def test_explicit_fields_are_kept():
