@@ -7,6 +7,7 @@ from django import forms
 from participation.models import AchievementDate, FinancialYear, QualityService
 
 from . import selectors
+from .models import DeclarationStatus
 
 
 class _FinancialYearField(forms.ModelChoiceField):
@@ -95,8 +96,6 @@ class DeclarationManagementFilterForm(forms.Form):
     )
 
     def __init__(self, *args, user, **kwargs):
-        from .models import DeclarationStatus
-
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [(STATUS_ALL, "All statuses"), *DeclarationStatus.choices]
         self.fields["service"].queryset = selectors.declaration_management_services(user=user)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accounts.formatting import money
 from participation.models import IndicatorKind
 
 from .models import Calculation, IndicatorCalculation
@@ -24,14 +25,6 @@ _YES_NO_KINDS = frozenset({IndicatorKind.YES_NO, IndicatorKind.TICK_BOX, Indicat
 _KINDS_WITHOUT_POINTS = frozenset({IndicatorKind.COUNT, IndicatorKind.PER_CAPITA})
 _KINDS_NEVER_PAID = frozenset({IndicatorKind.COUNT})
 NOTHING_SHOWN = "-"
-
-
-def money(value: Decimal | None) -> str | None:
-    """£1,234.56 (pounds to the penny, already rounded by the engine)."""
-    if value is None:
-        return None
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
 
 
 def percent(value: Decimal | None) -> str | None:

@@ -14,11 +14,13 @@ from django.urls import reverse
 from django.views.generic import TemplateView, View
 
 from accounts import permissions
+from accounts.errors import NotAllowed
+from accounts.formatting import money
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from achievement import services as achievement_services
 from declarations import selectors, services
 from declarations.forms import CommissionerTickBoxForm, DeclareForm
-from declarations.presenters import declaration_row, money
+from declarations.presenters import declaration_row
 
 DECLARED = "The achievement and payment have been successfully declared."
 
@@ -123,10 +125,10 @@ class SetDeclarationTickBoxView(View):
                 achievement_date_id=declaration.achievement_date_id,
                 value=value,
             )
-        except achievement_services.AchievementEntryError as error:
+        except achievement_services.AchievementEntryError as error:  # nothing changed: told, not refused
             messages.info(request, error.message)
-        except PermissionDenied as error:
-            messages.error(request, str(error) or "You cannot change this tick-box.")
+        except NotAllowed as refusal:  # the rules keep it (declared, financially approved): why, on the page
+            messages.error(request, refusal.message or "You cannot change this tick-box.")
         else:
             messages.success(
                 request,

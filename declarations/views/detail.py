@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from accounts import permissions
+from accounts.formatting import money
 from achievement import entry_rules
 from achievement import selectors as achievement_selectors
 from declarations import rules, selectors
 from declarations.forms import DeclareForm
 from declarations.models import DeclarationStatus
-from declarations.presenters import AchievementResults, money, status_tag_class
+from declarations.presenters import AchievementResults, status_tag_class
 from participation.models import ProviderLevel
 
 

@@ -13,11 +13,12 @@ from django.views.generic import TemplateView, View
 
 from accounts import permissions
 from accounts.errors import NotAllowed
+from accounts.formatting import money
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from declarations import rules, selectors, services
 from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
 from declarations.models import DeclarationStatus
-from declarations.presenters import declaration_row, money
+from declarations.presenters import declaration_row
 
 # Job aid "approving declarations", step 5: "CQRS displays a confirmation message that the
 # payment declaration has been successfully approved."

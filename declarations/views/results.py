@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from accounts import permissions
+from accounts.formatting import money
 from accounts.mixins import RoleRequiredMixin
 from declarations import selectors
 from declarations.forms import AchievementResultsFilterForm
-from declarations.presenters import AchievementResults, money
+from declarations.presenters import AchievementResults
 
 RESULTS_PER_PAGE = 50
 
