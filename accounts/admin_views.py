@@ -3,35 +3,34 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from . import permissions, user_admin
 from .forms import AddUserForm, ChangeRolesForm, UserSearchForm
-from .models import Organisation, Role, User
+from .mixins import DomainErrorsMixin, RoleRequiredMixin
+from .models import Role, User
 from .registration import user_is_registered
 
 PAGE_SIZE = 25
 
 
-class UserAdministratorRequiredMixin:
+class AdministrativeTasksMixin(RoleRequiredMixin):
     """Administrative Tasks are for User Administrators; anyone else gets 403 (on record)."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if not permissions.has_any_role(request.user, {Role.USER_ADMINISTRATOR}):
-            raise PermissionDenied("Administrative Tasks are for User Administrators")
-        return super().dispatch(request, *args, **kwargs)
+    permission = "accounts.administer_users"
+    permission_denied_message = "Administrative Tasks are for User Administrators"
 
 
 def _base_url(request) -> str:
     return request.build_absolute_uri("/")
 
 
-class AddUserView(UserAdministratorRequiredMixin, FormView):
+class AddUserView(AdministrativeTasksMixin, FormView):
     """Add New User: the user gets an email with a registration link."""
 
     template_name = "accounts/add_user.html"
@@ -67,7 +66,7 @@ class AddUserView(UserAdministratorRequiredMixin, FormView):
         return redirect("accounts:user_detail", user_id=user.pk)
 
 
-class ListUsersView(UserAdministratorRequiredMixin, TemplateView):
+class ListUsersView(AdministrativeTasksMixin, TemplateView):
     """Manage Org's & Users: the users of the organisations this administrator administers."""
 
     template_name = "accounts/manage_users.html"
@@ -96,7 +95,7 @@ class ListUsersView(UserAdministratorRequiredMixin, TemplateView):
         return context
 
 
-class ShowUserView(UserAdministratorRequiredMixin, TemplateView):
+class ShowUserView(AdministrativeTasksMixin, TemplateView):
     """One user: their roles in the organisations this administrator administers and the
     actions (change roles, unlink, disable or enable, unlock, send a new registration link)."""
 
@@ -130,10 +129,14 @@ class ShowUserView(UserAdministratorRequiredMixin, TemplateView):
         return context
 
 
-class _UserActionView(UserAdministratorRequiredMixin, View):
-    """A POST-only action on a managed user; GET is not allowed (405)."""
+class _UserActionView(AdministrativeTasksMixin, DomainErrorsMixin, View):
+    """A POST-only action on a managed user; GET is not allowed (405).  A refusal in this state
+    (``UserAdministrationError``) is shown on the user's page."""
 
     http_method_names = ["post"]
+
+    def error_url(self) -> str:
+        return reverse("accounts:user_detail", kwargs={"user_id": self.kwargs["user_id"]})
 
     def done(self, message: str):
         messages.success(self.request, message)
@@ -146,9 +149,7 @@ class _UserActionView(UserAdministratorRequiredMixin, View):
 
 class ChangeRolesView(_UserActionView):
     def post(self, request, user_id, organisation_id):
-        if organisation_id not in permissions.administered_organisation_ids(request.user):
-            raise_not_found()
-        organisation = get_object_or_404(Organisation, pk=organisation_id)
+        organisation = user_admin.administered_organisation_get(actor=request.user, organisation_id=organisation_id)
         form = ChangeRolesForm(request.POST, organisation=organisation, prefix=f"org{organisation.pk}")
         if not form.is_valid():
             return self.refused("Select at least one role. To take every role away, unlink the user instead.")
@@ -163,10 +164,7 @@ class ChangeRolesView(_UserActionView):
 
 class UnlinkUserView(_UserActionView):
     def post(self, request, user_id, organisation_id):
-        try:
-            user_admin.membership_unlink(actor=request.user, user_id=user_id, organisation_id=organisation_id)
-        except user_admin.UserAdministrationError as error:
-            return self.refused(str(error))
+        user_admin.membership_unlink(actor=request.user, user_id=user_id, organisation_id=organisation_id)
         messages.success(request, "The user has been unlinked from the organisation.")
         if permissions.can_administer_user(request.user, _user(user_id)):
             return redirect("accounts:user_detail", user_id=user_id)
@@ -193,14 +191,11 @@ class UnlockUserView(_UserActionView):
 
 class SendRegistrationLinkView(_UserActionView):
     def post(self, request, user_id):
-        try:
-            user_admin.registration_link_resend(actor=request.user, user_id=user_id, base_url=_base_url(request))
-        except user_admin.UserAdministrationError as error:
-            return self.refused(str(error))
+        user_admin.registration_link_resend(actor=request.user, user_id=user_id, base_url=_base_url(request))
         return self.done("A new registration link has been emailed. The earlier link no longer works.")
 
 
-class ListAuditEventsView(UserAdministratorRequiredMixin, TemplateView):
+class ListAuditEventsView(AdministrativeTasksMixin, TemplateView):
     """Audit Log: sign-ins, failed sign-ins, denials and user administration in the
     organisations this administrator administers."""
 
@@ -217,10 +212,6 @@ class ListAuditEventsView(UserAdministratorRequiredMixin, TemplateView):
         context.update({"page_title": "Audit Log", "page_obj": page, "event_list": page.object_list,
                         "actions": actions, "action": action})
         return context
-
-
-def raise_not_found():
-    raise Http404("No such organisation")
 
 
 def _user(user_id: int) -> User:

@@ -1,15 +1,16 @@
 """The tabs of the job aids, shown per role.
 
-A sub-tab is shown when the user holds one of its roles *and* its URL exists, so a tab whose
-screens arrive in a later release stays hidden rather than leading to a stub page.  A tab links
-to its first visible sub-tab.
+A sub-tab is shown when the user holds one of its roles (or, for a staff-only sub-tab, is
+staff); a tab links to its first visible sub-tab and is shown when it has one.  Every URL name
+here must exist: a mistyped one fails loudly (``NoReverseMatch`` on the first page drawn, and the
+system check ``accounts.E001`` at start-up), it never hides a tab silently.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from . import permissions
 from .models import Role
@@ -25,6 +26,11 @@ class SubTab:
     staff_only: bool = False
     # Other screens (URL names) reached from this sub-tab, which keep it marked as current.
     screens: tuple[str, ...] = ()
+
+
+def _for(label: str, url_name: str, *roles: str, screens: tuple[str, ...] = ()) -> SubTab:
+    """A sub-tab for the holders of ``roles``."""
+    return SubTab(label, url_name, frozenset(roles), screens=screens)
 
 
 @dataclass(frozen=True)
@@ -47,102 +53,50 @@ TABS: tuple[Tab, ...] = (
     Tab(
         "Participation Management",
         (
-            SubTab(
-                "My Services",
-                "participation:my_services",
-                frozenset({Role.SERVICE_MANAGEMENT}),
-                screens=("participation:respond_to_offers", "participation:offer_detail"),
-            ),
-            SubTab(
-                "Create Offers",
-                "participation:create_offers",
-                frozenset({Role.COMMISSIONING_MANAGEMENT}),
-                screens=("participation:choose_providers", "participation:review_offers"),
-            ),
-            SubTab(
-                "Offered Services",
-                "participation:offered_services",
-                frozenset({Role.COMMISSIONING_MANAGEMENT}),
-                screens=(
-                    "participation:offered_service",
-                    "participation:manage_offers",
-                    "participation:offer_detail",
-                ),
-            ),
+            _for("My Services", "participation:my_services", Role.SERVICE_MANAGEMENT,
+                 screens=("participation:respond_to_offers", "participation:offer_detail")),
+            _for("Create Offers", "participation:create_offers", Role.COMMISSIONING_MANAGEMENT,
+                 screens=("participation:choose_providers", "participation:review_offers")),
+            _for("Offered Services", "participation:offered_services", Role.COMMISSIONING_MANAGEMENT,
+                 screens=("participation:offered_service", "participation:manage_offers",
+                          "participation:offer_detail")),
         ),
         prefixes=("participation:",),
     ),
     Tab(
         "Data Submission",
         (
-            SubTab(
-                "Record Achievement",
-                "achievement:record_achievement",
-                frozenset({Role.ACHIEVEMENT_ENTRY, Role.VIEW}),
-                screens=(
-                    "achievement:record_achievement_add",
-                    "achievement:record_achievement_detail",
-                    "achievement:group_detail",
-                    "achievement:group_tick_box",
-                ),
-            ),
+            _for("Record Achievement", "achievement:record_achievement", Role.ACHIEVEMENT_ENTRY, Role.VIEW,
+                 screens=("achievement:record_achievement_add", "achievement:record_achievement_detail",
+                          "achievement:group_detail", "achievement:group_tick_box")),
         ),
         prefixes=("achievement:record", "achievement:group", "achievement:submission"),
     ),
     Tab(
         "Achievement",
         (
-            SubTab(
-                "Achievement Results",
-                "declarations:results",
-                _PROVIDER_READERS | _COMMISSIONER_READERS,
-                screens=("declarations:achievement_results",),
-            ),
-            SubTab(
-                "Declare",
-                "declarations:declare",
-                frozenset({Role.DECLARATION_MANAGEMENT}),
-                screens=("declarations:declaration_detail", "declarations:declare_declaration"),
-            ),
-            SubTab(
-                "Declaration Management",
-                "declarations:declaration_management",
-                frozenset({Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT}),
-                screens=(
-                    "declarations:approve_declarations",
-                    "declarations:export_declarations",
-                    "declarations:declaration_detail",
-                    "declarations:declaration_tick_box",
-                ),
-            ),
+            _for("Achievement Results", "declarations:results", *_PROVIDER_READERS, *_COMMISSIONER_READERS,
+                 screens=("declarations:achievement_results",)),
+            _for("Declare", "declarations:declare", Role.DECLARATION_MANAGEMENT,
+                 screens=("declarations:declaration_detail", "declarations:declare_declaration")),
+            _for("Declaration Management", "declarations:declaration_management",
+                 Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT,
+                 screens=("declarations:approve_declarations", "declarations:export_declarations",
+                          "declarations:declaration_detail", "declarations:declaration_tick_box")),
         ),
         prefixes=("declarations:", "achievement:result"),
     ),
     Tab(
         "Administrative Tasks",
         (
-            SubTab("Add New User", "accounts:add_user", frozenset({Role.USER_ADMINISTRATOR})),
-            SubTab(
-                "Manage Org's & Users",
-                "accounts:manage_users",
-                frozenset({Role.USER_ADMINISTRATOR}),
-                screens=(
-                    "accounts:user_detail",
-                    "accounts:change_roles",
-                    "accounts:unlink_user",
-                    "accounts:disable_user",
-                    "accounts:enable_user",
-                    "accounts:unlock_user",
-                    "accounts:send_registration_link",
-                ),
-            ),
-            SubTab("Audit Log", "accounts:audit_log", frozenset({Role.USER_ADMINISTRATOR})),
-            SubTab(
-                "Extract Loads",
-                "achievement:extract_loads",
-                staff_only=True,
-                screens=("achievement:extract_load",),
-            ),
+            _for("Add New User", "accounts:add_user", Role.USER_ADMINISTRATOR),
+            _for("Manage Org's & Users", "accounts:manage_users", Role.USER_ADMINISTRATOR,
+                 screens=("accounts:user_detail", "accounts:change_roles", "accounts:unlink_user",
+                          "accounts:disable_user", "accounts:enable_user", "accounts:unlock_user",
+                          "accounts:send_registration_link")),
+            _for("Audit Log", "accounts:audit_log", Role.USER_ADMINISTRATOR),
+            SubTab("Extract Loads", "achievement:extract_loads", staff_only=True,
+                   screens=("achievement:extract_load",)),
         ),
         prefixes=("accounts:", "achievement:extract"),
     ),
@@ -166,13 +120,6 @@ class VisibleTab:
     current: bool = False
 
 
-def _url(url_name: str) -> str | None:
-    try:
-        return reverse(url_name)
-    except NoReverseMatch:
-        return None
-
-
 def subtab_visible(user, subtab: SubTab) -> bool:
     if subtab.staff_only:
         return bool(user.is_staff)
@@ -188,11 +135,9 @@ def tabs_for(user, current_url_name: str | None = None) -> list[VisibleTab]:
         for subtab in tab.subtabs:
             if not subtab_visible(user, subtab):
                 continue
-            url = _url(subtab.url_name)
-            if url is not None:
-                here = not marked and current_url_name in (subtab.url_name, *subtab.screens)
-                marked = marked or here
-                subtabs.append(VisibleSubTab(subtab.label, url, subtab.url_name, here))
+            here = not marked and current_url_name in (subtab.url_name, *subtab.screens)
+            marked = marked or here
+            subtabs.append(VisibleSubTab(subtab.label, reverse(subtab.url_name), subtab.url_name, here))
         if subtabs:
             current = current_url_name is not None and (
                 marked or any(current_url_name.startswith(prefix) for prefix in tab.prefixes)

@@ -24,12 +24,6 @@ def memberships(user) -> frozenset[tuple[int, str]]:
     return cached
 
 
-def forget_memberships(user) -> None:
-    for cached in ("_cqrs_memberships", "_cqrs_administered_ids"):
-        if hasattr(user, cached):
-            delattr(user, cached)
-
-
 def roles(user) -> frozenset[str]:
     """Every role the user holds, anywhere."""
     return frozenset(role for _, role in memberships(user))
@@ -52,11 +46,6 @@ def has_role_in(user, organisation: Organisation | int | None, wanted: Iterable[
 def organisation_ids_with_role(user, wanted: Iterable[str] | None = None) -> set[int]:
     wanted = None if wanted is None else set(wanted)
     return {oid for oid, role in memberships(user) if wanted is None or role in wanted}
-
-
-def organisations_with_role(user, wanted: Iterable[str] | None = None) -> QuerySet[Organisation]:
-    """The organisations in which the user holds one of ``wanted`` roles (any role if None)."""
-    return Organisation.objects.filter(pk__in=organisation_ids_with_role(user, wanted))
 
 
 def visible_organisations(user, wanted: Iterable[str] | None = None) -> QuerySet[Organisation]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from . import permissions
+from .errors import NotFound
 from .models import Membership, Message, MessageRead
 
 
@@ -53,12 +54,11 @@ def organisations_and_roles(*, user) -> list[tuple]:
 
 
 def organisation_get(*, user, ods_code: str):
-    """An organisation the user may see, or 404 (never reveal another organisation's data)."""
-    from django.http import Http404
-
+    """An organisation the user may see; any other is ``NotFound`` (never reveal another
+    organisation's data)."""
     organisation = permissions.visible_organisations(user).filter(ods_code=ods_code).first()
     if organisation is None:
-        raise Http404("No such organisation")
+        raise NotFound("No such organisation")
     return organisation
 
 

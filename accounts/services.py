@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
+from .errors import NotFound
 from .models import AuditEvent, Message, MessageRead, Organisation
 from .selectors import message_list
 
@@ -72,7 +72,7 @@ def message_open(*, message_id: int, user) -> Message:
     """Open a message addressed to the user and mark it read for them."""
     message = message_list(user=user).filter(pk=message_id).first()
     if message is None:
-        raise Http404("No such message")
+        raise NotFound("No such message")
     MessageRead.objects.get_or_create(message=message, user=user)
     return message
 

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from . import permissions
+from .errors import Conflict, NotAllowed, NotFound
 from .models import Membership, Organisation, User
 from .registration import invitation_create, user_is_registered
 from .services import audit_record
@@ -45,7 +45,7 @@ AUDIT_ACTIONS = {
 }
 
 
-class UserAdministrationError(Exception):
+class UserAdministrationError(Conflict):
     """A request a User Administrator may make, but not in this state (shown to them)."""
 
 
@@ -70,10 +70,11 @@ def _check_roles(organisation: Organisation, roles: Iterable[str]) -> list[str]:
     return roles
 
 
-def _administered_organisation(actor: User, organisation_id: int) -> Organisation:
+def administered_organisation_get(*, actor: User, organisation_id: int) -> Organisation:
+    """An organisation this administrator administers; any other is ``NotFound``."""
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is None or not permissions.can_administer_organisation(actor, organisation):
-        raise Http404("No such organisation")
+        raise NotFound("No such organisation")
     return organisation
 
 
@@ -81,14 +82,8 @@ def _managed_user(actor: User, user_id: int, *, for_update: bool = True) -> User
     queryset = User.objects.select_for_update() if for_update else User.objects.all()
     target = queryset.filter(pk=user_id).first()
     if target is None or not permissions.can_administer_user(actor, target):
-        raise Http404("No such user")
+        raise NotFound("No such user")
     return target
-
-
-def _role_labels(roles: Iterable[str]) -> list[str]:
-    from .models import Role
-
-    return [str(Role(role).label) for role in roles]
 
 
 @transaction.atomic
@@ -105,7 +100,7 @@ def user_add(
     unless they have registered already, email them a registration link.  The address must be at
     an allowed domain.  A person who already has an account is linked, not duplicated; a
     disabled account is not brought back here (Manage Org's & Users enables it)."""
-    organisation = _administered_organisation(actor, organisation_id)
+    organisation = administered_organisation_get(actor=actor, organisation_id=organisation_id)
     email = User.objects.normalize_email(email.strip()).lower()
     if not email_domain_allowed(email):
         raise ValidationError(f"The email address must end in {' or '.join('@' + d for d in _domains())}.")
@@ -155,12 +150,12 @@ def registration_link_resend(*, actor: User, user_id: int, base_url: str) -> Non
 def membership_change_roles(*, actor: User, user_id: int, organisation_id: int, roles: Iterable[str]) -> list[str]:
     """Set exactly which roles the user holds at the organisation (at least one: to take every
     role away, unlink them)."""
-    organisation = _administered_organisation(actor, organisation_id)
+    organisation = administered_organisation_get(actor=actor, organisation_id=organisation_id)
     target = _managed_user(actor, user_id)
     roles = _check_roles(organisation, roles)
     held = set(Membership.objects.filter(user=target, organisation=organisation).values_list("role", flat=True))
     if not held:
-        raise Http404("This user holds no role at this organisation")
+        raise NotFound("This user holds no role at this organisation")
     Membership.objects.filter(user=target, organisation=organisation).exclude(role__in=roles).delete()
     for role in set(roles) - held:
         Membership.objects.create(user=target, organisation=organisation, role=role)
@@ -177,11 +172,11 @@ def membership_change_roles(*, actor: User, user_id: int, organisation_id: int, 
 @transaction.atomic
 def membership_unlink(*, actor: User, user_id: int, organisation_id: int) -> int:
     """Unlink a user from an organisation: they lose every role there (the account stays)."""
-    organisation = _administered_organisation(actor, organisation_id)
+    organisation = administered_organisation_get(actor=actor, organisation_id=organisation_id)
     target = _managed_user(actor, user_id)
     held = sorted(Membership.objects.filter(user=target, organisation=organisation).values_list("role", flat=True))
     if not held:
-        raise Http404("This user holds no role at this organisation")
+        raise NotFound("This user holds no role at this organisation")
     if target.pk == actor.pk and "user_administrator" in held:
         raise UserAdministrationError("You cannot unlink yourself; ask another User Administrator.")
     removed, _ = Membership.objects.filter(user=target, organisation=organisation).delete()
@@ -207,7 +202,7 @@ def user_disable(*, actor: User, user_id: int) -> User:
     Only an administrator of all their organisations may do it, never to themselves."""
     target = _managed_user(actor, user_id)
     if not permissions.can_disable_user(actor, target):
-        raise PermissionDenied("Only an administrator of all this user's organisations can disable them.")
+        raise NotAllowed("Only an administrator of all this user's organisations can disable them.")
     if not target.is_active:
         return target
     target.is_active = False
@@ -223,7 +218,7 @@ def user_enable(*, actor: User, user_id: int) -> User:
     """Enable a disabled user again (same rule as disabling)."""
     target = _managed_user(actor, user_id)
     if not permissions.can_disable_user(actor, target):
-        raise PermissionDenied("Only an administrator of all this user's organisations can enable them.")
+        raise NotAllowed("Only an administrator of all this user's organisations can enable them.")
     if target.is_active:
         return target
     target.is_active = True
@@ -308,7 +303,7 @@ def managed_user_get(*, actor: User, user_id: int) -> User:
     """One user the administrator manages (annotated as in the list), or 404."""
     user = managed_user_list(actor=actor).filter(pk=user_id).first()
     if user is None:
-        raise Http404("No such user")
+        raise NotFound("No such user")
     return user
 
 

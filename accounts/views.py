@@ -1,11 +1,21 @@
+"""The signed-in user's own screens (Home, Message Centre, organisation, My Account), sign-in and
+registration.  Thin: forms validate, accounts' services and selectors do the work; a message or
+organisation the user may not see is ``NotFound`` (404, by the middleware)."""
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import password_validation
 from django.contrib.auth import views as auth_views
-from django.shortcuts import redirect
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import selectors, services
-from .forms import NotificationPreferencesForm, SignInForm
+from . import oidc, registration, selectors, services
+from .forms import ChangePasswordForm, NotificationPreferencesForm, RegistrationPasswordForm, SignInForm
+from .middleware import client_ip
 
 
 class SignInView(auth_views.LoginView):
@@ -80,17 +90,7 @@ class MyAccountView(FormView):
         return redirect(self.get_success_url())
 
 
-# Sign-in throttling, registration, password change (issue 7) ---------------------------------
-
-from django.contrib.auth import password_validation  # noqa: E402
-from django.contrib.auth.decorators import login_not_required  # noqa: E402
-from django.shortcuts import render  # noqa: E402
-from django.utils.decorators import method_decorator  # noqa: E402
-from django.views import View  # noqa: E402
-
-from . import oidc, registration  # noqa: E402
-from .forms import ChangePasswordForm, RegistrationPasswordForm  # noqa: E402
-from .middleware import client_ip  # noqa: E402
+# Sign-in throttling, registration, password change --------------------------------------------
 
 
 def sign_in_username(request, credentials) -> str:
@@ -100,8 +100,6 @@ def sign_in_username(request, credentials) -> str:
 
 def locked_out(request, original_response=None, credentials=None):
     """django-axes' lockout page: say plainly why sign-in is refused and what to do."""
-    from django.conf import settings
-
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(
         request,

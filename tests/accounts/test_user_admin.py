@@ -4,13 +4,13 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import user_admin
+from accounts.errors import NotAllowed, NotFound
 from accounts.models import AuditEvent, Membership, Role, User
 from tests.factories import ICBFactory, PCNFactory, PracticeFactory, member
 
@@ -59,18 +59,18 @@ def test_an_icb_administrator_adds_a_user_to_a_practice_it_commissions(world, dj
 
 def test_a_practice_administrator_cannot_add_users_to_another_practice_or_its_icb(world):
     for organisation in (world["other_practice"], world["icb"]):
-        with pytest.raises(Http404):
+        with pytest.raises(NotFound):
             add(world["practice_admin"], organisation)
     assert not User.objects.filter(email="new.person@nhs.net").exists()
 
 
 def test_an_administrator_cannot_add_users_to_another_icbs_practices(world):
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         add(world["icb_admin"], world["other_practice"])
 
 
 def test_someone_who_is_not_a_user_administrator_cannot_add_users(world):
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         add(world["practice_user"], world["practice"])
 
 
@@ -154,6 +154,15 @@ def test_manage_users_search(client_for, world):
     assert "olly@nhs.net" not in page
 
 
+@pytest.mark.parametrize("organisation", ["\u00b2", "\u0663", "abc", "-1", "99999999999999999999999"])
+def test_manage_users_with_an_organisation_that_is_not_an_id_lists_every_user(client_for, organisation):
+    """Nonsense in the query string gets a page, never a 500."""
+    admin = member(ICBFactory(), Role.USER_ADMINISTRATOR, email="admin@nhs.net")
+    response = client_for(admin).get(reverse("accounts:manage_users"), {"organisation": organisation})
+    assert response.status_code == 200
+    assert response.context["organisation_id"] is None
+
+
 def test_manage_users_runs_a_fixed_number_of_queries(client_for, world):
     client = client_for(world["icb_admin"])
     client.get(reverse("accounts:manage_users"))
@@ -195,12 +204,12 @@ def test_change_roles(client_for, world):
 
 
 def test_roles_cannot_be_changed_in_another_organisation(world):
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         user_admin.membership_change_roles(
             actor=world["practice_admin"], user_id=world["other_user"].pk,
             organisation_id=world["other_practice"].pk, roles=[Role.VIEW],
         )
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         user_admin.membership_change_roles(
             actor=world["other_admin"], user_id=world["practice_user"].pk,
             organisation_id=world["practice"].pk, roles=[Role.VIEW],
@@ -232,7 +241,7 @@ def test_disable_and_enable_never_delete(client_for, world):
 def test_a_user_with_roles_elsewhere_can_only_be_disabled_by_an_administrator_of_all_of_them(world):
     shared = member(world["practice"], Role.VIEW, email="shared@nhs.net")
     member(world["other_practice"], Role.VIEW, user=shared)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         user_admin.user_disable(actor=world["icb_admin"], user_id=shared.pk)
     # ...but they can unlink the user from their own practice.
     user_admin.membership_unlink(actor=world["icb_admin"], user_id=shared.pk, organisation_id=world["practice"].pk)
@@ -242,7 +251,7 @@ def test_a_user_with_roles_elsewhere_can_only_be_disabled_by_an_administrator_of
 
 
 def test_administrators_cannot_disable_themselves(world):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         user_admin.user_disable(actor=world["icb_admin"], user_id=world["icb_admin"].pk)
 
 

@@ -1,5 +1,5 @@
-"""Review: the Audit Log must not show what a shared member did in organisations the
-administrator does not administer (their names and details are another organisation's data)."""
+"""Audit Log: it never shows what a shared member did in organisations the administrator does
+not administer (their names and details are another organisation's data)."""
 
 import pytest
 from django.urls import reverse
