@@ -34,8 +34,8 @@ from participation.models import (
     ServiceOffer,
 )
 
-from . import rules, services
-from .extracts import COLUMNS, LIST_SIZE_FIELD, LIST_SIZE_INDICATOR
+from . import entry_rules, services
+from .ingest.reader import COLUMNS, LIST_SIZE_FIELD, LIST_SIZE_INDICATOR
 from .models import ExtractStatus, TickBoxValue
 
 PAYMENT_DATE = dt.date(2025, 3, 31)
@@ -73,10 +73,10 @@ def _qof_rows(practice, service: QualityService, list_size: int) -> list[str]:
     indicators = Indicator.objects.filter(service=service, entry=EntryKind.AUTOMATIC).select_related("group")
     registers: dict[int, int] = {}
     for indicator in indicators.order_by("group__position", "position"):
-        if indicator.kind in rules.TICK_BOX_KINDS:
+        if indicator.kind in entry_rules.TICK_BOX_KINDS:
             continue
         register = registers.setdefault(indicator.group_id, max(20, int(list_size * rng.uniform(0.01, 0.08))))
-        for field in rules.indicator_fields(indicator):
+        for field in entry_rules.indicator_fields(indicator):
             if indicator.kind == IndicatorKind.FRACTION and field == "Denominator":
                 value = max(10, int(register * rng.uniform(0.6, 0.95)))
                 denominator = value

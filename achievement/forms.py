@@ -4,8 +4,8 @@ from django import forms
 
 from participation.definitions import DENOMINATOR_FIELD, YES_NO_FIELD
 
-from .extracts import MAX_VALUE
-from .rules import fraction_errors
+from .entry_rules import fraction_errors
+from .ingest.reader import MAX_VALUE
 
 MAX_UPLOAD_BYTES = 2 * 1024**3  # a national year-end extract is about 450 MB
 
@@ -95,7 +95,7 @@ YES_NO_CHOICES = [("", "No change"), ("1", "Yes"), ("0", "No")]
 class GroupValuesForm(forms.Form):
     """The New Values of an indicator group, and the submission notes.
 
-    One field per enterable indicator field (``rules.FieldState``); blank leaves the value as it
+    One field per enterable indicator field (``entry_rules.FieldState``); blank leaves the value as it
     is.  Validation as for extracts: whole numbers of 0 or more, a Numerator not above its
     Denominator (on the values the submission would hold).  ``new_values()`` gives the service's
     ``{(indicator id, field name): value}``.

@@ -157,6 +157,53 @@ class ExtractLoad(models.Model):
     def reject(self) -> None: ...
 
 
+class ExtractBatchPlan(models.Model):
+    """How a large extract was cut for a batched load (achievement/ingest/batches.py).
+
+    The latest plan of an extract is the one its batches and finish work for: those of an
+    earlier plan (a stuck load run again) find they are no longer current and do nothing."""
+
+    class CutBy(models.TextChoices):
+        OFFSETS = "offsets", "Byte offsets where the organisation changes"
+        SCAN = "scan", "A scan of every line"
+
+    extract = models.ForeignKey(ExtractLoad, on_delete=models.CASCADE, related_name="batch_plans")
+    batch_count = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField()  # lines of the file's body, blank ones included
+    batch_rows = models.PositiveIntegerField()  # EXTRACT_BATCH_ROWS when it was planned
+    cut_by = models.CharField(max_length=10, choices=CutBy.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Extract {self.extract_id}: {self.batch_count} batch(es) by {self.cut_by}"
+
+
+class ExtractBatch(models.Model):
+    """One staging run of one batch of a plan: the Submission ids its values were COPYed under.
+
+    Written in the transaction that stages the values, so whatever a batch committed can be
+    found and deleted (a rejected extract, a plan replaced, a batch delivered again: each run is
+    a row, and a run again reuses the ids of the latest one).  A staged value has no Submission
+    row until the finish writes it."""
+
+    plan = models.ForeignKey(ExtractBatchPlan, on_delete=models.CASCADE, related_name="batches")
+    index = models.PositiveIntegerField()
+    submission_ids = models.JSONField(default=list, blank=True)  # empty when the batch found an error
+    rows = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    staged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["plan", "index"])]
+
+    def __str__(self) -> str:
+        return f"Plan {self.plan_id} batch {self.index}: {len(self.submission_ids)} submission(s) staged"
+
+
 class TickBoxValue(models.Model):
     """The PCN's Yes/No for a tick-box indicator on an achievement date (default No when unset)."""
 

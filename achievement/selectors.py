@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import Http404
 
 from accounts import permissions
 from accounts.models import ListSize, OrganisationKind
@@ -25,6 +24,8 @@ from participation.models import (
     QualityService,
 )
 
+from .entry_rules import TICK_BOX_KINDS, indicator_submitted, tick_box_provider_id
+from .errors import AchievementNotFound
 from .models import (
     Achievement,
     ExtractLoad,
@@ -34,7 +35,7 @@ from .models import (
     SubmissionStatus,
     TickBoxValue,
 )
-from .rules import READ_ROLES, TICK_BOX_KINDS, indicator_submitted, tick_box_provider_id
+from .rules import READ_ROLES
 
 
 def current_values(*, achievement_ids: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
@@ -106,6 +107,14 @@ def extract_load_list() -> QuerySet[ExtractLoad]:
     return ExtractLoad.objects.select_related("created_by").defer("errors")
 
 
+def extract_load_get(*, extract_id: int) -> ExtractLoad:
+    """An extract load (staff only), or ``AchievementNotFound``."""
+    extract = ExtractLoad.objects.select_related("created_by").filter(pk=extract_id).first()
+    if extract is None:
+        raise AchievementNotFound("No such extract load")
+    return extract
+
+
 # --- Record Achievement (Data Submission) -------------------------------------------------
 # Every read is scoped to the providers in which the user holds Achievement Entry or View
 # (their own organisations: a PCN user sees the PCN's achievements, not its practices').
@@ -154,15 +163,15 @@ def record_achievement_list(*, user, service) -> QuerySet:
 
 
 def record_achievement_get(*, user, achievement_id: int):
-    """An achievement of one of the user's organisations, or 404 (another organisation's
-    achievement does not exist for them)."""
+    """An achievement of one of the user's organisations, or ``AchievementNotFound`` (another
+    organisation's achievement does not exist for them)."""
     achievement = (
         Achievement.objects.filter(pk=achievement_id, provider_id__in=record_provider_ids(user=user))
         .select_related("provider__pcn", "service__financial_year", "achievement_date")
         .first()
     )
     if achievement is None:
-        raise Http404("No achievement found")
+        raise AchievementNotFound("No achievement found")
     return achievement
 
 
@@ -225,14 +234,15 @@ def service_catalogue(*, service_id: int) -> tuple[list, list]:
 
 
 def group_get(*, achievement, group_id: int):
-    """An indicator group of the achievement's service (with its domain), or 404."""
+    """An indicator group of the achievement's service (with its domain), or
+    ``AchievementNotFound``."""
     group = (
         IndicatorGroup.objects.filter(pk=group_id, service_id=achievement.service_id)
         .select_related("domain")
         .first()
     )
     if group is None:
-        raise Http404("No indicator group found")
+        raise AchievementNotFound("No indicator group found")
     return group
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import extract_batches, services
+from . import services
+from .ingest import batches, stage
 
 
 # Idempotent (a finished extract is left as it is, a half-done one restarts cleanly), so the
@@ -14,15 +15,15 @@ def extract_load_task(extract_id: int) -> str:
     return services.extract_load(extract_id=extract_id).status
 
 
-# A large extract is loaded in batches (achievement/extract_batches.py): the load task above
+# A large extract is loaded in batches (achievement/ingest/batches.py): the load task above
 # plans them and starts a chord of these.  Both are idempotent: a batch run again replaces what
 # it staged; a finish of a finished extract, or of a plan since replaced, does nothing.  A finish
 # missing a batch's result raises and leaves the extract Validating: load it again.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def extract_batch_stage_task(extract_id: int, plan_id: int, index: int, ranges: list) -> dict:
-    return extract_batches.batch_stage(extract_id=extract_id, plan_id=plan_id, index=index, ranges=ranges)
+    return stage.batch_stage(extract_id=extract_id, plan_id=plan_id, index=index, ranges=ranges)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def extract_batch_finish_task(results: list[dict], extract_id: int, plan_id: int) -> str:
-    return extract_batches.batch_finish(results, extract_id=extract_id, plan_id=plan_id).status
+    return batches.batch_finish(results, extract_id=extract_id, plan_id=plan_id).status

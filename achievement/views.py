@@ -1,18 +1,18 @@
 from urllib.parse import urlencode
 
-import rules
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView, View
 
 from accounts import permissions
+from accounts.errors import NotAllowed, NotFound
+from accounts.mixins import RoleRequiredMixin
 from accounts.models import Organisation
 from participation.models import FinancialYear, Indicator, ProviderLevel
 
-from . import presenters, selectors, services
+from . import entry_rules, presenters, selectors, services
 from . import rules as achievement_rules
 from .forms import (
     AddAchievementForm,
@@ -21,17 +21,17 @@ from .forms import (
     TickBoxForm,
     UploadExtractForm,
 )
-from .models import ExtractLoad, SubmissionStatus
+from .models import SubmissionStatus
 
 REFRESH_SECONDS = 3
 
 
 class StaffOnlyMixin:
-    """Extract Loads are for staff users; to anyone else the pages do not exist."""
+    """Extract Loads are for staff users; to anyone else the pages do not exist (404)."""
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_staff:
-            raise Http404
+            raise NotFound
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -66,7 +66,7 @@ class ShowExtractLoadView(StaffOnlyMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        extract = get_object_or_404(ExtractLoad.objects.select_related("created_by"), pk=self.kwargs["pk"])
+        extract = selectors.extract_load_get(extract_id=self.kwargs["pk"])
         row = presenters.extract_load_row(extract)
         context["page_title"] = f"Extract {extract.pk}"
         context["row"] = row
@@ -78,15 +78,10 @@ class ShowExtractLoadView(StaffOnlyMixin, TemplateView):
 # --- Data Submission > Record Achievement -------------------------------------------------
 
 
-class _RecordAchievementRoleMixin:
-    """Record Achievement is for Achievement Entry (and View, read-only): django-rules, without
-    Django's superuser shortcut.  Every object is then looked up within the user's own
-    organisations, so another organisation's id is a 404."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not rules.has_perm("achievement.view_record_achievement", request.user):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+# Record Achievement is for Achievement Entry (and View, read-only): a django-rules permission
+# (achievement/rules.py), without Django's superuser shortcut.  Every object is then looked up
+# within the user's own organisations, so another organisation's id is a 404.
+RECORD_ACHIEVEMENT = "achievement.view_record_achievement"
 
 
 def _record_url(*, financial_year_id=None, service_id=None) -> str:
@@ -103,11 +98,12 @@ def _entry_providers(*, user, service):
     return [p for p in candidates if services.provider_takes_part(service=service, provider=p)]
 
 
-class RecordAchievementView(_RecordAchievementRoleMixin, TemplateView):
+class RecordAchievementView(RoleRequiredMixin, TemplateView):
     """Record Achievement: Financial Year and Quality Service filters, the achievement panel of
     every achievement recorded for the service, the Achievement Date drop-down (payment dates
     highlighted yellow beside it) and Add New Achievement."""
 
+    permission = RECORD_ACHIEVEMENT
     template_name = "achievement/record_achievement.html"
 
     def get_context_data(self, **kwargs):
@@ -163,22 +159,23 @@ def _pick(queryset, raw):
 
 def _cannot_add_reason(*, user, service) -> str:
     if not permissions.has_any_role(user, achievement_rules.ENTRY_ROLES):
-        return achievement_rules.VIEW_ONLY
+        return entry_rules.VIEW_ONLY
     if service.provider_level == ProviderLevel.PCN:
-        return achievement_rules.NCD_AT_PRACTICE
+        return entry_rules.NCD_AT_PRACTICE
     return "None of your organisations with the Achievement Entry role takes part in this Quality Service."
 
 
-class AddAchievementView(_RecordAchievementRoleMixin, View):
+class AddAchievementView(RoleRequiredMixin, View):
     """Add New Achievement: the achievement for the selected date, created when absent."""
 
+    permission = RECORD_ACHIEVEMENT
     http_method_names = ["post"]
 
     def post(self, request):
         user = request.user
         service = _pick(selectors.record_service_list(user=user), request.POST.get("service"))
         if service is None:
-            raise Http404("No such Quality Service")
+            raise NotFound("No such Quality Service")
         back = _record_url(financial_year_id=service.financial_year_id, service_id=service.pk)
         providers = _entry_providers(user=user, service=service)
         form = AddAchievementForm(
@@ -208,11 +205,12 @@ class AddAchievementView(_RecordAchievementRoleMixin, View):
         return redirect("achievement:record_achievement_detail", achievement_id=achievement.pk)
 
 
-class ShowAchievementView(_RecordAchievementRoleMixin, TemplateView):
+class ShowAchievementView(RoleRequiredMixin, TemplateView):
     """An achievement: a summary of all its Indicator Groups by domain and sub-domain, each with
     its indicators submitted ("2 of 2"), the incomplete ones flagged with a link to the group
     (the missing-data check); the calculated payment."""
 
+    permission = RECORD_ACHIEVEMENT
     template_name = "achievement/achievement_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -238,7 +236,7 @@ class ShowAchievementView(_RecordAchievementRoleMixin, TemplateView):
             summary=summary,
             last_submission=last,
             work_in_progress=wip,
-            read_only_reason=achievement_rules.achievement_entry_blocked_reason(user=user, achievement=achievement),
+            read_only_reason=entry_rules.achievement_entry_blocked_reason(user=user, achievement=achievement),
             breadcrumbs=[
                 (
                     "Record Achievement",
@@ -251,13 +249,14 @@ class ShowAchievementView(_RecordAchievementRoleMixin, TemplateView):
         return context
 
 
-class ShowGroupView(_RecordAchievementRoleMixin, TemplateView):
+class ShowGroupView(RoleRequiredMixin, TemplateView):
     """An Indicator Group of an achievement: each indicator's fields with the current value and
     a New Values field where entry or adjustment is allowed (elsewhere read-only, saying why),
     the tick-box drop-downs, the submission notes of earlier submissions for the same date, and
     Save Work in Progress / Submit Achievement Data.  A fixed number of queries whatever the
     number of indicators."""
 
+    permission = RECORD_ACHIEVEMENT
     template_name = "achievement/group_detail.html"
 
     def _load(self):
@@ -266,7 +265,7 @@ class ShowGroupView(_RecordAchievementRoleMixin, TemplateView):
         self.group = selectors.group_get(achievement=self.achievement, group_id=self.kwargs["group_id"])
         self.indicators = selectors.group_indicators(group_id=self.group.pk)
         self.data = selectors.entry_data(achievement=self.achievement, indicators=self.indicators)
-        self.field_states, self.tick_box_states, self.read_only_reason = achievement_rules.entry_states(
+        self.field_states, self.tick_box_states, self.read_only_reason = entry_rules.entry_states(
             user=user, data=self.data
         )
 
@@ -290,10 +289,10 @@ class ShowGroupView(_RecordAchievementRoleMixin, TemplateView):
         self._load()
         action = request.POST.get("action")
         if action not in ("wip", "submit"):
-            raise Http404("No such action")
+            raise NotFound("No such action")
         form = self._form(request.POST)
         if not any(s.editable for s in self.field_states):
-            raise PermissionDenied(self.read_only_reason or "These values are read-only.")
+            raise NotAllowed(self.read_only_reason or "These values are read-only.")
         if form.is_valid():
             try:
                 services.achievement_values_save(
@@ -355,21 +354,22 @@ SAVED_AS_WORK_IN_PROGRESS = "The achievement has been saved as work in progress.
 SUBMITTED = "The achievement data have been successfully submitted."
 
 
-class SetTickBoxView(_RecordAchievementRoleMixin, View):
+class SetTickBoxView(RoleRequiredMixin, View):
     """The tick-box drop-down: Yes or No for the achievement date (PCN user; recalculates)."""
 
+    permission = RECORD_ACHIEVEMENT
     http_method_names = ["post"]
 
     def post(self, request, achievement_id: int, indicator_id: int):
         achievement = selectors.record_achievement_get(user=request.user, achievement_id=achievement_id)
         indicator = (
             Indicator.objects.filter(
-                pk=indicator_id, service_id=achievement.service_id, kind__in=achievement_rules.TICK_BOX_KINDS
+                pk=indicator_id, service_id=achievement.service_id, kind__in=entry_rules.TICK_BOX_KINDS
             )
             .first()
         )
         if indicator is None:
-            raise Http404("No such tick-box indicator")
+            raise NotFound("No such tick-box indicator")
         back = reverse("achievement:group_detail", args=[achievement.pk, indicator.group_id])
         form = TickBoxForm(request.POST)
         if not form.is_valid():
@@ -379,7 +379,7 @@ class SetTickBoxView(_RecordAchievementRoleMixin, View):
         try:
             services.tick_box_set(
                 user=request.user,
-                provider_id=achievement_rules.tick_box_provider_id(achievement),
+                provider_id=entry_rules.tick_box_provider_id(achievement),
                 indicator_id=indicator.pk,
                 achievement_date_id=achievement.achievement_date_id,
                 value=value,

@@ -12,7 +12,7 @@ emptied, vacuumed, checkpointed):
 - ``single``: one worker, one task, one transaction (the path of a file up to
   ``EXTRACT_BATCH_ROWS`` rows);
 - ``batched, N worker(s)`` for each N of ``--workers`` (default 1 2): the batched path
-  (achievement/extract_batches.py: a plan, a chord of batches of practices, one final step),
+  (achievement/ingest/batches.py: a plan, a chord of batches of practices, one final step),
   shared by N worker processes.
 
 Each run prints end-to-end seconds (receipt to Loaded), rows per second, the ratio to the raw
@@ -268,12 +268,10 @@ def _run(label: str, *, extract_path: Path, env: dict, workers: int, batch_rows:
         _stop_workers(processes)
     if extract.status != ExtractStatus.LOADED:
         raise SystemExit(f"{label}: extract Rejected: {extract.error_count} error(s): {extract.errors[:5]}")
-    from achievement.extract_batches import latest_plan_id
+    from achievement.models import ExtractBatchPlan
 
-    plan = latest_plan_id(extract.pk)
-    from accounts.models import AuditEvent
-
-    batches = AuditEvent.objects.get(pk=plan).detail["batches"] if plan else 1
+    plan = ExtractBatchPlan.objects.filter(extract=extract).order_by("-id").first()
+    batches = plan.batch_count if plan else 1
     return {
         "label": label,
         "workers": workers,
@@ -313,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "cqrs_site.settings",
         "MEDIA_ROOT": str(media),
-        "LOG_LEVEL": "INFO",  # the load's phase timings (loggers achievement.extracts, .extract_batches)
+        "LOG_LEVEL": "INFO",  # the load's phase timings (loggers achievement.ingest.*)
     }
     os.environ.update(env)
     _recreate_database(args.postgres, args.database)

@@ -1,4 +1,4 @@
-"""A GPES extract loaded in batches of practices (achievement/extract_batches.py): the same
+"""A GPES extract loaded in batches of practices (achievement/ingest/): the same
 result as the single load, every rule's error the same, nothing applied or left staged when a
 batch finds an error, a batch run twice, readers during staging, a stuck load run again, the
 progress bar, and a chord run by a real Celery worker."""
@@ -11,9 +11,12 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.models import ListSize
-from achievement import extract_batches, selectors, services
+from achievement import selectors, services
+from achievement.ingest import batches, plan, stage
 from achievement.models import (
     Achievement,
+    ExtractBatch,
+    ExtractBatchPlan,
     ExtractLoad,
     ExtractStatus,
     IndicatorValue,
@@ -45,7 +48,7 @@ def tiny_batches(settings):
 def captured(monkeypatch):
     """The chord is not run: its batches and finish are kept for the test to run by hand."""
     runs = []
-    monkeypatch.setattr(extract_batches, "launch", lambda header, callback: runs.append((header, callback)))
+    monkeypatch.setattr(batches, "launch", lambda header, callback: runs.append((header, callback)))
     return runs
 
 
@@ -102,14 +105,14 @@ def test_a_batched_load_gives_what_the_single_load_gives(qof, ncd, fixture_path,
     for name in files:
         assert load(fixture_path(name)).status == ExtractStatus.LOADED
     single = state()
-    assert not any(extract_batches.latest_plan_id(pk) for pk in ExtractLoad.objects.values_list("pk", flat=True))
+    assert not any(stage.latest_plan_id(pk) for pk in ExtractLoad.objects.values_list("pk", flat=True))
     transaction.savepoint_rollback(savepoint)
 
     settings.EXTRACT_BATCH_ROWS = 2
     for name in files:
         extract = load(fixture_path(name))
         assert extract.status == ExtractStatus.LOADED
-        assert extract_batches.latest_plan_id(extract.pk) is not None  # it was batched
+        assert stage.latest_plan_id(extract.pk) is not None  # it was batched
     assert state() == single
     assert single["current"]  # not trivially equal
     assert staged_values() == 0
@@ -137,7 +140,7 @@ def test_errors_of_every_batch_are_merged_in_line_order_first_100_then_a_count(
 
     extract = load(write(tmp_path, "\n".join(lines) + "\n"))
 
-    assert extract_batches.latest_plan_id(extract.pk) is not None
+    assert stage.latest_plan_id(extract.pk) is not None
     assert extract.status == ExtractStatus.REJECTED
     assert extract.error_count == 151
     assert len(extract.errors) == 101
@@ -151,16 +154,16 @@ def test_rows_of_an_organisation_scattered_over_batches_go_to_its_batch(qof, tmp
     lines = valid_lines(fixture_path)
     # A81001's AFIBPCADEC row moved to the end, after A81002's rows.
     path = write(tmp_path, "\n".join([*lines[:4], *lines[5:], lines[4]]) + "\n")
-    batches = extract_batches.plan_batches(path, 2)
-    assert [len(b.ranges) for b in batches] == [2, 1]
-    assert [b.rows for b in batches] == [6, 6]
+    planned = plan.plan_batches(path, 2)
+    assert [len(b.ranges) for b in planned] == [2, 1]
+    assert [b.rows for b in planned] == [6, 6]
 
     extract = load(path)
 
     assert extract.status == ExtractStatus.LOADED
     assert IndicatorValue.objects.count() == 10
     # Cut by offsets first, which split A81001 in two; then planned by a scan of every line.
-    plans = extract_batches._events(extract.pk, extract_batches.PLANNED).values_list("detail__by", flat=True)
+    plans = ExtractBatchPlan.objects.filter(extract=extract).order_by("-id").values_list("cut_by", flat=True)
     assert list(plans) == ["scan", "offsets"]
     assert staged_values() == 0
 
@@ -175,10 +178,10 @@ def test_cuts_by_offset_fall_where_the_organisation_changes_with_the_files_line_
     path = write(tmp_path, "\n".join(lines) + "\n")
     raw = path.read_bytes()
 
-    batches = extract_batches.plan_by_offsets(path, 7)
+    planned = plan.plan_by_offsets(path, 7)
 
-    assert len(batches) > 3
-    ranges = [r for b in batches for r in b.ranges]
+    assert len(planned) > 3
+    ranges = [r for b in planned for r in b.ranges]
     assert ranges[0][0] == len(lines[0]) + 1 and ranges[-1][1] == len(raw)
     orgs_per_batch = []
     for (start, end, line_before), (next_start, _, _) in zip(ranges, [*ranges[1:], (len(raw), 0, 0)], strict=True):
@@ -197,8 +200,8 @@ def test_a_file_the_plan_cannot_split_safely_is_left_to_the_single_load(text, tm
     lines = fixture_path("qof_valid.csv").read_bytes()
     path = write(tmp_path, lines + text + lines.split(b"\n", 1)[1])
 
-    assert extract_batches.plan_by_offsets(path, 2) is None
-    assert extract_batches.plan_batches(path, 2) is None
+    assert plan.plan_by_offsets(path, 2) is None
+    assert plan.plan_batches(path, 2) is None
 
 
 # --- nothing applied, nothing left staged ---------------------------------------------------
@@ -235,8 +238,8 @@ def test_a_batch_delivered_twice_replaces_what_it_staged(qof, fixture_path, tiny
 
     extract = run(captured, twice=(0, 1))
 
-    staged = extract_batches._events(extract.pk, extract_batches.STAGED).filter(detail__index=0)
-    first, second = staged.values_list("detail__ids", flat=True)
+    staged = ExtractBatch.objects.filter(plan__extract=extract, index=0).order_by("-id")
+    first, second = staged.values_list("submission_ids", flat=True)
     assert first == second and len(first) == 1  # the same group under the same id, replaced
     assert extract.status == ExtractStatus.LOADED
     assert IndicatorValue.objects.count() == 10
@@ -258,7 +261,7 @@ def test_readers_see_only_the_old_current_values_while_batches_stage(
     results = [signature.apply().get() for signature in header]  # every batch staged and committed
 
     assert staged_values() == 10
-    assert extract_batches.progress(extract.pk) == 12
+    assert stage.progress(extract.pk) == 12
     assert services.extract_progress(ExtractLoad.objects.get(pk=extract.pk)) == 12
     during = state()
     assert during["current"] == before["current"] and during["submissions"] == before["submissions"]
@@ -300,8 +303,8 @@ def test_a_finish_without_every_batch_leaves_the_extract_validating(qof, fixture
     header, callback = captured.pop()
     results = [header[0].apply().get(), header[0].apply().get()]  # a duplicate, a batch missing
 
-    with pytest.raises(extract_batches.BatchesIncomplete):
-        extract_batches.batch_finish(results, extract_id=extract.pk, plan_id=callback.args[1])
+    with pytest.raises(batches.BatchesIncomplete):
+        batches.batch_finish(results, extract_id=extract.pk, plan_id=callback.args[1])
 
     assert ExtractLoad.objects.get(pk=extract.pk).status == ExtractStatus.VALIDATING
     assert not Submission.objects.exists()
@@ -311,7 +314,7 @@ def test_a_small_file_is_loaded_by_one_task(qof, fixture_path):
     extract = load(fixture_path("qof_valid.csv"))
 
     assert extract.status == ExtractStatus.LOADED
-    assert extract_batches.latest_plan_id(extract.pk) is None
+    assert stage.latest_plan_id(extract.pk) is None
 
 
 def test_ncd_practices_in_different_batches_are_aggregated_to_their_pcn(ncd, world, fixture_path, tiny_batches):
@@ -359,7 +362,7 @@ def test_a_real_worker_loads_a_large_extract_in_batches(tiny_batches_everywhere,
 
     assert extract.status == ExtractStatus.LOADED, extract.errors
     assert extract.rows_done == len(lines) - 1
-    assert extract_batches.latest_plan_id(extract.pk) is not None
+    assert stage.latest_plan_id(extract.pk) is not None
     assert IndicatorValue.objects.filter(submission__is_current=True).count() == 6  # 4 + the PCN's 2
     log = _log(worker)
     assert "achievement.tasks.extract_batch_stage_task" in log

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection, connections
 
 from accounts.models import ListSize
-from achievement import extracts, selectors, services
+from achievement import selectors, services
+from achievement.ingest import apply
 from achievement.models import (
     Achievement,
     ExtractLoad,
@@ -377,12 +378,12 @@ def test_a_load_killed_mid_way_leaves_no_partial_data_and_loading_again_complete
     service = factories.qof_2324()
     for code in ("A81001", "A81002"):
         factories.approved_offer(service, world[code], world["icb"])
-    real_switch = extracts.switch_current
+    real_switch = apply.switch_current
 
     def killed(**kwargs):
         raise SystemExit("worker killed")  # after every value was written, before the switch
 
-    monkeypatch.setattr(extracts, "switch_current", killed)
+    monkeypatch.setattr(apply, "switch_current", killed)
     monkeypatch.setattr(extract_load_task, "delay_on_commit", lambda *args: None)  # queued for a worker
     extract = services.extract_receive(path=fixture_path("qof_valid.csv"))
     with pytest.raises(SystemExit):
@@ -393,7 +394,7 @@ def test_a_load_killed_mid_way_leaves_no_partial_data_and_loading_again_complete
     assert not Submission.objects.exists() and not IndicatorValue.objects.exists()
     assert not Achievement.objects.exists() and not ListSize.objects.exists()
 
-    monkeypatch.setattr(extracts, "switch_current", real_switch)
+    monkeypatch.setattr(apply, "switch_current", real_switch)
     assert extract_load_task(extract.pk) == ExtractStatus.LOADED  # redelivered: starts afresh
     extract = ExtractLoad.objects.get(pk=extract.pk)
 

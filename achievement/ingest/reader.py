@@ -1,0 +1,376 @@
+"""Reading a GPES extract: every row validated, streaming, and the good ones turned into lines
+for COPY.
+
+The layout is CQRS's indicator-values file: one row per organisation, achievement date, indicator
+and field, in the columns ``COLUMNS`` (header first, in any order).  List sizes arrive as rows
+with IND_CODE ``LISTSIZE`` and FIELD_NAME ``Registered Population``.
+
+The file is read once.  Lines without a quote are split directly (``csv`` parses the rest); a
+file that is not UTF-8 is rejected at the line of its first bad byte.  Cross-row rules are
+checked while streaming with small state: duplicates with a bitmap per (provider, achievement
+date) over the (indicator, field) pairs seen, Numerator against Denominator with the first of
+the pair kept only until its partner arrives.  Every error is reported at the line where it is
+found, so errors come in line order: the first 100 are kept, the rest counted (``ErrorLog``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from accounts.loaders import ErrorLog
+from achievement.models import IndicatorValue
+
+from .catalogue import Catalogue, Group, LoadResult, ServiceEntry
+
+if TYPE_CHECKING:
+    from .copy import SubmissionIds
+
+COLUMNS = (
+    "QUALITY_SERVICE",
+    "NAME",
+    "ORG_CODE",
+    "ACH_DATE",
+    "IND_CODE",
+    "FIELD_NAME",
+    "VALUE",
+    "DEFAULT_VALUES_USED",
+    "SUBMIT_USER_ID",
+    "SUBMIT_DATE",
+    "SUBMIT_TIME",
+    "LAST_SUBMISSION",
+)
+LIST_SIZE_INDICATOR = "LISTSIZE"
+LIST_SIZE_FIELD = "Registered Population"
+NUMERATOR = "Numerator"
+DENOMINATOR = "Denominator"
+MAX_VALUE = 2**63 - 1
+_FIELD_NAME_MAX = IndicatorValue._meta.get_field("field_name").max_length
+PROGRESS_EVERY = 50_000
+
+
+class ExtractInvalid(Exception):
+    """The file breaks at least one rule; nothing of it may be applied."""
+
+    def __init__(self, errors: ErrorLog):
+        self.errors = errors
+        super().__init__(f"{errors.count} error(s)")
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The number of the first line that is not UTF-8 (only looked for once decoding failed)."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
+# What a (service, IND_CODE, FIELD_NAME) is, decided once per pair rather than once per row:
+# a value field (indicator id, bit, COPY middle part, fraction role), a LISTSIZE row, or an error.
+_LIST_SIZE = ("list size",)
+_NOT_FRACTION, _NUMERATOR, _DENOMINATOR = 0, 1, 2
+
+
+class ExtractReader:
+    """Validates the rows of an extract file and produces the values of the good ones.
+
+    ``chunks()`` yields lists of lines in PostgreSQL COPY text format
+    (``submission_id<TAB>indicator_id<TAB>field_name<TAB>value``), a few thousand at a time, until
+    the first error is found; then it only validates.  Errors go to ``errors``; afterwards
+    ``result`` holds the groups and list sizes.
+
+    The row loop is the hot path of a national load (3.5 million rows): lines without a quote
+    are split directly (``csv`` parses the others), and everything that depends only on the
+    group (service, organisation, date) or on the (indicator, field) pair is worked out once and
+    cached.  A quoted field may not span lines.
+    """
+
+    CHUNK_LINES = 4_000
+
+    def __init__(
+        self,
+        path: Path,
+        catalogue: Catalogue,
+        ids: SubmissionIds,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.path = path
+        self.catalogue = catalogue
+        self.ids = ids
+        self.progress = progress or (lambda rows: None)
+        self.errors = ErrorLog()
+        self.result = LoadResult(0, [], {})
+        self.field_names: dict[str, str] = {}  # COPY-escaped field name -> field name
+        self._pairs: dict[int, dict[tuple[str, str], tuple | str]] = {}
+        self._bits: dict[tuple[int, str], int] = {}
+
+    def chunks(self) -> Iterator[list[str]]:
+        errors = self.errors
+        add_error = errors.add
+        try:
+            with self.path.open(encoding="utf-8-sig", newline="") as f:
+                yield from self._rows(f)
+        except UnicodeDecodeError:
+            add_error(
+                _first_undecodable_line(self.path), "The file is not UTF-8 encoded text (a CSV file is expected)."
+            )
+
+    def _header(self, f) -> Callable | None:
+        add_error = self.errors.add
+        first = f.readline()
+        if not first.strip():
+            add_error(1, "The file is empty.")
+            return None
+        try:
+            header = [name.strip() for name in next(csv.reader([first], strict=True))]
+        except csv.Error as exc:
+            add_error(1, f"The file is not a CSV file ({exc}).")
+            return None
+        missing = [name for name in COLUMNS if name not in header]
+        extra = [name for name in header if name not in COLUMNS]
+        if missing:
+            add_error(1, f"Missing column(s): {', '.join(missing)}.")
+        if extra:
+            add_error(1, f"Unexpected column(s): {', '.join(extra) or '(blank)'}.")
+        if not missing and not extra and len(set(header)) != len(header):
+            add_error(1, "A column appears twice in the header.")
+        if self.errors:
+            return None
+        wanted = ("QUALITY_SERVICE", "ORG_CODE", "ACH_DATE", "IND_CODE", "FIELD_NAME", "VALUE", "SUBMIT_DATE")
+        return itemgetter(*(header.index(name) for name in wanted))
+
+    def _rows(self, f) -> Iterator[list[str]]:
+        pick = self._header(f)
+        if pick is None:
+            return
+        yield from self._body(pick, [(f, 1)], whole_file=True)
+
+    def _body(self, pick: Callable, sources: Iterable[tuple[Iterable[str], int]], *, whole_file: bool):
+        """The row loop over ``sources``: (lines, number of the line before the first) each, in
+        file order (one source for a whole file; a batch's byte ranges otherwise, see
+        achievement/ingest/stage.py).  ``whole_file``: a file without rows is an error."""
+        errors = self.errors
+        add_error = errors.add
+        columns = len(COLUMNS)
+        catalogue_services = self.catalogue.services
+        groups: dict[tuple[str, str, str], Group | list[str]] = {}
+        list_sizes: dict[tuple[int, int, dt.date], tuple[int, int]] = {}
+        pending_fraction: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        submit_dates: dict[str, bool] = {}
+        progress = self.progress
+        assign = self.ids.assign
+        pair_of = self._pair
+        chunk_lines = self.CHUNK_LINES
+
+        out: list[str] = []
+        append = out.append
+        last_service = last_org = last_date = None
+        group: Group | None = None
+        group_errors: list[str] | None = None
+        service: ServiceEntry | None = None
+        pairs: dict | None = None
+        prefix: str | None = None
+        rows = 0
+        next_progress = PROGRESS_EVERY
+
+        for f, line_no in sources:
+            for line in f:
+                line_no += 1
+                if '"' in line:
+                    try:
+                        row = next(csv.reader([line], strict=True))
+                    except csv.Error as exc:
+                        rows += 1
+                        add_error(line_no, f"The row is not valid CSV ({exc}); a quoted field may not span lines.")
+                        continue
+                else:
+                    row = line.rstrip("\r\n").split(",")
+                if len(row) != columns:
+                    if len(row) == 1 and not row[0].strip():
+                        continue  # a blank line
+                    rows += 1
+                    add_error(line_no, f"Expected {columns} columns, found {len(row)}.")
+                    continue
+                rows += 1
+                if rows >= next_progress:
+                    progress(rows)
+                    next_progress += PROGRESS_EVERY
+                service_code, org_code, ach_date, ind_code, field_name, value, submit_date = pick(row)
+
+                if org_code != last_org or ach_date != last_date or service_code != last_service:
+                    last_service, last_org, last_date = service_code, org_code, ach_date
+                    key = (service_code, org_code, ach_date)
+                    found = groups.get(key)
+                    if found is None:
+                        found = groups[key] = self._group(key)
+                    if type(found) is list:
+                        group, group_errors = None, found
+                        service = catalogue_services.get(service_code)
+                        prefix = None
+                    else:
+                        group, group_errors = found, None
+                        service = group.service
+                        prefix = group.copy_prefix
+                    pairs = None if service is None else self._pairs.setdefault(service.id, {})
+
+                row_ok = True
+                if group_errors is not None:
+                    for message in group_errors:
+                        add_error(line_no, message)
+                    row_ok = False
+
+                submit_ok = submit_dates.get(submit_date)
+                if submit_ok is None:
+                    submit_ok = submit_dates[submit_date] = _valid_submit_date(submit_date)
+                if not submit_ok:
+                    add_error(line_no, f"SUBMIT_DATE {submit_date!r} is not a date in the form DD/MM/YYYY.")
+                    row_ok = False
+
+                if not (value.isdigit() and value.isascii()) or (len(value) > 18 and int(value) > MAX_VALUE):
+                    add_error(line_no, f"VALUE {value!r} is not a whole number of 0 or more.")
+                    row_ok = False
+
+                if pairs is None:
+                    continue  # unknown service: nothing more can be checked
+                pair_key = (ind_code, field_name)
+                entry = pairs.get(pair_key)
+                if entry is None:
+                    entry = pairs[pair_key] = pair_of(service, ind_code, field_name)
+                if type(entry) is str:
+                    add_error(line_no, entry)
+                    continue
+                if entry is _LIST_SIZE:
+                    if row_ok:
+                        size_key = (service.id, group.provider.id, group.date)
+                        first = list_sizes.get(size_key)
+                        if first is not None:
+                            add_error(
+                                line_no,
+                                f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once "
+                                f"(first at line {first[1]}).",
+                            )
+                        else:
+                            list_sizes[size_key] = (int(value), line_no)
+                    continue
+                if group is None:
+                    continue
+                indicator_id, bit, middle, role = entry
+
+                seen = group.seen
+                byte, mask = bit >> 3, 1 << (bit & 7)
+                if byte >= len(seen):
+                    seen.extend(bytes(byte + 1 - len(seen)))
+                if seen[byte] & mask:
+                    add_error(line_no, f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once.")
+                    continue
+                seen[byte] |= mask
+
+                if role and row_ok:
+                    fraction_key = (group.provider.id, group.date_id, indicator_id)
+                    partner = pending_fraction.pop(fraction_key, None)
+                    if partner is None:
+                        pending_fraction[fraction_key] = (role, int(value), line_no)
+                    elif partner[0] != role:
+                        numerator, denominator = (int(value), partner[1]) if role == _NUMERATOR else (partner[1], int(value))
+                        if numerator > denominator:
+                            add_error(
+                                line_no,
+                                f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
+                                f"Denominator {denominator} (line {partner[2]}).",
+                            )
+
+                if row_ok and not errors.count:
+                    if prefix is None:
+                        assign(group)
+                        prefix = group.copy_prefix = f"{group.submission_id}\t"
+                    group.rows += 1
+                    append(prefix + middle + value + "\n")
+                    if len(out) >= chunk_lines:
+                        yield out
+                        out = []
+                        append = out.append
+
+        if out and not errors.count:
+            yield out
+        if whole_file and rows == 0 and not errors:
+            add_error(2, "The file is empty: it has a header but no rows.")
+        progress(rows)
+        self.group_keys = list(groups)  # every (service, organisation, date) seen, valid or not
+        self.result = LoadResult(
+            rows,
+            [g for g in groups.values() if type(g) is Group and g.submission_id is not None],
+            list_sizes,
+        )
+
+    def _pair(self, service: ServiceEntry, ind_code: str, field_name: str) -> tuple | str:
+        """What rows with this IND_CODE and FIELD_NAME are for the service (see ``_LIST_SIZE``)."""
+        if ind_code == LIST_SIZE_INDICATOR:
+            if field_name != LIST_SIZE_FIELD:
+                return f"A {LIST_SIZE_INDICATOR} row must have FIELD_NAME {LIST_SIZE_FIELD!r}, not {field_name!r}."
+            return _LIST_SIZE
+        indicator_id = service.indicators.get(ind_code)
+        if indicator_id is None:
+            return f"Unknown indicator {ind_code!r} for {service.code}."
+        if not field_name or len(field_name) > _FIELD_NAME_MAX:
+            return f"FIELD_NAME must be 1 to {_FIELD_NAME_MAX} characters."
+        bit = self._bits.setdefault((indicator_id, field_name), len(self._bits))
+        escaped = field_name.translate(_COPY_ESCAPES)
+        self.field_names[escaped] = field_name
+        role = {NUMERATOR: _NUMERATOR, DENOMINATOR: _DENOMINATOR}.get(field_name, _NOT_FRACTION)
+        return (indicator_id, bit, f"{indicator_id}\t{escaped}\t", role)
+
+    def _group(self, key: tuple[str, str, str]) -> Group | list[str]:
+        """The group of a (service, organisation, achievement date), or the errors that stop it."""
+        service_code, org_code, ach_date = key
+        messages = []
+        service = self.catalogue.services.get(service_code)
+        organisation = self.catalogue.organisations.get(org_code)
+        date = _parse_ach_date(ach_date)
+        if service is None:
+            messages.append(f"Unknown service {service_code!r}.")
+        if organisation is None:
+            messages.append(f"Unknown organisation {org_code!r}.")
+        if date is None:
+            messages.append(f"ACH_DATE {ach_date!r} is not a date in the form YYYYMMDD.")
+        elif service is not None and date not in service.dates:
+            messages.append(f"{ach_date} is not an achievement date of {service_code}.")
+        if (
+            service is not None
+            and organisation is not None
+            and (service.id, organisation.id) not in self.catalogue.approved
+        ):
+            messages.append(f"{org_code} has no Approved offer of {service_code}.")
+        if messages:
+            return messages
+        return Group(service=service, provider=organisation, date=date, date_id=service.dates[date])
+
+
+def _parse_ach_date(text: str) -> dt.date | None:
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def _valid_submit_date(text: str) -> bool:
+    """SUBMIT_DATE is DD/MM/YYYY when present (the sample always carries it)."""
+    if text == "":
+        return True
+    try:
+        dt.datetime.strptime(text, "%d/%m/%Y")
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
