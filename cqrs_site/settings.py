@@ -3,13 +3,23 @@
 With nothing set the service runs on the embedded defaults: SQLite and Celery tasks executed
 in-process.  ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to Celery on Redis with real
 workers.  See README.md "Configuration" for every variable.
+
+Sections: the environment; apps, middleware and templates; data (database, cache, files);
+authentication and sign-in throttling (ADR 0003); transport security, sessions and the Content
+Security Policy; email; Celery and extract loads; user administration and Sign in with NHSmail;
+the service's identity; logging.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
+from csp.constants import NONE as _CSP_NONE
+from csp.constants import SELF as _CSP_SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The environment --------------------------------------------------------------------------------
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
@@ -19,6 +29,8 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-key-set-SECRET_KEY-in-production-0123")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Apps, middleware and templates -------------------------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,14 +44,18 @@ INSTALLED_APPS = [
     "crispy_forms",
     "rules.apps.AutodiscoverRulesConfig",
     "django_fsm",
+    # The service's apps, each depending only on those above it (docs/design.md).
     "accounts",
     "participation",
     "achievement",
     "declarations",
+    "axes",  # sign-in throttling
+    "csp",  # the Content Security Policy header
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,6 +64,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The domain's refusals (accounts.errors) become 404/403 here, and every denial is on record.
+    "accounts.middleware.AuditDenialsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cqrs_site.urls"
@@ -69,27 +89,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("nhsuk",)
+CRISPY_TEMPLATE_PACK = "nhsuk"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -98,6 +99,24 @@ USE_TZ = True
 DATE_FORMAT = "d/m/Y"
 SHORT_DATE_FORMAT = "d/m/Y"
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+
+# Data: database, cache, static and uploaded files -------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -112,16 +131,79 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = ("nhsuk",)
-CRISPY_TEMPLATE_PACK = "nhsuk"
+# Authentication and sign-in throttling (ADR 0003) -------------------------------------------------
 
-# Service identity and the footer's "Need help?" block.
-SERVICE_NAME = env.str("SERVICE_NAME", default="Calculating Quality Reporting Service")
-SERVICE_DESK_EMAIL = env.str("SERVICE_DESK_EMAIL", default="support@cqrs.co.uk")
-SERVICE_DESK_PHONE = env.str("SERVICE_DESK_PHONE", default="0330 124 4039")
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # django-axes checks every password sign-in first and refuses it while the account or the
+    # address is locked out; it needs the request, so sign in through a view (tests:
+    # client.force_login or client.post to the sign-in page, not client.login()).
+    "axes.backends.AxesStandaloneBackend",
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
-# Email
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# After AXES_FAILURE_LIMIT failures for one account, or from one address, further attempts are
+# refused for AXES_COOLOFF_MINUTES (a User Administrator can unlock sooner).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.views.sign_in_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # our audit log records sign-ins
+# Behind N reverse proxies the client address is the Nth from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip"
+
+# Transport security, sessions and the Content Security Policy -------------------------------------
+# With DEBUG off and the production variables set, `check --deploy` is clean.
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Asking to be preloaded needs a max-age of at least a year (the browsers' list requires it); with that
+# set the header asks for it unless SECURE_HSTS_PRELOAD=false (then `check --deploy` warns, W021).
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS >= 31536000)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+
+# No inline script anywhere (NHS.UK frontend JS is an ES module file).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+
+# Email --------------------------------------------------------------------------------------------
 # By default, email is written to files under var/sent-emails/ (one per message) for a local run.
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / "var" / "sent-emails")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -131,8 +213,9 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CQRS <noreply@cqrs.example.nhs.uk>")
 
-# Celery: settings namespaced CELERY_.  No REDIS_URL: tasks run in-process (embedded default).
-REDIS_URL = env.str("REDIS_URL", default="")
+# Celery and extract loads -------------------------------------------------------------------------
+# Settings namespaced CELERY_.  No REDIS_URL: tasks run in-process (embedded default).
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
@@ -153,94 +236,10 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 # the workers share one machine; set e.g. 250000 when workers run on several machines.
 EXTRACT_BATCH_ROWS = env.int("EXTRACT_BATCH_ROWS", default=0)
 
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# User administration and Sign in with NHSmail -----------------------------------------------------
 
-# Security.  With DEBUG off and the production variables set, `check --deploy` is clean.
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-# Asking to be preloaded needs a max-age of at least a year (the browsers' list requires it); with that
-# set the header asks for it unless SECURE_HSTS_PRELOAD=false (then `check --deploy` warns, W021).
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS >= 31536000)
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
-
-# ---------------------------------------------------------------------------------------------
-# Accounts security (issue 7, ADR 0003): sign-in throttling, Content Security Policy, user
-# administration, registration links and Sign in with NHSmail.  Kept together so the security
-# section above stays the colleague-owned place for transport settings.
-# ---------------------------------------------------------------------------------------------
-import datetime as _dt  # noqa: E402
-
-from csp.constants import NONE as _CSP_NONE  # noqa: E402
-from csp.constants import SELF as _CSP_SELF  # noqa: E402
-
-INSTALLED_APPS += ["axes", "csp"]
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
-MIDDLEWARE += [
-    "accounts.middleware.AuditDenialsMiddleware",
-    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
-    "axes.middleware.AxesMiddleware",
-]
-# django-axes checks every password sign-in first and refuses it while the account or the address
-# is locked out; it needs the request, so sign in through a view (tests: client.force_login or
-# client.post to the sign-in page, not client.login()).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
-
-# Sign-in throttling: after AXES_FAILURE_LIMIT failures for one account, or from one address,
-# further attempts are refused for AXES_COOLOFF_MINUTES (a User Administrator can unlock sooner).
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = _dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "accounts.views.sign_in_username"
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
-AXES_DISABLE_ACCESS_LOG = True  # our audit log records sign-ins
-# Behind N reverse proxies the client address is the Nth from the right of X-Forwarded-For.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip"
-LOGGING["loggers"]["axes"] = {"level": env.str("AXES_LOG_LEVEL", default="WARNING")}  # the audit log records failures
-
-# Content Security Policy: no inline script anywhere (NHS.UK frontend JS is an ES module file).
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [_CSP_SELF],
-        "script-src": [_CSP_SELF],
-        "style-src": [_CSP_SELF],
-        "img-src": [_CSP_SELF, "data:"],
-        "font-src": [_CSP_SELF],
-        "connect-src": [_CSP_SELF],
-        "object-src": [_CSP_NONE],
-        "base-uri": [_CSP_SELF],
-        "form-action": [_CSP_SELF],
-        "frame-ancestors": [_CSP_NONE],
-    }
-}
-
-# User administration: new users' email addresses must be at one of these domains (or a
-# subdomain of one); registration links stay valid this many days.
+# New users' email addresses must be at one of these domains (or a subdomain of one);
+# registration links stay valid this many days.
 USER_EMAIL_DOMAINS = env.list("USER_EMAIL_DOMAINS", default=["nhs.net", "nhs.uk"])
 REGISTRATION_LINK_DAYS = env.int("REGISTRATION_LINK_DAYS", default=14)
 
@@ -256,4 +255,23 @@ OIDC_PRIVATE_KEY_ID = env.str("OIDC_PRIVATE_KEY_ID", default="")
 OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
 OIDC_EMAIL_CLAIM = env.str("OIDC_EMAIL_CLAIM", default="email")
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="NHSmail")
-# ---------------------------------------------------------------------------------------------
+
+# The service's identity and the footer's "Need help?" block ---------------------------------------
+
+SERVICE_NAME = env.str("SERVICE_NAME", default="Calculating Quality Reporting Service")
+SERVICE_DESK_EMAIL = env.str("SERVICE_DESK_EMAIL", default="support@cqrs.co.uk")
+SERVICE_DESK_PHONE = env.str("SERVICE_DESK_PHONE", default="0330 124 4039")
+
+# Logging ------------------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The audit log records sign-in failures; django-axes' own log says only what is wrong.
+        "axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING")},
+    },
+}
