@@ -59,20 +59,6 @@ class StatusFilterForm(forms.Form):
         self.helper = _get_helper("Show", "show")
 
 
-class OfferSelectionForm(forms.Form):
-    """The ticked offers of a list screen; only offers the screen listed can be chosen."""
-
-    offers = forms.TypedMultipleChoiceField(
-        coerce=int,
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Select at least one Quality Service offer."},
-    )
-
-    def __init__(self, *args, offer_ids: list[int], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["offers"].choices = [(pk, str(pk)) for pk in offer_ids]
-
-
 class OfferDetailsForm(forms.Form):
     """Create Offers, step 1: the Quality Service and its dates."""
 

@@ -4,12 +4,15 @@ as for 500."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404
 
 from accounts import permissions
+from accounts.errors import NotFound
 from accounts.models import COMMISSIONER_ROLES, PROVIDER_ROLES, Organisation, OrganisationKind, Role
 
+from .errors import OfferNotFound
 from .models import (
     STATUS_FILTERS,
     Domain,
@@ -58,10 +61,6 @@ def offers_visible(*, user) -> QuerySet[ServiceOffer]:
     )
 
 
-def financial_year_list() -> QuerySet[FinancialYear]:
-    return FinancialYear.objects.order_by("-start_date")
-
-
 def financial_year_or_current(year_id) -> FinancialYear | None:
     """The financial year chosen in a filter, else the current one (the job aids' default)."""
     if year_id:
@@ -74,9 +73,27 @@ def financial_year_or_current(year_id) -> FinancialYear | None:
     return FinancialYear.current()
 
 
+def offers_selected(*, offers: QuerySet[ServiceOffer], offer_ids: Sequence[str]) -> QuerySet[ServiceOffer]:
+    """The offers ticked on a list screen, among ``offers`` (the screen's scoped list).
+
+    An id that is not one of them (another organisation's offer, or no id at all) raises
+    ``OfferNotFound``: as if it did not exist.
+    """
+    ids = set()
+    for value in offer_ids:
+        if not (value.isascii() and value.isdigit() and str(int(value)) == value):
+            raise OfferNotFound("No such offer")
+        ids.add(int(value))
+    selected = offers.filter(pk__in=ids)
+    if selected.count() != len(ids):
+        raise OfferNotFound("No such offer")
+    return selected
+
+
 def offer_detail(*, user, offer_id: int) -> ServiceOffer:
-    """One offer with its service's domains, groups and indicators and its transitions; 404 for
-    an offer the user may not see (another organisation's looks like one that does not exist)."""
+    """One offer with its service's domains, groups and indicators and its transitions;
+    ``OfferNotFound`` for an offer the user may not see (another organisation's looks like one
+    that does not exist)."""
     offer = (
         offers_visible(user=user)
         .select_related(*_LIST_JOINS)
@@ -99,7 +116,7 @@ def offer_detail(*, user, offer_id: int) -> ServiceOffer:
         .first()
     )
     if offer is None:
-        raise Http404("No such offer")
+        raise OfferNotFound("No such offer")
     return offer
 
 
@@ -129,7 +146,7 @@ def offered_service_list(*, user, financial_year: FinancialYear | None) -> Query
 
 
 def offered_service(*, user, service_id: int) -> QualityService:
-    """A service the user's ICBs have offered (404 otherwise)."""
+    """A service the user's ICBs have offered (``NotFound`` otherwise)."""
     service = (
         QualityService.objects.filter(pk=service_id)
         .filter(Exists(offers_commissioned(user=user).filter(service=OuterRef("pk"))))
@@ -137,7 +154,7 @@ def offered_service(*, user, service_id: int) -> QualityService:
         .first()
     )
     if service is None:
-        raise Http404("No such offered service")
+        raise NotFound("No such offered service")
     return service
 
 
@@ -158,10 +175,6 @@ def my_service_list(*, user, financial_year: FinancialYear | None, status: str) 
     if financial_year is not None:
         offers = offers.filter(service__financial_year=financial_year)
     return offers.select_related(*_LIST_JOINS).order_by("service__payment_type", "service__name", "provider__name")
-
-
-def open_offer_count(*, user) -> int:
-    return offers_received(user=user).filter(status=OfferStatus.OFFERED).count()
 
 
 # Create Offers ------------------------------------------------------------------------------
@@ -196,6 +209,14 @@ def offerable_provider_list(
     if sub_icb_id:
         practices = practices.filter(parent_id=sub_icb_id)
     return practices.select_related("pcn", "parent").order_by("name")
+
+
+def chosen_provider_list(*, user, provider_ids: Sequence[int]) -> QuerySet[Organisation]:
+    """The providers chosen in Create Offers that the user's ICBs commission (an id of another
+    ICB's organisation, put in the session by hand, is left out)."""
+    return Organisation.objects.filter(
+        pk__in=provider_ids, commissioner_id__in=_commissioning_ids(user)
+    ).select_related("pcn", "parent")
 
 
 def commissioned_pcn_list(*, user) -> QuerySet[Organisation]:
