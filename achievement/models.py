@@ -100,7 +100,7 @@ class IndicatorValue(models.Model):
     needs, with no surrogate id and its sequence; and the foreign keys are enforced by the ORM
     (``CASCADE``/``PROTECT``) and by the extract loader's validation rather than by database
     constraints, which PostgreSQL checks row by row.  Measured on 3.5 million rows, each of those
-    roughly doubled the load (see achievement/extracts.py).
+    roughly doubled the load (docs/adr/0004-indicator-values-fact-table.md).
     """
 
     pk = models.CompositePrimaryKey("submission", "indicator", "field_name")

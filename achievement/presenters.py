@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from participation.definitions import YES_NO_FIELD
 
+from .entry_rules import FieldState, TickBoxState
 from .models import Achievement, ExtractLoad, ExtractStatus, SubmissionStatus
-from .rules import FieldState, TickBoxState
 from .services import extract_progress
 
 STATUS_TAGS = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts import permissions
-from accounts.models import ListSize, OrganisationKind
+from accounts.models import ListSize
 from participation.models import (
     AchievementDate,
     FinancialYear,
@@ -24,6 +24,7 @@ from participation.models import (
     QualityService,
 )
 
+from . import payments
 from .entry_rules import TICK_BOX_KINDS, indicator_submitted, tick_box_provider_id
 from .errors import AchievementNotFound
 from .models import (
@@ -175,22 +176,11 @@ def record_achievement_get(*, user, achievement_id: int):
     return achievement
 
 
-def achievement_calculation(*, achievement):
-    """The achievement's calculated payment (declarations), or None: for a practice's Network
-    Contract DES achievement, its PCN's (the payment is the PCN's)."""
-    try:
-        from declarations.models import Calculation
-    except ImportError:  # an install without the declarations app
-        return None
-    if (
-        achievement.service.provider_level == ProviderLevel.PCN
-        and achievement.provider.kind == OrganisationKind.PRACTICE
-        and achievement.provider.pcn_id is not None
-    ):
-        return Calculation.objects.filter(
-            provider_id=achievement.provider.pcn_id, achievement_date_id=achievement.achievement_date_id
-        ).first()
-    return Calculation.objects.filter(achievement_id=achievement.pk).first()
+def achievement_calculation(*, achievement) -> payments.CalculatedPayment | None:
+    """The achievement's calculated payment, or None: for a practice's Network Contract DES
+    achievement, its PCN's (the payment is the PCN's).  Asked of the payments app through
+    ``achievement.payments`` (none installed: None)."""
+    return payments.calculated_payment(achievement)
 
 
 def submission_list(*, achievement_id: int) -> list:

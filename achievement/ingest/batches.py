@@ -26,7 +26,8 @@ number of machines share it:
 Crash safety: a batch holds the extract row FOR SHARE while it stages, the finish and a new plan
 take it FOR UPDATE.  Loading a stuck extract again (``extract_load``) deletes the values staged
 under every earlier plan of it and plans afresh; batches and finishes of an earlier plan find
-that they are no longer the latest and do nothing.  docs/adr/0008-ingest-package-and-batch-staging.md.
+that they are no longer the latest and do nothing.  The decision and the options considered:
+docs/adr/0009-ingest-package-and-batch-staging.md.
 """
 
 from __future__ import annotations
