@@ -1,4 +1,4 @@
-"""Review: offer_create is authorised per provider before anything else is said about it, so a
+"""offer_create is authorised per provider before anything else is said about it, so a
 refusal never names (or describes) another ICB's organisation."""
 
 from __future__ import annotations

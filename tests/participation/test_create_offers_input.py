@@ -1,14 +1,15 @@
-"""Review: nonsense in Participation Management forms gets a clear message, never a 500, and
-changes nothing; another ICB's practice cannot be slipped into an offer."""
+"""Nonsense in the Participation Management forms gets a clear message, never a 500, and changes
+nothing; another ICB's practice cannot be slipped into an offer; an offer id that is not one of the
+screen's is answered 404."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from participation.models import ServiceOffer
+from participation.models import OfferStatus, ServiceOffer
 
-from .factories import make_world, service_with_catalogue
+from .factories import make_world, offer, service_with_catalogue
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,16 @@ def test_create_offers_with_a_date_that_is_not_a_date_is_a_form_error_not_a_500(
     assert response.status_code == 200
     assert response.context["form"].errors["start_date"]
     assert "create_offers" not in client.session
+
+
+@pytest.mark.parametrize("ticked", ["abc", "1.5", "-1", "\u00b2", ""])
+@pytest.mark.parametrize("confirm", ["", "yes"])
+def test_responding_with_an_offer_id_that_is_not_a_number_is_404(client, world, service, ticked, confirm):
+    item = offer(service, world.practices[0])
+    client.force_login(world.managers[0])
+    response = client.post(
+        reverse("participation:respond_to_offers"),
+        {"action": "accept", "offers": [item.pk, ticked], "confirm": confirm},
+    )
+    assert response.status_code == 404
+    assert ServiceOffer.objects.get(pk=item.pk).status == OfferStatus.OFFERED
