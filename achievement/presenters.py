@@ -13,12 +13,6 @@ from .entry_rules import FieldState, TickBoxState
 from .models import Achievement, ExtractLoad, ExtractStatus, SubmissionStatus
 from .services import extract_progress
 
-STATUS_TAGS = {
-    ExtractStatus.RECEIVED: "nhsuk-tag--grey",
-    ExtractStatus.VALIDATING: "nhsuk-tag--blue",
-    ExtractStatus.LOADED: "nhsuk-tag--green",
-    ExtractStatus.REJECTED: "nhsuk-tag--red",
-}
 IN_PROGRESS = (ExtractStatus.RECEIVED, ExtractStatus.VALIDATING)
 
 
@@ -26,7 +20,6 @@ IN_PROGRESS = (ExtractStatus.RECEIVED, ExtractStatus.VALIDATING)
 class ExtractLoadRow:
     extract: ExtractLoad
     status_label: str
-    status_tag: str
     rows_done: int
     rows_total: int
     in_progress: bool
@@ -40,7 +33,6 @@ def extract_load_row(extract: ExtractLoad) -> ExtractLoadRow:
     return ExtractLoadRow(
         extract=extract,
         status_label=extract.get_status_display(),
-        status_tag=STATUS_TAGS[extract.status],
         rows_done=extract_progress(extract),
         rows_total=extract.rows_total,
         in_progress=extract.status in IN_PROGRESS,
@@ -210,6 +202,7 @@ class IndicatorBlock:
 
 @dataclass(frozen=True)
 class HistoryRow:
+    status: str  # the stored value: its tag's colour comes from accounts.status_tags
     status_label: str
     source_label: str
     at: object
@@ -241,6 +234,7 @@ def indicator_blocks(*, achievement, indicators, field_states, tick_box_states, 
 def history_rows(submissions) -> list[HistoryRow]:
     return [
         HistoryRow(
+            status=s.status,
             status_label=s.get_status_display(),
             source_label=s.get_source_display(),
             at=s.submitted_at or s.created_at,
