@@ -66,7 +66,8 @@ class IndicatorResultRow:
     register: int | None
     value: int | None  # count indicators
     answer: str | None  # "Yes" / "No" for yes/no, tick-box and per-capita indicators
-    achievement: str | None
+    achievement: str | None  # a percentage, shown with its numerator and denominator
+    achievement_shown: str  # the Achievement cell when there is no percentage
     lower: str | None
     upper: str | None
     points: str
@@ -106,11 +107,27 @@ def _chart(result: IndicatorCalculation) -> Chart | None:
     )
 
 
+def _achievement_shown(*, kind: str, not_earnable: bool, answer: str | None, result: IndicatorCalculation) -> str:
+    """The Achievement cell of a row without a percentage (a percentage is shown with its
+    numerator and denominator)."""
+    if not_earnable:
+        return "Not earnable: no patients in the denominator"
+    if answer:
+        return answer
+    if kind == IndicatorKind.REGISTER:
+        return f"Register {'not submitted' if result.register is None else result.register}"
+    if kind == IndicatorKind.COUNT and result.value is not None:
+        return str(result.value)
+    return NOTHING_SHOWN
+
+
 def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRow:
     indicator = result.indicator
     is_fraction = indicator.kind == IndicatorKind.FRACTION
     points, points_available = f"{result.points:.2f}", f"{indicator.points:.2f}"
     amount = money(result.amount) if show_money else None
+    answer = ("Yes" if result.answer else "No") if indicator.kind in _YES_NO_KINDS else None
+    not_earnable = is_fraction and not result.denominator
     return IndicatorResultRow(
         code=indicator.code,
         name=indicator.name,
@@ -120,8 +137,11 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
         denominator=result.denominator,
         register=result.register,
         value=result.value,
-        answer=("Yes" if result.answer else "No") if indicator.kind in _YES_NO_KINDS else None,
+        answer=answer,
         achievement=percent(result.achievement_percent),
+        achievement_shown=_achievement_shown(
+            kind=indicator.kind, not_earnable=not_earnable, answer=answer, result=result
+        ),
         lower=_threshold(indicator.lower) if is_fraction else None,
         upper=_threshold(indicator.upper) if is_fraction else None,
         points=points,
@@ -131,7 +151,7 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
         payment_shown=NOTHING_SHOWN if indicator.kind in _KINDS_NEVER_PAID and show_money else amount,
         patients_to_upper=result.patients_to_upper,
         amount_at_stake=money(result.amount_at_stake) if show_money else None,
-        not_earnable=is_fraction and not result.denominator,
+        not_earnable=not_earnable,
         chart=_chart(result),
     )
 
