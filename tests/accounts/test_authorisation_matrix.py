@@ -20,7 +20,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from accounts.models import Organisation, Role, User
+from tests.factories import ICBFactory, PCNFactory, PracticeFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -182,15 +183,12 @@ def registry_entry(route: Route, kwarg: str) -> Kwarg:
 @pytest.fixture
 def world():
     call_command("seed_demo", verbosity=0)
-    icb = Organisation.objects.create(ods_code="QZZ", name="Outsider Integrated Care Board", kind=OrganisationKind.ICB)
-    pcn = Organisation.objects.create(ods_code="U99999", name="Outsider PCN", kind=OrganisationKind.PCN, commissioner=icb)
-    practice = Organisation.objects.create(
-        ods_code="Z99999", name="Outsider Surgery", kind=OrganisationKind.PRACTICE, pcn=pcn, commissioner=icb
-    )
-    outsider = User.objects.create_user("outsider@nhs.net", "outsider-password-2026", full_name="Olive Outsider")
+    icb = ICBFactory(ods_code="QZZ", name="Outsider Integrated Care Board")
+    pcn = PCNFactory(ods_code="U99999", name="Outsider PCN", commissioner=icb)
+    practice = PracticeFactory(ods_code="Z99999", name="Outsider Surgery", pcn=pcn, commissioner=icb)
+    outsider = UserFactory(email="outsider@nhs.net", full_name="Olive Outsider")
     for organisation in (icb, pcn, practice):
-        for role in Role:
-            Membership.objects.create(user=outsider, organisation=organisation, role=role)
+        member(organisation, *Role, user=outsider)
     return {"outsider": outsider, "outsider_orgs": (icb, pcn, practice)}
 
 

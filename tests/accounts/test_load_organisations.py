@@ -15,6 +15,7 @@ from django.db import connection
 
 from accounts.loaders import OrganisationFileError, organisations_load
 from accounts.models import AuditEvent, Organisation, OrganisationKind
+from tests.factories import PCNFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "organisations.csv"
@@ -313,7 +314,7 @@ def test_every_error_is_reported_the_first_hundred_shown_then_a_count(tmp_path, 
 
 
 def test_a_code_already_held_by_another_kind_is_rejected(tmp_path, loaded):
-    Organisation.objects.create(ods_code="U99999", name="A PCN", kind=Kind.PCN)
+    PCNFactory(ods_code="U99999", name="A PCN", commissioner=None)
     fieldnames, rows = fixture_rows()
     rows[0]["PRACTICE_CODE"] = "U99999"
 
