@@ -13,6 +13,7 @@ the inputs.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, transition
@@ -202,7 +203,11 @@ class DeclarationTransition(models.Model):
     """An immutable record of one declaration transition: who, when, from, to, note, amount.
 
     ``by`` is empty for what the system did (created with the first calculation, sent back by a
-    recalculation, a step the service does not require); the note says which.
+    recalculation, a step the service does not require); the note says which.  Amounts are data,
+    never text in the note: ``amount`` (the payment the transition is about), ``previous_amount``
+    (what a recalculation replaced: the amount declared, or the amount to declare) and ``detail``
+    (a recalculation's reason and £ per indicator before and after).  What each role is shown of
+    them is ``declarations.history``'s to decide.
     """
 
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="transitions")
@@ -212,6 +217,8 @@ class DeclarationTransition(models.Model):
     at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    previous_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["at", "id"]

@@ -9,31 +9,26 @@ figures are a function of the inputs, and unchanged inputs (same ``inputs_hash``
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from achievement.models import Achievement
 from participation.models import Indicator, ProviderLevel
 
 from . import calculation as calc
+from . import calculation_writes as writes
 from . import workflow
-from .engine import EngineInputError, PaymentResult
-from .models import Calculation, IndicatorCalculation
+from .engine import EngineInputError
+from .errors import DeclarationError
+from .models import Calculation, Declaration, IndicatorCalculation
+from .workflow import declaration_declare, declarations_approve, declarations_finance_approve
 
 logger = logging.getLogger(__name__)
-
-_RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
-
-
-def _ratio(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(_RATIO_PLACES)
-
 
 def _paid_achievement_ids(achievement_ids: Iterable[int]) -> list[int]:
     """The achievements whose calculation the given ones feed, sorted (the lock order).
@@ -67,95 +62,129 @@ def calculations_mark_stale(*, achievement_ids: Iterable[int]) -> None:
         Achievement.objects.filter(pk__in=ids).update(data_version=F("data_version") + 1)
 
 
-def _calculation_write(
-    *,
-    achievement: Achievement,
-    existing: Calculation | None,
-    inputs: calc.CalculationInputs,
-    inputs_hash: str,
-    result: PaymentResult,
-) -> tuple[Calculation, list[IndicatorCalculation]]:
-    cpi = next((r.cpi for r in result.indicators if r.cpi is not None), None)
-    calculation = existing or Calculation(
-        achievement=achievement,
-        provider_id=achievement.provider_id,
-        service_id=achievement.service_id,
-        achievement_date_id=achievement.achievement_date_id,
-        version=0,
+@dataclass
+class _Batch:
+    """One recalculation's locked rows and what it has written so far."""
+
+    achievements: list[Achievement]
+    declarations: dict[int, Declaration]  # by achievement id, locked
+    values: dict  # the current submissions' fields by indicator code, by achievement id
+    existing: dict[int, Calculation]  # by achievement id
+    indicators: dict[int, list[Indicator]] = field(default_factory=dict)  # by service id
+    calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
+    replaced: list[int] = field(default_factory=list)  # calculation ids whose results are redone
+    written: list[tuple[Achievement, Calculation]] = field(default_factory=list)
+    new_rows: list[IndicatorCalculation] = field(default_factory=list)
+
+
+def _batch_lock(ids: list[int]) -> _Batch:
+    """Lock the achievements in id order, then their declarations (the lock order), and read
+    what their calculations depend on."""
+    from achievement import selectors as achievement_selectors  # the ingestion's read contract
+
+    achievements = list(
+        Achievement.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("service", "achievement_date")
+        .order_by("pk")
     )
-    calculation.list_size = inputs.list_size
-    calculation.cpi = _ratio(cpi)
-    calculation.total_points = result.total_points
-    calculation.total_amount = result.total_amount
-    calculation.is_provisional = True
-    calculation.inputs_hash = inputs_hash
-    calculation.data_version = achievement.data_version
-    calculation.version += 1
-    calculation.calculated_at = timezone.now()
-    calculation.save()
-    rows = [
-        IndicatorCalculation(
-            calculation=calculation,
-            indicator=indicator,
-            numerator=values.numerator,
-            denominator=values.denominator,
-            register=values.register,
-            answer=values.yes,
-            value=values.value,
-            achievement_percent=outcome.achievement_display,
-            points=outcome.points,
-            amount=outcome.amount,
-            apdf=_ratio(outcome.apdf),
-            patients_to_upper=outcome.patients_to_upper,
-            amount_at_stake=outcome.amount_at_stake,
-        )
-        for indicator, values, outcome in zip(
-            inputs.indicators, inputs.values, result.indicators, strict=True
-        )
-    ]
-    return calculation, rows
+    return _Batch(
+        achievements=achievements,
+        declarations=workflow.lock_for_recalculation(achievement_ids=ids),
+        values=achievement_selectors.current_values(achievement_ids=ids),
+        existing={c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)},
+    )
 
 
-_COPY_COLUMNS = (
-    "calculation_id",
-    "indicator_id",
-    "numerator",
-    "denominator",
-    "register",
-    "value",
-    "answer",
-    "achievement_percent",
-    "points",
-    "amount",
-    "apdf",
-    "patients_to_upper",
-    "amount_at_stake",
-)
+def _inputs(batch: _Batch, achievement: Achievement) -> calc.CalculationInputs | None:
+    """The engine inputs of one achievement; None when it has no data and was never calculated."""
+    from achievement import selectors as achievement_selectors
+
+    service = achievement.service
+    if service.pk not in batch.indicators:
+        batch.indicators[service.pk] = calc.service_indicators(service)
+    indicators = batch.indicators[service.pk]
+    fields_by_code = batch.values.get(achievement.pk) or {}
+    tick_boxes = calc.tick_box_answers(achievement=achievement, indicators=indicators)
+    if not fields_by_code and not any(tick_boxes.values()) and achievement.pk not in batch.existing:
+        return None
+    return calc.inputs_build(
+        service=service,
+        indicators=indicators,
+        fields_by_code=fields_by_code,
+        tick_boxes=tick_boxes,
+        list_size=achievement_selectors.list_size_on(
+            provider_id=achievement.provider_id, date=achievement.achievement_date.date
+        ),
+    )
 
 
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    return str(value)
+def _kept(batch: _Batch, achievement: Achievement, inputs_hash: str) -> bool:
+    """Whether the achievement keeps its calculation: its inputs are unchanged (the figures are
+    then up to date with the newer data version), or its payment was financially approved."""
+    previous = batch.existing.get(achievement.pk)
+    if previous is None:
+        return False
+    if previous.inputs_hash == inputs_hash:
+        if previous.data_version != achievement.data_version:
+            previous.data_version = achievement.data_version
+            Calculation.objects.filter(pk=previous.pk).update(data_version=achievement.data_version)
+        batch.calculations[achievement.pk] = previous
+        return True
+    declaration = batch.declarations.get(achievement.pk)
+    if declaration is not None and declaration.is_financially_approved:
+        # The payment has been made on these figures: they never change (the achievement and
+        # tick-box rules refuse such changes; this is the last guard).
+        logger.warning("Achievement %s not recalculated: its payment has been financially approved", achievement.pk)
+        batch.calculations[achievement.pk] = previous
+        return True
+    return False
 
 
-def _indicator_calculations_insert(rows: list[IndicatorCalculation]) -> None:
-    """Insert indicator results: ``COPY`` on PostgreSQL (a national recalculation writes ~500,000
-    rows, and building INSERT parameters cost as much as the calculation), else bulk_create."""
-    if connection.vendor != "postgresql":
-        IndicatorCalculation.objects.bulk_create(rows, batch_size=2000)
+def _recalculate(batch: _Batch, achievement: Achievement) -> None:
+    """Calculate one achievement and save its calculation if its inputs changed."""
+    try:
+        inputs = _inputs(batch, achievement)
+        if inputs is None:
+            return
+        inputs_hash = inputs.inputs_hash
+        if _kept(batch, achievement, inputs_hash):
+            return
+        result = inputs.calculate()
+    except EngineInputError:
+        # Corrupt stored data (the ingestion refuses it): this achievement keeps its last
+        # calculation, the rest of the batch goes on.
+        logger.exception("Achievement %s not recalculated: its stored data cannot be calculated", achievement.pk)
         return
-    buffer = io.StringIO()
-    for row in rows:
-        row.calculation_id = row.calculation.pk
-        buffer.write("\t".join(_copy_text(getattr(row, column)) for column in _COPY_COLUMNS))
-        buffer.write("\n")
-    buffer.seek(0)
-    table = connection.ops.quote_name(IndicatorCalculation._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN", buffer)
+    previous = batch.existing.get(achievement.pk)
+    if previous is not None:
+        batch.replaced.append(previous.pk)
+    calculation, rows = writes.calculation_write(
+        achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
+    )
+    batch.calculations[achievement.pk] = calculation
+    batch.written.append((achievement, calculation))
+    batch.new_rows.extend(rows)
+
+
+def _amounts_by_indicator(batch: _Batch) -> tuple[dict[int, dict[str, Decimal]], dict[int, dict[str, Decimal]]]:
+    """£ per indicator code before and after, by calculation id, for the declarations a changed
+    amount sends back (or, not yet declared, whose history says what changed).  Read before the
+    old indicator results are replaced."""
+    declared_ids = {
+        batch.calculations[achievement.pk].pk for achievement, _ in batch.written if achievement.pk in batch.declarations
+    }
+    old: dict[int, dict[str, Decimal]] = {}
+    if declared_ids:
+        for calculation_id, code, amount in IndicatorCalculation.objects.filter(
+            calculation_id__in=declared_ids
+        ).values_list("calculation_id", "indicator__code", "amount"):
+            old.setdefault(calculation_id, {})[code] = amount
+    new: dict[int, dict[str, Decimal]] = {}
+    for row in batch.new_rows:
+        if row.calculation.pk in declared_ids:
+            new.setdefault(row.calculation.pk, {})[row.indicator.code] = row.amount
+    return old, new
 
 
 @transaction.atomic
@@ -181,103 +210,19 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
 
     Returns the calculations of the achievements calculated, by achievement id.
     """
-    from achievement import selectors as achievement_selectors  # the ingestion's read contract
-
     ids = _paid_achievement_ids(achievement_ids)
     if not ids:
         return {}
-    achievements = list(
-        Achievement.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids)
-        .select_related("service", "achievement_date")
-        .order_by("pk")
-    )
-    declarations = workflow.lock_for_recalculation(achievement_ids=ids)
-    values = achievement_selectors.current_values(achievement_ids=ids)
-    existing = {c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)}
-    indicators_by_service: dict[int, list[Indicator]] = {}
-
-    calculations: dict[int, Calculation] = {}
-    replaced: list[int] = []
-    written: list[tuple[Achievement, Calculation]] = []
-    new_rows: list[IndicatorCalculation] = []
-    for achievement in achievements:
-        service = achievement.service
-        if service.pk not in indicators_by_service:
-            indicators_by_service[service.pk] = calc.service_indicators(service)
-        indicators = indicators_by_service[service.pk]
-        fields_by_code = values.get(achievement.pk) or {}
-        tick_boxes = calc.tick_box_answers(achievement=achievement, indicators=indicators)
-        previous = existing.get(achievement.pk)
-        if not fields_by_code and not any(tick_boxes.values()) and previous is None:
-            continue
-        try:
-            inputs = calc.inputs_build(
-                service=service,
-                indicators=indicators,
-                fields_by_code=fields_by_code,
-                tick_boxes=tick_boxes,
-                list_size=achievement_selectors.list_size_on(
-                    provider_id=achievement.provider_id, date=achievement.achievement_date.date
-                ),
-            )
-            inputs_hash = inputs.inputs_hash
-            if previous is not None and previous.inputs_hash == inputs_hash:
-                if previous.data_version != achievement.data_version:
-                    # Same figures from newer data: they are now up to date.
-                    previous.data_version = achievement.data_version
-                    Calculation.objects.filter(pk=previous.pk).update(data_version=achievement.data_version)
-                calculations[achievement.pk] = previous
-                continue
-            declaration = declarations.get(achievement.pk)
-            if previous is not None and declaration is not None and declaration.is_financially_approved:
-                # The payment has been made on these figures: they never change (the achievement
-                # and tick-box rules refuse such changes; this is the last guard).
-                logger.warning(
-                    "Achievement %s not recalculated: its payment has been financially approved", achievement.pk
-                )
-                calculations[achievement.pk] = previous
-                continue
-            result = inputs.calculate()
-        except EngineInputError:
-            # Corrupt stored data (the ingestion refuses it): this achievement keeps its last
-            # calculation, the rest of the batch goes on.
-            logger.exception(
-                "Achievement %s not recalculated: its stored data cannot be calculated", achievement.pk
-            )
-            continue
-        if previous is not None:
-            replaced.append(previous.pk)
-        calculation, rows = _calculation_write(
-            achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
-        )
-        calculations[achievement.pk] = calculation
-        written.append((achievement, calculation))
-        new_rows.extend(rows)
-
-    # £ per indicator before and after, for the declarations a changed amount sends back (or, not
-    # yet declared, whose history says what changed).
-    declared_ids = {calculations[achievement.pk].pk for achievement, _ in written if achievement.pk in declarations}
-    old_amounts: dict[int, dict[str, Decimal]] = {}
-    if declared_ids:
-        for calculation_id, code, amount in IndicatorCalculation.objects.filter(
-            calculation_id__in=declared_ids
-        ).values_list("calculation_id", "indicator__code", "amount"):
-            old_amounts.setdefault(calculation_id, {})[code] = amount
-    new_amounts: dict[int, dict[str, Decimal]] = {}
-    for row in new_rows:
-        if row.calculation.pk in declared_ids:
-            new_amounts.setdefault(row.calculation.pk, {})[row.indicator.code] = row.amount
-
-    if replaced:
-        IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
-    if new_rows:
-        _indicator_calculations_insert(new_rows)
-    if written:
+    batch = _batch_lock(ids)
+    for achievement in batch.achievements:
+        _recalculate(batch, achievement)
+    old_amounts, new_amounts = _amounts_by_indicator(batch)
+    writes.indicator_calculations_replace(replaced=batch.replaced, rows=batch.new_rows)
+    if batch.written:
         workflow.declarations_after_recalculation(
-            calculated=written, declarations=declarations, old_amounts=old_amounts, new_amounts=new_amounts
+            calculated=batch.written, declarations=batch.declarations, old_amounts=old_amounts, new_amounts=new_amounts
         )
-    return calculations
+    return batch.calculations
 
 
 def calculation_recalculate(*, achievement_id: int) -> Calculation | None:
@@ -291,8 +236,14 @@ def calculation_recalculate(*, achievement_id: int) -> Calculation | None:
     return next(iter(calculations.values()), None)
 
 
-# The Declaration state machine's use cases live in workflow.py; callers use them from here.
-declaration_declare = workflow.declaration_declare
-declarations_approve = workflow.declarations_approve
-declarations_finance_approve = workflow.declarations_finance_approve
-DeclarationError = workflow.DeclarationError
+# The Declaration state machine's use cases live in ``declarations.workflow``; callers use them
+# from here too.
+__all__ = [
+    "DeclarationError",
+    "calculation_recalculate",
+    "calculations_mark_stale",
+    "calculations_recalculate",
+    "declaration_declare",
+    "declarations_approve",
+    "declarations_finance_approve",
+]

@@ -4,8 +4,6 @@ tick-box control)."""
 
 from __future__ import annotations
 
-import re
-
 from django.urls import reverse
 from django.views.generic import TemplateView
 
@@ -15,6 +13,7 @@ from achievement import entry_rules
 from achievement import selectors as achievement_selectors
 from declarations import rules, selectors
 from declarations.forms import DeclareForm
+from declarations.history import history_rows
 from declarations.models import DeclarationStatus
 from declarations.presenters import AchievementResults, status_tag_class
 from participation.models import ProviderLevel
@@ -54,17 +53,7 @@ class ShowDeclarationView(TemplateView):
                 "finance_approved": money(declaration.amount_finance_approved),
             },
             results=results,
-            transitions=[
-                {
-                    "at": t.at,
-                    "from": DeclarationStatus(t.from_status).label if t.from_status else "",
-                    "to": DeclarationStatus(t.to_status).label,
-                    "by": t.by.get_full_name() if t.by else "CQRS",
-                    "note": t.note if show_money else _without_money(t.note),
-                    "amount": money(t.amount) if show_money and t.amount is not None else None,
-                }
-                for t in selectors.declaration_transitions(declaration=declaration)
-            ],
+            transitions=history_rows(user=user, declaration=declaration),
             submissions=[
                 s for s in achievement_selectors.submission_list(achievement_id=declaration.achievement_id) if s.notes
             ],
@@ -75,16 +64,6 @@ class ShowDeclarationView(TemplateView):
             breadcrumbs=[("Home", reverse("home")), *_declaration_breadcrumb(user)],
         )
         return context
-
-
-# "£1,234.56", "-£12.00": the amounts a recalculation's note quotes (workflow.money).
-_AMOUNT = re.compile(r"-?£[\d,]+(?:\.\d+)?")
-AMOUNT_HIDDEN = "[amount hidden]"
-
-
-def _without_money(note: str) -> str:
-    """A transition note for a role that may not see money: its amounts hidden, the rest kept."""
-    return _AMOUNT.sub(AMOUNT_HIDDEN, note)
 
 
 def _declaration_breadcrumb(user) -> list[tuple[str, str]]:

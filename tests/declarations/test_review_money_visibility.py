@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from declarations import services
+from declarations import history, services
 from tests.factories import member
 
 from .conftest import VALUES, declaration_for, fresh
@@ -22,7 +22,7 @@ def sent_back(orgs, people, qof, declaration):
     services.declaration_declare(declaration_id=declaration.pk, user=people["declarer"])
     declaration_for(orgs["practice"], qof, CHANGED)
     back = fresh(declaration)
-    assert "£" in back.transitions.order_by("-at", "-pk").first().note
+    assert "£" in history.transition_note(back.transitions.order_by("-at", "-pk").first(), show_money=True)
     return back
 
 
@@ -37,5 +37,5 @@ def test_a_view_user_sees_no_pounds_in_the_declaration_history(client_for, orgs,
 
 def test_a_declaration_manager_still_sees_the_amounts_in_the_history(client_for, people, sent_back):
     response = client_for(people["declarer"]).get(reverse("declarations:declaration_detail", args=[sent_back.pk]))
-    note = sent_back.transitions.order_by("-at", "-pk").first().note
+    note = history.transition_note(sent_back.transitions.order_by("-at", "-pk").first(), show_money=True)
     assert note.split("(")[0].strip() in response.content.decode()

@@ -1,0 +1,198 @@
+"""The Declaration use cases: declare, approve, finance-approve, and the steps a service skips.
+
+Each goes through ``accounts.transitions``: lock the declaration rows in id order, check the
+rule (``declarations.rules``), check the FSM says the transition is legal and the payment was
+calculated from the current data, transition, record the immutable ``DeclarationTransition``
+(who, when, from, to, note, amount) and the audit event, then the messages and tasks.  A bulk
+request is all-or-nothing, and set-based: one UPDATE for every row, one INSERT of the records.
+
+Two approvers at once: the second waits for the first's row lock, then finds the declaration
+already approved and is told so ("This declaration has already been approved.").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import transitions
+from accounts.actors import is_system
+from accounts.services import task_close
+from accounts.transitions import actor_user
+from declarations.models import Calculation, Declaration, DeclarationStatus
+
+from . import notifications
+from .machine import (
+    APPROVE,
+    APPROVE_FIELDS,
+    DECLARATIONS,
+    DECLARE,
+    DECLARE_FIELDS,
+    FINANCE_APPROVE,
+    NO_APPROVAL_NOTE,
+    NO_DECLARATION_NOTE,
+    SYSTEM,
+    task_key,
+)
+
+
+def _declare_arguments(by, now):
+    """The FSM ``declare``'s arguments: the figures of the calculation as it is now."""
+
+    def arguments(declaration: Declaration) -> dict:
+        calculation = declaration.calculation
+        return {"by": by, "at": now, "amount": calculation.total_amount, "points": calculation.total_points}
+
+    return arguments
+
+
+def _amount_declared(declaration: Declaration):
+    return declaration.amount_declared
+
+
+def _amount_approved(declaration: Declaration):
+    return declaration.amount_approved
+
+
+def auto_steps(declarations: list[Declaration], *, now) -> None:
+    """Take the steps the Quality Service does not require, recorded as such, and notify.
+
+    Awaiting Service Provider Approval with "No Declaration Required": declared by the system at
+    the calculated amount; then Awaiting Commissioning Organisation Approval with "No Approval
+    Required": approved by the system.  Finance approval is always a person's.
+    """
+    declared = transitions.apply(
+        [
+            d
+            for d in declarations
+            if d.status == DeclarationStatus.AWAITING_PROVIDER and d.service.no_declaration_required
+        ],
+        actor=SYSTEM,
+        action=DECLARE,
+        note=NO_DECLARATION_NOTE,
+        arguments=_declare_arguments(None, now),
+        amount=_amount_declared,
+    )
+    transitions.record(declared, machine=DECLARATIONS, done=DECLARE.done, fields=DECLARE_FIELDS)
+    approved = transitions.apply(
+        [
+            d
+            for d in declarations
+            if d.status == DeclarationStatus.AWAITING_COMMISSIONER and d.service.no_approval_required
+        ],
+        actor=SYSTEM,
+        action=APPROVE,
+        note=NO_APPROVAL_NOTE,
+        arguments=lambda d: {"by": None, "at": now},
+        amount=_amount_approved,
+    )
+    transitions.record(approved, machine=DECLARATIONS, done=APPROVE.done, fields=APPROVE_FIELDS)
+    approved_ids = {step.row.pk for step in approved}
+    for step in declared:
+        if step.row.pk not in approved_ids:
+            notifications.declared(step.row)
+    for step in approved:
+        task_close(task_key=task_key(step.row, "declare"))
+        notifications.approved(step.row, automatically=True)
+
+
+@transaction.atomic
+def declaration_declare(*, declaration_id: int, user, note: str = "") -> Declaration:
+    """Declare Achievement: the provider's Declaration Management declares the calculated payment.
+
+    Rules: the declaration is of a provider where the user holds Declaration Management
+    (``rules.declare_refused_reason``; one of an organisation the user cannot see is not found);
+    it is Awaiting Service Provider Approval.  The amount and points declared are the
+    calculation's at this moment (read after the row lock, so a recalculation committed first is
+    what is declared).  It moves to Awaiting Commissioning Organisation Approval and the
+    commissioner's Approval Management users get a task; with "No Approval Required" it moves
+    straight on to Awaiting Finance Approval, recorded as such, and Finance Management gets the task.
+    """
+    rows = DECLARATIONS.lock([declaration_id], actor=user)
+    transitions.check(rows, actor=user, action=DECLARE, machine=DECLARATIONS)
+    (declaration,) = rows
+    declaration.calculation = Calculation.objects.get(pk=declaration.calculation_id)
+    if is_system(user) and not note:
+        note = f"Declared on the Service Provider's behalf by {user.name}."
+    now = timezone.now()
+    steps = transitions.apply(
+        rows,
+        actor=user,
+        action=DECLARE,
+        note=note,
+        arguments=_declare_arguments(actor_user(user), now),
+        amount=_amount_declared,
+    )
+    transitions.record(steps, machine=DECLARATIONS, done=DECLARE.done, fields=DECLARE_FIELDS)
+    if declaration.service.no_approval_required:
+        auto_steps([declaration], now=now)
+    else:
+        notifications.declared(declaration)
+    return declaration
+
+
+@transaction.atomic
+def declarations_approve(*, declaration_ids: Sequence[int], user, note: str = "") -> list[Declaration]:
+    """Approve (Approval Management): Awaiting Commissioning Organisation Approval -> Awaiting
+    Finance Approval, for every selected declaration or none.
+
+    Rules: each is of a provider commissioned by an ICB where the user holds Approval Management,
+    whatever other roles they hold (``rules.approve_refused_reason``); the user did not declare
+    it; it is Awaiting Commissioning Organisation Approval (else, e.g. a second approver: "This
+    declaration has already been approved.").  The amount approved is the amount declared.
+    Finance Management gets a task per declaration; the provider hears of the approval.
+    """
+    now, by = timezone.now(), actor_user(user)
+    return transitions.run(
+        machine=DECLARATIONS,
+        action=APPROVE,
+        ids=declaration_ids,
+        actor=user,
+        note=note,
+        arguments=lambda d: {"by": by, "at": now},
+        amount=_amount_approved,
+        # Every row gets the same values: one UPDATE, however many are approved.
+        same={
+            "status": DeclarationStatus.AWAITING_FINANCE,
+            "approved_by": by,
+            "approved_at": now,
+            "amount_approved": F("amount_declared"),
+        },
+        notify=lambda d: notifications.approved(d, automatically=False),
+    )
+
+
+@transaction.atomic
+def declarations_finance_approve(*, declaration_ids: Sequence[int], user, note: str = "") -> list[Declaration]:
+    """Approve (Finance Management): Awaiting Finance Approval -> Financially Approved, for
+    every selected declaration or none.
+
+    Rules: Finance Management at the provider's commissioning ICB; not the declarer; Awaiting
+    Finance Approval.  After it, the achievement, tick-boxes and calculation are locked
+    (``selectors.achievement_financially_approved``; ``calculations_recalculate`` refuses to
+    change the calculation) and the calculation is no longer provisional.  The provider hears of it.
+    """
+    now, by = timezone.now(), actor_user(user)
+    declarations = transitions.run(
+        machine=DECLARATIONS,
+        action=FINANCE_APPROVE,
+        ids=declaration_ids,
+        actor=user,
+        note=note,
+        arguments=lambda d: {"by": by, "at": now},
+        amount=lambda d: d.amount_finance_approved,
+        same={
+            "status": DeclarationStatus.FINANCIALLY_APPROVED,
+            "finance_approved_by": by,
+            "finance_approved_at": now,
+            "amount_finance_approved": F("amount_approved"),
+        },
+    )
+    # The payment is final: its calculation is no longer provisional (and is locked).
+    Calculation.objects.filter(pk__in=[d.calculation_id for d in declarations]).update(is_provisional=False)
+    for declaration in declarations:
+        notifications.finance_approved(declaration)
+    return declarations
