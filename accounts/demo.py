@@ -1,5 +1,5 @@
 """The demo world of `seed_demo`: real organisations (public ODS codes and names from NHS
-Digital's mapping file) and the five demo users of DESIGN.md."""
+Digital's mapping file) and the five demo users of docs/design.md ("Demo logins")."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ class OrganisationKind(models.TextChoices):
     PRACTICE = "practice", "GP practice"
 
 
-# ODS code formats per kind (domain-notes.md "Organisations").
+# ODS code formats per kind (NHS Digital's Organisation Data Service).
 ODS_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     OrganisationKind.PRACTICE: re.compile(r"^[A-Z]\d{5}$"),
     OrganisationKind.PCN: re.compile(r"^U\d{5}$"),
@@ -175,7 +175,7 @@ class ListSize(models.Model):
 
 
 class Role(models.TextChoices):
-    """Roles as CQRS names them (DESIGN.md "Users and roles")."""
+    """Roles as CQRS names them (docs/design.md "Users and roles")."""
 
     COMMISSIONING_MANAGEMENT = "commissioning_management", "Commissioning Management"
     APPROVAL_MANAGEMENT = "approval_management", "Approval Management"

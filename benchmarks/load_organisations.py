@@ -2,6 +2,11 @@
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/cqrs_ops .venv/bin/python benchmarks/load_organisations.py [FILE]
 
+FILE is NHS Digital's QOF mapping file (``QOF_MANUAL_MAPPINGS.csv`` of its public QOF metadata,
+6,410 practices; the layout is in docs/design.md "File layouts").  It is optional input that the
+repository does not ship: the default looks for it in ``../shared/reference/nhsd-qof-2023-24/``
+beside the project, and the benchmark says so and stops when it is not there.
+
 Times a load into empty tables (every organisation created), then a second, idempotent load of
 the same file (every organisation unchanged), and prints rows per second for each.  It runs in a
 throw-away test database created beside DATABASE_URL's (``test_<name>``, as the test runner

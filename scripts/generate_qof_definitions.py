@@ -8,7 +8,11 @@ A value not found in published material is written with a trailing ``# estimated
 
     .venv/bin/python scripts/generate_qof_definitions.py [--reference DIR] [--out DIR]
 
-DIR defaults: ../shared/reference/nhsd-qof-2023-24 and participation/service_definitions.
+--reference is a copy of NHS Digital's public QOF metadata (the ``public_metadata`` files of its
+QOF publication), optional input the repository does not ship: the default looks for it in
+``../shared/reference/nhsd-qof-2023-24`` beside the project.  --out defaults to
+participation/service_definitions.  The payment rules the definitions feed are in
+docs/payment-rules.md.
 """
 
 from __future__ import annotations
@@ -141,7 +145,7 @@ NAMES: dict[str | tuple[str, str], str] = {
 
 # Thresholds (lower, upper, sourced). sourced=False writes "# estimated".
 # Sourced: VI001 89-96% (Management in Practice, "Boosting QOF income: vaccination and
-# immunisations", Oct 2023; the project's domain notes); CHOL001 upper 95% (Management in Practice,
+# immunisations", Oct 2023; docs/payment-rules.md); CHOL001 upper 95% (Management in Practice,
 # "QOF 2023/24: what practices need to consider", Jun 2023) - its lower threshold is estimated.
 THRESHOLDS: dict[str, tuple[int, int, str | None]] = {
     "AF006": (40, 90, None),

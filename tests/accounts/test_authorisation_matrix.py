@@ -94,7 +94,7 @@ def _achievement(world) -> int:
     practice = _org(DEMO_PRACTICE)
     achievement = Achievement.objects.filter(provider=practice).first()
     if achievement is None:
-        # Until the demo world seeds achievement (DESIGN.md: the demo practice has one), make
+        # Until the demo world seeds achievement (docs/design.md: the demo practice has one), make
         # one for a service the practice takes part in.
         offer = ServiceOffer.objects.filter(provider=practice, status=OfferStatus.APPROVED).select_related("service").first()
         achievement = Achievement.objects.create(

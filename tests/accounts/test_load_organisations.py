@@ -19,6 +19,8 @@ from tests.factories import PCNFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "organisations.csv"
+# Optional: NHS Digital's national mapping file (6,410 practices), not shipped with the repository;
+# looked for beside the project, and its test is skipped when it is not there.
 NATIONAL_FILE = PROJECT_ROOT.parent / "shared" / "reference" / "nhsd-qof-2023-24" / "QOF_MANUAL_MAPPINGS.csv"
 
 pytestmark = pytest.mark.django_db
