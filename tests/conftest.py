@@ -1,3 +1,6 @@
+"""Fixtures for every test: the demo world and a signed-in client.  Rows are made with
+tests/factories.py (its docstring says how tests build their data)."""
+
 import pytest
 
 from accounts.demo import seed_organisations_and_users

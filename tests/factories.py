@@ -1,4 +1,14 @@
-"""Factories shared by the tests of every app."""
+"""Factories shared by the tests of every app: the one way a test makes rows.
+
+- A row is made by a factory_boy factory (``ICBFactory(ods_code="QHM")``, ``UserFactory(is_staff=True)``),
+  never by ``Model.objects.create`` in a test; a role is given with ``member(organisation, *roles)``.
+- A scenario (an ICB with its PCN, practices and people) is a pytest fixture in the ``conftest.py``
+  of the directory whose tests share it, built from these factories and returned as a dict keyed
+  by the names the job aids use (``world["practice_admin"]``); a scenario one module needs stays
+  in that module.
+- ``demo_world`` (tests/conftest.py: the seeded demo organisations and logins) is for tests about
+  what the demo users see, not a shortcut for building data.
+"""
 
 import factory
 
