@@ -16,7 +16,7 @@ urlpatterns = [
     # Achievement > Declaration Management (commissioner)
     path(
         "declaration-management/",
-        management.DeclarationManagementView.as_view(),
+        management.ListDeclarationsToManageView.as_view(),
         name="declaration_management",
     ),
     path(

@@ -60,7 +60,7 @@ def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str |
     return form, (None if status == STATUS_ALL else status), service
 
 
-class DeclarationManagementView(RoleRequiredMixin, TemplateView):
+class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
     """Achievement > Declaration Management (job aid "approving declarations"): the Status and
     Quality Service filters, a checkbox per row and Select All, Approve; totals of the filtered
     rows; export as CSV.  A fixed number of queries whatever the number of rows."""
