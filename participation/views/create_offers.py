@@ -15,7 +15,7 @@ from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from participation import selectors, services
 from participation.forms import OfferDetailsForm, ProviderFilterForm, ProviderSelectionForm
 
-from .confirm import url_with_query
+from .links import url_with_query
 
 SESSION_KEY = "create_offers"
 _DATES = ("start_date", "end_date", "response_date", "target_date")

@@ -3,20 +3,15 @@ and Accept Service / Reject Service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from django.contrib import messages
-from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.views.generic import TemplateView, View
+from django.views.generic import TemplateView
 
-from accounts.errors import NotFound
-from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
+from accounts.mixins import RoleRequiredMixin
 from participation import selectors, services
 from participation.forms import MyServicesFilterForm
 
-from .confirm import confirmation, url_with_query
+from .links import url_with_query
+from .offer_actions import ActOnTickedOffersView, OfferAction
 
 
 class ListMyServicesView(RoleRequiredMixin, TemplateView):
@@ -44,37 +39,32 @@ class ListMyServicesView(RoleRequiredMixin, TemplateView):
         return context
 
 
-@dataclass(frozen=True)
-class _Response:
-    service: Any  # services.offers_accept / offers_reject
-    verb: str
-    note: str
-    success: str
-
-
-_RESPONSES = {
-    "accept": _Response(
-        services.offers_accept,
-        "accept",
-        "The offer will move to the Approved status.",
-        "The Quality Service has been successfully accepted.",
-    ),
-    "reject": _Response(
-        services.offers_reject,
-        "reject",
-        "The Commissioning Organisation will receive a message informing them that you have "
-        "rejected the offer.",
-        "The Quality Service has been successfully rejected.",
-    ),
-}
-
-
-class RespondToOffersView(RoleRequiredMixin, DomainErrorsMixin, View):
+class RespondToOffersView(ActOnTickedOffersView):
     """Accept Service / Reject Service on the ticked offers, after a "Yes" confirmation.  An offer
     already answered (or withdrawn) is refused with the reason, back on My Services."""
 
     permission = "participation.view_my_services"
-    http_method_names = ["post"]
+    nothing_ticked = "Select at least one Quality Service offer."
+    actions = {
+        "accept": OfferAction(
+            services.offers_accept,
+            question="Are you sure you wish to accept the selected Quality Service?",
+            note="The offer will move to the Approved status.",
+            success="The Quality Service has been successfully accepted.",
+        ),
+        "reject": OfferAction(
+            services.offers_reject,
+            question="Are you sure you wish to reject the selected Quality Service?",
+            note=(
+                "The Commissioning Organisation will receive a message informing them that you have "
+                "rejected the offer."
+            ),
+            success="The Quality Service has been successfully rejected.",
+        ),
+    }
+
+    def scoped_offers(self):
+        return selectors.offers_received(user=self.request.user)
 
     def error_url(self) -> str:
         return url_with_query(
@@ -83,27 +73,5 @@ class RespondToOffersView(RoleRequiredMixin, DomainErrorsMixin, View):
             status="Offered",
         )
 
-    def post(self, request):
-        response = _RESPONSES.get(request.POST.get("action"))
-        if response is None:
-            raise NotFound("No such action")
-        back = self.error_url()
-        ticked = request.POST.getlist("offers")
-        if not ticked:
-            messages.error(request, "Select at least one Quality Service offer.")
-            return HttpResponseRedirect(back)
-        offers = selectors.offers_selected(offers=selectors.offers_received(user=request.user), offer_ids=ticked)
-        if request.POST.get("confirm") != "yes":
-            return confirmation(
-                request,
-                question=f"Are you sure you wish to {response.verb} the selected Quality Service?",
-                note=response.note,
-                offers=offers.select_related("service", "provider"),
-                action=request.POST["action"],
-                form_action=reverse("participation:respond_to_offers"),
-                back=back,
-                hidden={"financial_year": request.POST.get("financial_year", "")},
-            )
-        response.service(offer_ids=sorted(offer.pk for offer in offers), user=request.user)
-        messages.success(request, response.success)
-        return HttpResponseRedirect(back)
+    def hidden_fields(self) -> dict[str, str]:
+        return {"financial_year": self.request.POST.get("financial_year", "")}

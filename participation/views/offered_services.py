@@ -3,20 +3,15 @@ offered, their providers by status, and Withdraw Service / Cancel Service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from django.contrib import messages
-from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.views.generic import TemplateView, View
+from django.views.generic import TemplateView
 
-from accounts.errors import NotFound
-from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
+from accounts.mixins import RoleRequiredMixin
 from participation import selectors, services
 from participation.forms import FinancialYearFilterForm, StatusFilterForm
 
-from .confirm import confirmation, url_with_query
+from .links import url_with_query
+from .offer_actions import ActOnTickedOffersView, OfferAction
 
 
 class ListOfferedServicesView(RoleRequiredMixin, TemplateView):
@@ -62,30 +57,36 @@ class ListOfferedServiceProvidersView(RoleRequiredMixin, TemplateView):
         return context
 
 
-@dataclass(frozen=True)
-class _Management:
-    service: Any  # services.offers_withdraw / offers_cancel
-    verb: str
-    done: str
-    success: str
-
-
-_MANAGEMENT = {
-    "withdraw": _Management(
-        services.offers_withdraw, "withdraw", "withdrawn", "You have successfully withdrawn the Quality Service."
-    ),
-    "cancel": _Management(
-        services.offers_cancel, "cancel", "cancelled", "You have successfully cancelled the Quality Service."
-    ),
-}
-
-
-class ManageOffersView(RoleRequiredMixin, DomainErrorsMixin, View):
+class ManageOffersView(ActOnTickedOffersView):
     """Withdraw Service / Cancel Service for the ticked providers, after a "Yes" confirmation.  An
     offer in the wrong state (cancelling one still Offered) is refused with the reason."""
 
     permission = "participation.create_offers"
-    http_method_names = ["post"]
+    nothing_ticked = "Select at least one Service Provider."
+    actions = {
+        "withdraw": OfferAction(
+            services.offers_withdraw,
+            question="Are you sure you want to withdraw the Quality Service for the selected Service Provider(s)?",
+            note=(
+                "Selecting the Yes button will send a message that tells the Service Provider(s) that "
+                "the Quality Service has been withdrawn."
+            ),
+            success="You have successfully withdrawn the Quality Service.",
+        ),
+        "cancel": OfferAction(
+            services.offers_cancel,
+            question="Are you sure you want to cancel the Quality Service for the selected Service Provider(s)?",
+            note=(
+                "Selecting the Yes button will send a message that tells the Service Provider(s) that "
+                "the Quality Service has been cancelled."
+            ),
+            success="You have successfully cancelled the Quality Service.",
+        ),
+    }
+
+    def scoped_offers(self):
+        service = selectors.offered_service(user=self.request.user, service_id=self.kwargs["service_pk"])
+        return selectors.offers_commissioned(user=self.request.user).filter(service=service)
 
     def error_url(self) -> str:
         return url_with_query(
@@ -93,36 +94,5 @@ class ManageOffersView(RoleRequiredMixin, DomainErrorsMixin, View):
             status=self.request.POST.get("status", "Offered"),
         )
 
-    def post(self, request, service_pk: int):
-        management = _MANAGEMENT.get(request.POST.get("action"))
-        if management is None:
-            raise NotFound("No such action")
-        service = selectors.offered_service(user=request.user, service_id=service_pk)
-        back = self.error_url()
-        ticked = request.POST.getlist("offers")
-        if not ticked:
-            messages.error(request, "Select at least one Service Provider.")
-            return HttpResponseRedirect(back)
-        offers = selectors.offers_selected(
-            offers=selectors.offers_commissioned(user=request.user).filter(service=service), offer_ids=ticked
-        )
-        if request.POST.get("confirm") != "yes":
-            return confirmation(
-                request,
-                question=(
-                    f"Are you sure you want to {management.verb} the Quality Service for the selected "
-                    "Service Provider(s)?"
-                ),
-                note=(
-                    "Selecting the Yes button will send a message that tells the Service Provider(s) that "
-                    f"the Quality Service has been {management.done}."
-                ),
-                offers=offers.select_related("service", "provider"),
-                action=request.POST["action"],
-                form_action=reverse("participation:manage_offers", args=[service.pk]),
-                back=back,
-                hidden={"status": request.POST.get("status", "Offered")},
-            )
-        management.service(offer_ids=sorted(offer.pk for offer in offers), user=request.user)
-        messages.success(request, management.success)
-        return HttpResponseRedirect(back)
+    def hidden_fields(self) -> dict[str, str]:
+        return {"status": self.request.POST.get("status", "Offered")}

@@ -10,7 +10,7 @@ from accounts import permissions
 from accounts.models import Role
 from participation import selectors
 
-from .confirm import url_with_query
+from .links import url_with_query
 
 
 class ShowOfferView(TemplateView):
