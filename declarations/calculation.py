@@ -30,48 +30,27 @@ from participation.definitions import (
     DEFAULT_REGISTER_FIELD,
     DENOMINATOR_FIELD,
     NUMERATOR_FIELD,
+    PAID_KINDS,
+    TICK_BOX_KINDS,
     VALUE_FIELD,
     YES_NO_FIELD,
 )
 from participation.models import Indicator, IndicatorKind, QualityService
 
-from .engine import IndicatorRule, IndicatorValues, PaymentResult, ProviderContext, payment_calculate
+from .engine import (
+    IndicatorRule,
+    IndicatorValues,
+    PaymentResult,
+    ProviderContext,
+    payment_calculate,
+    rule_from_definition,
+)
 
 # Bump when the mapping below changes meaning, so every stored calculation is redone once.
 MAPPING_VERSION = 1
 
-# Kinds whose Yes/No the provider (PCN) sets through the tick-box screen, not the extract.
-TICK_BOX_KINDS = frozenset({IndicatorKind.TICK_BOX, IndicatorKind.PER_CAPITA})
-# Kinds that appear in the payment export: paid as points, or per capita.
-EXPORTED_KINDS = frozenset(
-    {
-        IndicatorKind.FRACTION,
-        IndicatorKind.REGISTER,
-        IndicatorKind.YES_NO,
-        IndicatorKind.TICK_BOX,
-        IndicatorKind.PER_CAPITA,
-    }
-)
-
-
-def rule_from_indicator(indicator: Indicator) -> IndicatorRule:
-    """The engine's rule for a catalogue indicator (its group must be loaded, e.g. select_related).
-
-    Weighted by its group's national prevalence when the group has one (QOF APDF), or by its own
-    (IIF), exactly as ``engine.rule_from_definition`` does for a definition.
-    """
-    group = indicator.group
-    return IndicatorRule(
-        code=indicator.code,
-        kind=indicator.kind,
-        points=indicator.points,
-        lower=indicator.lower,
-        upper=indicator.upper,
-        rate=indicator.rate,
-        own_national_prevalence=indicator.national_prevalence,
-        group_code=group.code,
-        group_national_prevalence=group.national_prevalence,
-    )
+# The kinds that appear in the payment export: paid as points, or per capita.
+EXPORTED_KINDS = PAID_KINDS
 
 
 def register_field_of(indicator: Indicator) -> str | None:
@@ -184,7 +163,7 @@ def inputs_build(
     list_size: int | None,
 ) -> CalculationInputs:
     """The engine inputs of one provider from its stored values (pure: no queries)."""
-    rules = tuple(rule_from_indicator(indicator) for indicator in indicators)
+    rules = tuple(rule_from_definition(indicator, indicator.group) for indicator in indicators)
     values = {
         indicator.code: values_from_fields(
             indicator, fields_by_code.get(indicator.code, {}), tick_box_yes=tick_boxes.get(indicator.code)

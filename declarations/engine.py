@@ -37,30 +37,17 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the engine does not depend on the catalogue at run time
+# The schema's words, named once (pure Python, like the engine).
+from participation.definitions.kinds import INDICATOR_KINDS, POINT_KINDS
+
+if TYPE_CHECKING:  # the engine does not depend on the catalogue's objects at run time
     from participation.definitions import GroupDef, IndicatorDef
 
-__all__ = [
-    "DISPLAY_PRECISION",
-    "INDICATOR_KINDS",
-    "ASPIRATION_SHARE",
-    "EngineInputError",
-    "IndicatorRule",
-    "IndicatorValues",
-    "ProviderContext",
-    "IndicatorResult",
-    "PaymentResult",
-    "rule_from_definition",
-    "indicator_calculate",
-    "payment_calculate",
-    "aspiration_monthly",
-    "round_points",
-    "round_money",
+__all__ = [  # in the order of the module
+    "DISPLAY_PRECISION", "INDICATOR_KINDS", "ASPIRATION_SHARE", "EngineInputError", "IndicatorRule",
+    "IndicatorValues", "ProviderContext", "IndicatorResult", "PaymentResult", "rule_from_definition",
+    "indicator_calculate", "payment_calculate", "aspiration_monthly", "round_points", "round_money",
 ]
-
-INDICATOR_KINDS = ("fraction", "register", "yes_no", "tick_box", "count", "per_capita")
-POINT_KINDS = ("fraction", "register", "yes_no", "tick_box")  # kinds paid as points x £/point
-YES_KINDS = ("yes_no", "tick_box", "per_capita")  # kinds earned by a Yes declaration
 
 ASPIRATION_SHARE = Decimal("0.8")  # 80% of last year's payment, paid over 12 months
 DISPLAY_PRECISION = 28  # significant digits of the unrounded ratios shown in results
@@ -231,7 +218,9 @@ class ProviderContext:
 
 
 def rule_from_definition(indicator: IndicatorDef, group: GroupDef) -> IndicatorRule:
-    """The engine's rule for a catalogue indicator, weighted by its group's prevalence if any."""
+    """The engine's rule for an indicator, weighted by its group's national prevalence when the
+    group has one (QOF APDF), or by its own (IIF).  The one mapping: ``indicator`` and ``group``
+    are a parsed definition's, or the catalogue's rows (same attribute names)."""
     return IndicatorRule(
         code=indicator.code,
         kind=indicator.kind,

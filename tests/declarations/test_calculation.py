@@ -10,7 +10,6 @@ from django.db import connection
 
 from achievement.models import Achievement
 from declarations import services, tasks
-from declarations.calculation import rule_from_indicator
 from declarations.engine import rule_from_definition
 from declarations.models import Calculation, IndicatorCalculation
 from participation.definitions import GroupDef, IndicatorDef
@@ -197,7 +196,7 @@ def test_the_rule_of_a_stored_indicator_is_the_rule_of_its_definition(qof):
             name=indicator.group.name,
             national_prevalence=indicator.group.national_prevalence,
         )
-        assert rule_from_indicator(indicator) == rule_from_definition(definition, group)
+        assert rule_from_definition(indicator, indicator.group) == rule_from_definition(definition, group)
 
 
 def test_recalculate_many_task_calculates_every_achievement_in_batches(qof, monkeypatch):

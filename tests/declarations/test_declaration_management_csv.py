@@ -1,4 +1,4 @@
-"""Review: the Declaration Management CSV opens in a spreadsheet; a provider name that looks like
+"""The Declaration Management CSV opens in a spreadsheet; a provider name that looks like
 a formula must stay text (CSV injection), and the amounts stay exact numbers."""
 
 from __future__ import annotations

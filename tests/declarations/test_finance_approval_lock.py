@@ -1,4 +1,4 @@
-"""Review: a tick-box change checks "not financially approved" under the declaration's row lock,
+"""A tick-box change checks "not financially approved" under the declaration's row lock,
 so a finance approval in flight cannot be overtaken (the change would otherwise commit after the
 payment was approved, and the paid calculation would no longer match the data)."""
 
