@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from accounts.formatting import money
 from participation.definitions import YES_NO_FIELD
 
 from .entry_rules import FieldState, TickBoxState
@@ -40,14 +41,6 @@ def extract_load_row(extract: ExtractLoad) -> ExtractLoadRow:
 
 
 # --- Record Achievement --------------------------------------------------------------------
-
-
-def money(value) -> str | None:
-    """£1,234.56 (already rounded to the penny by the engine)."""
-    if value is None:
-        return None
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
 
 
 def submission_status_label(status: str | None) -> str:
