@@ -13,7 +13,7 @@ from achievement.models import Achievement, IndicatorValue, Submission, Submissi
 from participation.models import ProviderLevel
 
 from .catalogue import Group, OrganisationEntry
-from .copy import achievements_for, store_list_sizes, switch_current
+from .copy import achievements_for, store_list_sizes, submitted, switch_current
 
 
 def aggregate_to_pcns(*, extract, groups: list[Group], now: dt.datetime) -> list[int]:
@@ -40,14 +40,11 @@ def aggregate_to_pcns(*, extract, groups: list[Group], now: dt.datetime) -> list
     achievements = achievements_for(pcn_groups)
     Submission.objects.bulk_create(
         [
-            Submission(
+            submitted(
                 achievement_id=achievements[(g.provider.id, g.date_id)],
-                status=SubmissionStatus.SUBMITTED,
                 source=SubmissionSource.AGGREGATION,
                 extract=extract,
-                created_by=extract.created_by,
-                created_at=now,
-                submitted_at=now,
+                now=now,
             )
             for g in pcn_groups
         ]
@@ -149,19 +146,18 @@ def carry_manual_values_forward(*, extract, now: dt.datetime) -> int:
             )
             if (indicator_id, field_name) in lacking
         ]
-        submission = Submission.objects.create(
+        submission = submitted(
             achievement_id=manual.achievement_id,
-            status=SubmissionStatus.SUBMITTED,
             source=SubmissionSource.MANUAL,
             extract=extract,
+            now=now,
             created_by=manual.created_by,
-            created_at=now,
-            submitted_at=now,
             notes=(
                 f"{len(carried)} manually entered value(s) carried forward over the PCN aggregation of "
                 f"{extract.file_name}."
             ),
         )
+        submission.save()
         IndicatorValue.objects.bulk_create(
             [
                 IndicatorValue(submission=submission, indicator_id=v.indicator_id, field_name=v.field_name, value=v.value)

@@ -83,15 +83,8 @@ class SubmissionIds:
             self._side = None
 
     def _new_submission(self, achievement_id: int, pk: int | None) -> Submission:
-        submission = Submission(
-            id=pk,
-            achievement_id=achievement_id,
-            status=SubmissionStatus.SUBMITTED,
-            source=SubmissionSource.EXTRACT,
-            extract=self.extract,
-            created_by=self.extract.created_by,
-            created_at=self.now,
-            submitted_at=self.now,
+        submission = submitted(
+            achievement_id=achievement_id, source=SubmissionSource.EXTRACT, extract=self.extract, now=self.now, pk=pk
         )
         if pk is None:
             submission.save()
@@ -109,6 +102,22 @@ class SubmissionIds:
             ],
             batch_size=BULK_BATCH,
         )
+
+
+def submitted(*, achievement_id: int, source: str, extract, now: dt.datetime, pk: int | None = None, **fields) -> Submission:
+    """A new Submitted submission (unsaved) made by this extract's load, by whoever received it
+    unless ``fields`` say otherwise."""
+    fields.setdefault("created_by", extract.created_by)
+    return Submission(
+        id=pk,
+        achievement_id=achievement_id,
+        status=SubmissionStatus.SUBMITTED,
+        source=source,
+        extract=extract,
+        created_at=now,
+        submitted_at=now,
+        **fields,
+    )
 
 
 def achievements_for(groups: Iterable[Group]) -> dict[tuple[int, int], int]:
