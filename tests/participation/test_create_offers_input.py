@@ -9,21 +9,11 @@ from django.urls import reverse
 
 from participation.models import OfferStatus, ServiceOffer
 
-from .factories import make_world, offer, service_with_catalogue
+from .factories import offer
 
 pytestmark = pytest.mark.django_db
 
 CHOOSE = reverse("participation:choose_providers")
-
-
-@pytest.fixture
-def world():
-    return make_world()
-
-
-@pytest.fixture
-def service():
-    return service_with_catalogue(code="QOF2425", name="Quality and Outcomes Framework 2024/25")
 
 
 @pytest.fixture

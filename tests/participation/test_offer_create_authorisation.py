@@ -8,19 +8,7 @@ import pytest
 from participation import services
 from participation.errors import OfferInvalid, OfferPermissionError
 
-from .factories import make_world, service_with_catalogue
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return make_world()
-
-
-@pytest.fixture
-def service():
-    return service_with_catalogue(code="QOF2425", name="Quality and Outcomes Framework 2024/25")
 
 
 @pytest.mark.parametrize("foreign", ["other_practice", "other_icb"])

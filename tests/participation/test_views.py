@@ -10,19 +10,9 @@ from django.urls import reverse
 from accounts.models import Membership, Message, Organisation, OrganisationKind, Role
 from participation.models import OfferStatus, ServiceOffer
 
-from .factories import make_world, offer, service_with_catalogue
+from .factories import offer, service_with_catalogue
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return make_world()
-
-
-@pytest.fixture
-def service():
-    return service_with_catalogue(code="QOF2425", name="Quality and Outcomes Framework 2024/25")
 
 
 def _status(item):
