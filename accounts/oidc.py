@@ -22,13 +22,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
+from .errors import NotAllowed, NotFound
 from .middleware import client_ip
 from .models import User
 from .registration import RegistrationLinkError, registration_complete_with_nhsmail, user_is_registered
@@ -42,8 +42,9 @@ SESSION_NEXT = "cqrs_nhsmail_next"
 _apps: dict[tuple, object] = {}
 
 
-class NHSmailSignInRefused(Exception):
-    """The identity provider signed someone in whom CQRS cannot sign in; says why."""
+class NHSmailSignInRefused(NotAllowed):
+    """The identity provider signed someone in whom CQRS cannot sign in; says why (shown on the
+    sign-in page by the callback view)."""
 
 
 def is_configured() -> bool:
@@ -128,7 +129,7 @@ class NHSmailSignInView(View):
 
     def get(self, request):
         if not is_configured():
-            raise Http404("Sign in with NHSmail is not configured")
+            raise NotFound("Sign in with NHSmail is not configured")
         request.session.pop(SESSION_REGISTRATION, None)
         token = request.GET.get("registration", "")
         if token:
@@ -152,7 +153,7 @@ class NHSmailCallbackView(View):
 
     def get(self, request):
         if not is_configured():
-            raise Http404("Sign in with NHSmail is not configured")
+            raise NotFound("Sign in with NHSmail is not configured")
         app = client()
         try:
             token = app.authorize_access_token(

@@ -21,14 +21,17 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .errors import Invalid
 from .models import Membership, Message, Organisation, RegistrationInvitation, Role, User
 from .services import audit_record, message_send, task_close
 
 SALT = "accounts.registration.link"
 
 
-class RegistrationLinkError(Exception):
-    """A registration link that cannot be used; ``reason`` says why, in the user's words."""
+class RegistrationLinkError(Invalid):
+    """A registration link that cannot be used; ``reason`` (also its ``message``) says why, in
+    the user's words.  The registration screens answer it with a page of their own (410, or 404
+    for a link that was never valid)."""
 
     reason = "This registration link is not valid."
 
