@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.formatting import money
+from participation.definitions import kinds
 from participation.models import IndicatorKind
 
 from .models import Calculation, IndicatorCalculation
@@ -19,11 +20,8 @@ CHART_WIDTH = 200  # SVG user units for 0..100%
 # NHS colours: green at or above the upper threshold, blue between the thresholds, red at or below
 # the lower one (presentation attributes, so the page needs no inline style under the CSP).
 _BAR_COLOURS = {"upper": "#007f3b", "between": "#005eb8", "lower": "#d5281b"}
-_YES_NO_KINDS = frozenset({IndicatorKind.YES_NO, IndicatorKind.TICK_BOX, IndicatorKind.PER_CAPITA})
-# What the results table shows in the Points and Payment columns: a count is recorded, never paid;
-# a per-capita indicator is paid per patient, not in points (declarations.engine).
-_KINDS_WITHOUT_POINTS = frozenset({IndicatorKind.COUNT, IndicatorKind.PER_CAPITA})
-_KINDS_NEVER_PAID = frozenset({IndicatorKind.COUNT})
+# A cell with nothing to show: the Points of a kind not paid in points (a count, a per-capita
+# payment), the Payment of a kind never paid (a count).
 NOTHING_SHOWN = "-"
 
 
@@ -126,7 +124,7 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
     is_fraction = indicator.kind == IndicatorKind.FRACTION
     points, points_available = f"{result.points:.2f}", f"{indicator.points:.2f}"
     amount = money(result.amount) if show_money else None
-    answer = ("Yes" if result.answer else "No") if indicator.kind in _YES_NO_KINDS else None
+    answer = ("Yes" if result.answer else "No") if indicator.kind in kinds.YES_NO_KINDS else None
     not_earnable = is_fraction and not result.denominator
     return IndicatorResultRow(
         code=indicator.code,
@@ -146,9 +144,9 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
         upper=_threshold(indicator.upper) if is_fraction else None,
         points=points,
         points_available=points_available,
-        points_shown=NOTHING_SHOWN if indicator.kind in _KINDS_WITHOUT_POINTS else f"{points} of {points_available}",
+        points_shown=f"{points} of {points_available}" if indicator.kind in kinds.POINT_KINDS else NOTHING_SHOWN,
         amount=amount,
-        payment_shown=NOTHING_SHOWN if indicator.kind in _KINDS_NEVER_PAID and show_money else amount,
+        payment_shown=amount if indicator.kind in kinds.PAID_KINDS or not show_money else NOTHING_SHOWN,
         patients_to_upper=result.patients_to_upper,
         amount_at_stake=money(result.amount_at_stake) if show_money else None,
         not_earnable=not_earnable,

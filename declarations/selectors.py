@@ -15,8 +15,8 @@ from django.db.models import Case, Count, F, QuerySet, Subquery, Sum, When
 from accounts import permissions
 from accounts.errors import NotFound
 from accounts.models import Organisation, OrganisationKind
-from achievement.entry_rules import TICK_BOX_KINDS
 from achievement.models import Achievement
+from participation.definitions.kinds import TICK_BOX_KINDS
 from participation.models import (
     AchievementDate,
     FinancialYear,
