@@ -46,13 +46,14 @@ class ComponentNode(Node):
 
     def render(self, context) -> str:
         values = {key: value.resolve(context) for key, value in self.kwargs.items()}
-        body = []
+        body, slots = [], {}
         for node in self.nodelist:
             if isinstance(node, SlotNode):
-                values[node.name.resolve(context)] = mark_safe(node.nodelist.render(context).strip())
+                slots[node.name.resolve(context)] = mark_safe(node.nodelist.render(context).strip())
             else:
                 body.append(node.render_annotated(context))
         values["body"] = mark_safe("".join(body).strip())
+        values.update(slots)
         values.setdefault("request", context.get("request"))
         values.setdefault("csrf_token", context.get("csrf_token"))
         component = context.template.engine.get_template(COMPONENTS.format(self.name.resolve(context)))
