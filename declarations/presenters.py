@@ -213,25 +213,13 @@ class DeclarationRow:
     service: str
     achievement_date: str
     status: str
-    status_key: str
+    status_key: str  # the stored status: its tag colour is accounts.status_tags
     points: str
     calculated: str | None
     declared: str | None
     approved: str | None
     selectable: bool
     action: str  # "approve", "finance_approve" or ""
-
-
-_STATUS_TAGS = {
-    "awaiting_provider": "nhsuk-tag--yellow",
-    "awaiting_commissioner": "nhsuk-tag--blue",
-    "awaiting_finance": "nhsuk-tag--purple",
-    "financially_approved": "nhsuk-tag--green",
-}
-
-
-def status_tag_class(status: str) -> str:
-    return _STATUS_TAGS.get(status, "nhsuk-tag--grey")
 
 
 def declaration_row(declaration, *, url: str, show_money: bool, action: str = "") -> DeclarationRow:

@@ -15,7 +15,7 @@ from declarations import rules, selectors
 from declarations.forms import DeclareForm
 from declarations.history import history_rows
 from declarations.models import DeclarationStatus
-from declarations.presenters import AchievementResults, status_tag_class
+from declarations.presenters import AchievementResults
 from participation.models import ProviderLevel
 
 
@@ -44,7 +44,6 @@ class ShowDeclarationView(TemplateView):
         context.update(
             page_title=f"Declaration: {declaration.provider.name}",
             declaration=declaration,
-            status_tag=status_tag_class(declaration.status),
             show_money=show_money,
             amounts={
                 "calculated": money(calculation.total_amount),
