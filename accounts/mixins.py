@@ -17,12 +17,13 @@ class RoleRequiredMixin:
     apply).  Without it: 403, on record."""
 
     permission: str = ""
+    permission_denied_message: str = ""
 
     def dispatch(self, request, *args, **kwargs):
         if not self.permission:
             raise ImproperlyConfigured(f"{type(self).__name__} names no permission")
         if not rules.has_perm(self.permission, request.user):
-            raise PermissionDenied
+            raise PermissionDenied(self.permission_denied_message)
         return super().dispatch(request, *args, **kwargs)
 
 
