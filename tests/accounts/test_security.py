@@ -35,33 +35,87 @@ def sign_in(client, email, password, address="192.0.2.10"):
 
 # Throttling --------------------------------------------------------------------------------
 
-def test_an_account_is_locked_after_too_many_failures_with_a_clear_message(client, pat, settings):
-    for n in range(settings.AXES_FAILURE_LIMIT - 1):
-        # From different addresses: the account itself is throttled.
-        assert sign_in(client, "pat@nhs.net", "wrong", address=f"192.0.2.{n + 1}").status_code == 200
-    # The failure that reaches the limit locks the account.
-    assert sign_in(client, "pat@nhs.net", "wrong", address="192.0.2.99").status_code == 429
-    locked = sign_in(client, "pat@nhs.net", PASSWORD, address="198.51.100.7")
+def test_an_account_is_locked_at_an_address_after_too_many_failures_with_a_clear_message(client, pat, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert sign_in(client, "pat@nhs.net", "wrong", address="192.0.2.1").status_code == 200
+    # The failure that reaches the limit locks the account at that address.
+    assert sign_in(client, "pat@nhs.net", "wrong", address="192.0.2.1").status_code == 429
+    locked = sign_in(client, "pat@nhs.net", PASSWORD, address="192.0.2.1")
     assert locked.status_code == 429
     assert "locked after too many failed attempts" in locked.content.decode()
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="sign_in_locked_out").exists()
-
-
-def test_an_address_is_locked_after_too_many_failures_across_accounts(client, pat, settings):
-    for n in range(settings.AXES_FAILURE_LIMIT):
-        sign_in(client, f"nobody{n}@nhs.net", "wrong", address="203.0.113.9")
-    assert sign_in(client, "pat@nhs.net", PASSWORD, address="203.0.113.9").status_code == 429
-    # Pat can still sign in from elsewhere.
-    assert sign_in(client, "pat@nhs.net", PASSWORD, address="203.0.113.10").status_code == 302
-
-
-def test_an_administrator_unlocks_a_locked_account(client, client_for, pat, settings):
-    admin = member(pat.memberships.first().organisation, Role.USER_ADMINISTRATOR, email="admin@nhs.net")
-    for n in range(settings.AXES_FAILURE_LIMIT):
-        sign_in(client, "pat@nhs.net", "wrong", address=f"192.0.2.{n + 1}")
-    user_admin.user_unlock(actor=admin, user_id=pat.pk)
+    # Lockout is by account and address together: Pat can still sign in from elsewhere.
     assert sign_in(client, "pat@nhs.net", PASSWORD, address="198.51.100.7").status_code == 302
+
+
+def test_the_lockout_is_by_account_and_address_together(settings):
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+
+
+def test_one_accounts_failures_do_not_lock_another_account_at_that_address(client, pat, settings):
+    colleague = member(pat.memberships.first().organisation, Role.VIEW, email="colleague@nhs.net")
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        sign_in(client, "pat@nhs.net", "wrong", address="203.0.113.9")
+    assert sign_in(client, "pat@nhs.net", PASSWORD, address="203.0.113.9").status_code == 429
+    # The whole practice shares 203.0.113.9: Pat's colleague still signs in there.
+    assert sign_in(client, colleague.email, PASSWORD, address="203.0.113.9").status_code == 302
+
+
+def test_failures_across_many_accounts_from_one_address_lock_none_of_the_others(client, pat, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT * 2):
+        sign_in(client, f"nobody{n}@nhs.net", "wrong", address="203.0.113.9")
+    assert sign_in(client, "pat@nhs.net", PASSWORD, address="203.0.113.9").status_code == 302
+
+
+def sign_in_behind_proxy(client, email, password, forwarded_for):
+    # The TLS proxy of docker-compose.yml: every request comes from its address, and it appends the
+    # client's address to X-Forwarded-For.
+    return client.post(reverse("login"), {"username": email, "password": password},
+                       REMOTE_ADDR="172.18.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def test_behind_the_proxy_clients_are_told_apart(client, pat, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_behind_proxy(client, "pat@nhs.net", "wrong", forwarded_for="198.51.100.1")
+    assert sign_in_behind_proxy(client, "pat@nhs.net", PASSWORD, forwarded_for="198.51.100.1").status_code == 429
+    # An address the client writes itself in front of the proxy's does not escape the lockout...
+    assert sign_in_behind_proxy(
+        client, "pat@nhs.net", PASSWORD, forwarded_for="192.0.2.200, 198.51.100.1"
+    ).status_code == 429
+    # ...and Pat at another address (all behind the same proxy) is not locked out.
+    assert sign_in_behind_proxy(client, "pat@nhs.net", PASSWORD, forwarded_for="198.51.100.2").status_code == 302
+
+
+def test_docker_compose_tells_the_web_service_about_its_proxy():
+    import yaml
+
+    compose = yaml.safe_load((Path(django_settings.BASE_DIR) / "docker-compose.yml").read_text())
+    environment = compose["services"]["web"]["environment"]
+    assert environment["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
+    assert environment["BEHIND_TLS_PROXY"] == "${BEHIND_TLS_PROXY:-true}"
+
+
+def test_unlock_clears_every_lockout_of_the_account(client, client_for, pat, settings):
+    admin = member(pat.memberships.first().organisation, Role.USER_ADMINISTRATOR, email="admin@nhs.net")
+    addresses = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    for address in addresses:
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            sign_in(client, "pat@nhs.net", "wrong", address=address)
+        assert sign_in(client, "pat@nhs.net", PASSWORD, address=address).status_code == 429
+    assert user_admin.user_is_locked_out(user=pat)
+    administrator = client_for(admin)
+    page = administrator.get(reverse("accounts:user_detail", args=[pat.pk])).content.decode()
+    assert "Unlock sign-in" in page
+    response = administrator.post(reverse("accounts:unlock_user", args=[pat.pk]))
+    assert response.status_code == 302
+    assert not user_admin.user_is_locked_out(user=pat)
+    administrator.logout()
+    for address in addresses:
+        assert sign_in(client, "pat@nhs.net", PASSWORD, address=address).status_code == 302
+        client.logout()
+    assert AuditEvent.objects.filter(action="user_unlocked", actor=admin).exists()
 
 
 def test_failed_and_successful_sign_ins_are_audited(client, pat):
@@ -186,9 +240,28 @@ def test_check_deploy_is_clean_with_the_production_settings():
 
 # Passwords ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("password", ["alllowercase", "twelve chars", "x" * 7 + " passphrase " * 10])
+@pytest.mark.parametrize("password", ["mango table river", "twelve chars", "x" * 7 + " passphrase " * 10])
 def test_passwords_need_no_composition_and_can_be_long(password):
     password_validation.validate_password(password)
+
+
+@pytest.mark.parametrize("password", [" " * 12, "aaaaaaaaaaaa", "123456789012", "qwertyuiopas", "abcdefghijkl",
+                                      "Password1234", "a" * 100])
+def test_trivially_guessable_passwords_are_refused_in_plain_words(password):
+    with pytest.raises(ValidationError) as refused:
+        password_validation.validate_password(password)
+    assert "too easy to guess" in " ".join(refused.value.messages)
+
+
+@pytest.mark.parametrize("password", ["cqrs-demo-2026", PASSWORD, "correct horse battery staple"])
+def test_the_demo_and_test_passwords_meet_the_policy(password):
+    password_validation.validate_password(password)
+
+
+def test_the_password_policy_says_guessable_passwords_are_refused(client, pat):
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    page = client.get(reverse("password_change")).content.decode()
+    assert "easy to guess" in page and "at least 12 characters" in page
 
 
 @pytest.mark.parametrize("password", ["elevenchars", "password1234", "qwertyuiop123"])
@@ -205,6 +278,7 @@ def test_a_password_like_the_users_email_is_refused(pat):
 def test_passwords_do_not_expire(settings):
     names = " ".join(v["NAME"] for v in settings.AUTH_PASSWORD_VALIDATORS)
     assert "MinimumLength" in names and "CommonPassword" in names and "UserAttributeSimilarity" in names
+    assert "accounts.passwords.GuessablePasswordValidator" in names
     assert not hasattr(settings, "PASSWORD_EXPIRY_DAYS")
 
 
@@ -237,3 +311,17 @@ def test_permission_denials_and_refused_ids_are_audited(client_for, pat):
     assert client.get(reverse("organisation_detail", args=[other.ods_code])).status_code == 404
     refused = AuditEvent.objects.get(action="not_found")
     assert refused.detail["kwargs"] == {"ods_code": other.ods_code}
+
+
+# Caching -----------------------------------------------------------------------------------
+
+def test_signed_in_pages_are_never_stored_by_the_browser(client, pat):
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    for name in ("home", "my_account"):
+        assert "no-store" in client.get(reverse(name))["Cache-Control"]
+
+
+def test_static_files_are_not_marked_no_store(client, pat):
+    sign_in(client, "pat@nhs.net", PASSWORD)
+    static = client.get(django_settings.STATIC_URL + "css/cqrs.css")
+    assert static.status_code == 200 and "no-store" not in static.get("Cache-Control", "")
