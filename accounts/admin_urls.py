@@ -28,5 +28,10 @@ urlpatterns = [
         admin_views.SendRegistrationLinkView.as_view(),
         name="send_registration_link",
     ),
+    path(
+        "users/<int:user_id>/password-reset-link/",
+        admin_views.SendPasswordResetLinkView.as_view(),
+        name="send_password_reset_link",
+    ),
     path("audit-log/", admin_views.ListAuditEventsView.as_view(), name="audit_log"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -193,6 +194,14 @@ class SendRegistrationLinkView(_UserActionView):
     def post(self, request, user_id):
         user_admin.registration_link_resend(actor=request.user, user_id=user_id, base_url=_base_url(request))
         return self.done("A new registration link has been emailed. The earlier link no longer works.")
+
+
+class SendPasswordResetLinkView(_UserActionView):
+    def post(self, request, user_id):
+        user = user_admin.password_reset_link_send(actor=request.user, user_id=user_id, base_url=_base_url(request))
+        minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        return self.done(f"We have emailed {user.email} a link to reset their password. It works once and "
+                         f"expires in {minutes} minutes; their current password works until then.")
 
 
 class ListAuditEventsView(AdministrativeTasksMixin, TemplateView):

@@ -35,7 +35,7 @@ class NotificationPreferencesForm(forms.Form):
 
 # User administration, registration and passwords (issue 7) -----------------------------------
 
-from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm  # noqa: E402
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm  # noqa: E402
 
 from . import permissions  # noqa: E402
 from .models import Organisation, Role  # noqa: E402
@@ -111,3 +111,31 @@ class ChangePasswordForm(PasswordChangeForm):
         self.fields["new_password2"].label = "Confirm new password"
         self.helper = FormHelper()
         self.helper.add_input(Submit("change-password", "Change password"))
+
+
+class ForgottenPasswordForm(PasswordResetForm):
+    """Forgotten your password?: the email address to send a reset link to."""
+
+    email = forms.EmailField(
+        label="Email address",
+        help_text="The email address you sign in with (your User ID).",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("send-link", "Send me a reset link"))
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """Choose a new password from an emailed reset link (under the Password Policy)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "New password"
+        self.fields["new_password1"].help_text = ""
+        self.fields["new_password2"].label = "Confirm new password"
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("reset-password", "Reset password"))

@@ -1,4 +1,5 @@
-"""Request plumbing for accounts: the client's address, and permission denials on record."""
+"""Request plumbing for accounts: the client's address, permission denials on record, and
+signed-in pages kept out of the browser's cache."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404
+from django.utils.cache import patch_cache_control
 
 from . import services
 from .errors import NotAllowed, NotFound
@@ -65,3 +67,19 @@ class AuditDenialsMiddleware:
             ip_address=client_ip(request),
         )
         return None
+
+
+class NoStoreForSignedInMiddleware:
+    """Every response to a signed-in user says ``Cache-Control: no-store``: on a shared practice
+    PC, Back after sign-out must not show payments from the browser's cache.  Static files are
+    served before this (WhiteNoise) and keep their long caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if getattr(user, "is_authenticated", False):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

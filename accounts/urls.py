@@ -7,6 +7,22 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("sign-in/", login_not_required(views.SignInView.as_view()), name="login"),
     path("sign-out/", views.SignOutView.as_view(), name="logout"),
+    # Forgotten your password? (public: the emailed link is its own authority)
+    path(
+        "sign-in/forgotten-password/",
+        login_not_required(views.ForgottenPasswordView.as_view()),
+        name="password_reset",
+    ),
+    path(
+        "sign-in/forgotten-password/check-your-email/",
+        login_not_required(views.ForgottenPasswordSentView.as_view()),
+        name="password_reset_done",
+    ),
+    path(
+        "sign-in/reset-password/<uidb64>/<token>/",
+        login_not_required(views.ResetPasswordView.as_view()),
+        name="password_reset_confirm",
+    ),
     path("messages/<int:pk>/", views.ShowMessageView.as_view(), name="message_detail"),
     path("organisations/<str:ods_code>/", views.ShowOrganisationView.as_view(), name="organisation_detail"),
     path("my-account/", views.MyAccountView.as_view(), name="my_account"),

@@ -41,6 +41,8 @@ AUDIT_ACTIONS = {
     "registration_link_requested": "New registration link requested",
     "registration_completed": "Registration completed",
     "password_changed": "Password changed",
+    "password_reset_link_sent": "Password reset link sent",
+    "password_reset": "Password reset",
     "preferences_changed": "Notification preferences changed",
 }
 
@@ -243,6 +245,23 @@ def user_unlock(*, actor: User, user_id: int) -> int:
         detail={"attempts_cleared": removed},
     )
     return removed
+
+
+@transaction.atomic
+def password_reset_link_send(*, actor: User, user_id: int, base_url: str) -> User:
+    """Email a user a link to choose a new password (their password stays until they use it).
+    Only a user with a password has one to reset: one still to register gets a registration
+    link, one who signs in only with NHSmail resets it there."""
+    from . import passwords
+
+    target = _managed_user(actor, user_id, for_update=False)
+    if not passwords.can_reset_password(user=target):
+        raise UserAdministrationError(
+            "This user has no CQRS password to reset: they are disabled, have not registered yet, "
+            "or sign in with NHSmail."
+        )
+    passwords.password_reset_link_send(user=target, base_url=base_url, actor=actor)
+    return target
 
 
 def user_is_locked_out(*, user: User) -> bool:

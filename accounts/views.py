@@ -13,8 +13,15 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import oidc, registration, selectors, services
-from .forms import ChangePasswordForm, NotificationPreferencesForm, RegistrationPasswordForm, SignInForm
+from . import oidc, passwords, registration, selectors, services
+from .forms import (
+    ChangePasswordForm,
+    ForgottenPasswordForm,
+    NotificationPreferencesForm,
+    RegistrationPasswordForm,
+    ResetPasswordForm,
+    SignInForm,
+)
 from .middleware import client_ip
 
 
@@ -227,4 +234,53 @@ class ChangePasswordView(auth_views.PasswordChangeView):
         services.audit_record(actor=self.request.user, action="password_changed", obj=self.request.user,
                               ip_address=client_ip(self.request))
         messages.success(self.request, "Your password has been changed.")
+        return response
+
+
+# Forgotten your password? (Django's reset views; accounts.passwords sends and completes) ------
+
+
+class ForgottenPasswordView(auth_views.PasswordResetView):
+    """Ask for a reset link.  The answer is the same whether or not the address has an account
+    (nobody learns who is registered); only an account with a password gets an email."""
+
+    template_name = "registration/password_reset_form.html"
+    form_class = ForgottenPasswordForm
+    success_url = reverse_lazy("password_reset_done")
+    extra_context = {"page_title": "Forgotten your password?"}
+
+    def form_valid(self, form):
+        for user in form.get_users(form.cleaned_data["email"]):
+            passwords.password_reset_link_send(
+                user=user, base_url=self.request.build_absolute_uri("/"), ip_address=client_ip(self.request)
+            )
+        return redirect(self.get_success_url())
+
+
+class ForgottenPasswordSentView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(page_title="Check your email", link_minutes=settings.PASSWORD_RESET_TIMEOUT // 60)
+        return context
+
+
+class ResetPasswordView(auth_views.PasswordResetConfirmView):
+    """Choose a new password from the emailed link (single use: the token no longer matches once
+    the password has changed).  Every session of the user then ends."""
+
+    template_name = "registration/password_reset_confirm.html"
+    form_class = ResetPasswordForm
+    success_url = reverse_lazy("login")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(page_title="Reset your password", password_policy=password_policy())
+        return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        passwords.password_reset_complete(user=form.user, ip_address=client_ip(self.request))
+        messages.success(self.request, "Your password has been reset. Sign in with your email address and new password.")
         return response

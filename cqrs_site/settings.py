@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Signed-in pages are never kept by the browser (a shared PC's Back button after sign-out).
+    "accounts.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The domain's refusals (accounts.errors) become 404/403 here, and every denial is on record.
@@ -150,19 +152,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # No composition rules and no expiry (NCSC), but nothing a guesser tries early: zxcvbn's
+    # estimate must reach 3 of 4 (about 10^8 guesses).
+    {"NAME": "accounts.passwords.GuessablePasswordValidator", "OPTIONS": {"min_score": 3}},
 ]
+# "Forgotten your password?": the emailed link works once and for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_MINUTES", default=60) * 60
 
-# After AXES_FAILURE_LIMIT failures for one account, or from one address, further attempts are
-# refused for AXES_COOLOFF_MINUTES (a User Administrator can unlock sooner).
+# After AXES_FAILURE_LIMIT failures for one account from one address, further attempts for that
+# account from that address are refused for AXES_COOLOFF_MINUTES (a User Administrator can unlock
+# sooner, from every address at once).  Account and address together: a practice behind one
+# address is never locked out by one person's mistyping or by an attacker trying its accounts.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.views.sign_in_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # our audit log records sign-ins
-# Behind N reverse proxies the client address is the Nth from the right of X-Forwarded-For.
+# Behind N reverse proxies the client address is the Nth from the right of X-Forwarded-For
+# (docker-compose.yml sets 1); with 0 behind a proxy every client would share the proxy's address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip"
 

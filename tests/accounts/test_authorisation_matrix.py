@@ -127,6 +127,7 @@ REGISTRY: dict[str, Kwarg] = {
     "user_id": Kwarg(lambda w: User.objects.get(email=PRACTICE_USER).pk, owners=(ADMIN,)),
     "organisation_id": Kwarg(lambda w: _org(DEMO_PRACTICE).pk, owners=(ADMIN,)),
     "token": Kwarg(lambda w: "", capability="a registration link is its own authority (tests/accounts/test_registration.py)"),
+    "uidb64": Kwarg(lambda w: "", capability="a password reset link is its own authority (tests/accounts/test_password_reset.py)"),
     "participation:offer_detail:pk": Kwarg(_offer, owners=(PRACTICE_USER, COMMISSIONER)),
     "service_pk": Kwarg(_offered_service, owners=(COMMISSIONER,), shared=True),
     "achievement:extract_load:pk": Kwarg(_extract_load, owners=(ADMIN,), shared=True),
