@@ -95,6 +95,8 @@ def test_docker_compose_tells_the_web_service_about_its_proxy():
     environment = compose["services"]["web"]["environment"]
     assert environment["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
     assert environment["BEHIND_TLS_PROXY"] == "${BEHIND_TLS_PROXY:-true}"
+    # ...and only the proxy can reach web (a client that could would write its own X-Forwarded-For).
+    assert compose["services"]["web"]["ports"] == ["${WEB_BIND_ADDRESS:-127.0.0.1}:${PORT:-8000}:8000"]
 
 
 def test_unlock_clears_every_lockout_of_the_account(client, client_for, pat, settings):
