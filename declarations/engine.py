@@ -1,7 +1,7 @@
 """The payment calculation engine: achievement, points and pounds for one provider.
 
 Pure Python over ``Decimal``: no ORM, no Django, no float. Every payment rule of the project lives
-here (domain notes, "The payment calculation"); docs/adr/0002-payment-rounding.md records the
+here (docs/payment-rules.md); docs/adr/0002-payment-rounding.md records the
 rounding rule and the edge cases decided below.
 
 How it computes:
@@ -309,7 +309,7 @@ def _apdf(rule: IndicatorRule, values: IndicatorValues, context: ProviderContext
 def indicator_calculate(
     *, rule: IndicatorRule, values: IndicatorValues, context: ProviderContext
 ) -> IndicatorResult:
-    """Points and pounds for one indicator, by the rules of the domain notes.
+    """Points and pounds for one indicator, by the rules of docs/payment-rules.md.
 
     fraction: D = A / B x 100, H by the thresholds; register: full points when the register is
     above 0; yes_no and tick_box: full points on Yes; count: nothing; per_capita: rate x list size

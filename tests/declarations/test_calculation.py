@@ -57,7 +57,7 @@ def test_a_calculation_from_stored_values_equals_the_worked_examples(qof, practi
     calculation = services.calculation_recalculate(achievement_id=achievement.pk)
 
     rows = results(calculation)
-    # VI001, the domain notes' worked example: 108 / 116 = 93.10%, 10.55 points, £2,803.14
+    # VI001, the worked example of docs/payment-rules.md: 108 / 116 = 93.10%, 10.55 points, £2,803.14
     assert rows["VI001"].achievement_percent == Decimal("93.10")
     assert rows["VI001"].points == Decimal("10.55")
     assert rows["VI001"].amount == pounds(Decimal("10.55") * Decimal("220.62") * CPI) == Decimal("2803.14")

@@ -1,4 +1,4 @@
-"""The payment calculation engine (declarations/engine.py): the rules of the domain notes,
+"""The payment calculation engine (declarations/engine.py): the rules of docs/payment-rules.md,
 the worked examples to the penny, and properties that hold for any input."""
 
 import ast
