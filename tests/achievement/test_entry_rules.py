@@ -5,10 +5,9 @@ top are shared with test_record_achievement.py and test_tick_box.py."""
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils import timezone
 
+from accounts.errors import NotAllowed, NotFound
 from accounts.models import Role
 from achievement import entry_rules, selectors, services
 from achievement.models import (
@@ -240,7 +239,7 @@ def test_the_network_contract_des_is_entered_by_the_pcn_not_by_its_practice(worl
 def test_a_read_only_field_posted_anyway_is_refused_and_nothing_is_saved(entry_user, march, qof):
     submit_snapshot(march, {("AF006", "Numerator"): 40, ("AF006", "Denominator"): 50})
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         save(entry_user, march, {key(qof, "AF006", "Numerator"): 41}, submit=True)
     assert Submission.objects.filter(achievement=march).count() == 1
 
@@ -248,9 +247,9 @@ def test_a_read_only_field_posted_anyway_is_refused_and_nothing_is_saved(entry_u
 def test_another_organisations_user_cannot_write_by_id(world, march, qof):
     outsider = member(world["A81003"], Role.ACHIEVEMENT_ENTRY)
 
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         save(outsider, march, {key(qof, "AF001", "Atrial Fibrillation Register"): 3}, submit=True)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.achievement_add(user=outsider, provider_id=march.provider_id, achievement_date_id=march.achievement_date_id)
 
 

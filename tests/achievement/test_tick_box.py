@@ -5,10 +5,9 @@ recorded and recalculated."""
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.urls import reverse
 
+from accounts.errors import NotAllowed, NotFound
 from accounts.models import Role
 from achievement import entry_rules, selectors, services
 from achievement.models import TickBoxChange, TickBoxValue
@@ -96,7 +95,7 @@ def test_setting_the_answer_already_shown_changes_nothing(world, cov01, dates, p
 
 
 def test_the_practice_cannot_change_its_pcns_tick_box(world, cov01, dates, practice_user):
-    with pytest.raises(Http404):  # the PCN is not one of the practice user's organisations
+    with pytest.raises(NotFound):  # the PCN is not one of the practice user's organisations
         set_tick_box(practice_user, world, cov01, dates[MARCH], True)
     assert not TickBoxValue.objects.exists()
 
@@ -104,7 +103,7 @@ def test_the_practice_cannot_change_its_pcns_tick_box(world, cov01, dates, pract
 def test_a_pcn_view_user_cannot_change_it(world, cov01, dates):
     viewer = member(world["pcn"], Role.VIEW)
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         set_tick_box(viewer, world, cov01, dates[MARCH], True)
 
 
@@ -119,7 +118,7 @@ def test_the_commissioner_can_change_it(world, cov01, dates):
 def test_after_the_pcn_declares_only_the_commissioner_can_change_it(world, ncd, cov01, dates, pcn_lead):
     payment_moved_through(achievement_on(world["pcn"], ncd, MARCH), "declare")
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         set_tick_box(pcn_lead, world, cov01, dates[MARCH], True)
     set_tick_box(member(world["icb"], Role.COMMISSIONING_MANAGEMENT), world, cov01, dates[MARCH], True)
 
@@ -127,14 +126,14 @@ def test_after_the_pcn_declares_only_the_commissioner_can_change_it(world, ncd, 
 def test_nobody_changes_it_once_the_payment_is_financially_approved(world, ncd, cov01, dates):
     payment_moved_through(achievement_on(world["pcn"], ncd, MARCH), "declare", "approve", "finance_approve")
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         set_tick_box(member(world["icb"], Role.APPROVAL_MANAGEMENT), world, cov01, dates[MARCH], True)
 
 
 def test_another_organisations_user_cannot_set_it(world, cov01, dates):
     outsider = member(world["A81003"], Role.ACHIEVEMENT_ENTRY)
 
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         set_tick_box(outsider, world, cov01, dates[MARCH], True)
 
 

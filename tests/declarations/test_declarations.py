@@ -9,10 +9,9 @@ import threading
 
 import pytest
 from django.core import mail
-from django.core.exceptions import PermissionDenied
 from django.db import connections
 
-from accounts.errors import NotFound
+from accounts.errors import NotAllowed, NotFound
 from accounts.models import AuditEvent, Message, Role, User
 from achievement import entry_rules
 from achievement import services as achievement_services
@@ -528,7 +527,7 @@ def test_the_pcn_lead_changes_the_tick_box_until_the_pcn_declares(orgs, people, 
     _tick(people["pcn_lead"], orgs, cov, march, True)
     declare(declaration, people["pcn_lead"])
 
-    with pytest.raises(PermissionDenied, match="declared"):
+    with pytest.raises(NotAllowed, match="declared"):
         _tick(people["pcn_lead"], orgs, cov, march, False)
 
 
@@ -550,7 +549,7 @@ def test_nobody_changes_the_tick_box_after_finance_approval(orgs, people, ncd):
     approve([declaration], people["approver"])
     finance_approve([declaration], people["finance"])
 
-    with pytest.raises(PermissionDenied, match="financially approved"):
+    with pytest.raises(NotAllowed, match="financially approved"):
         _tick(people["approver"], orgs, cov, march, False)
 
 

@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 
+from accounts.errors import NotAllowed
 from achievement import services as achievement_services
 from achievement.models import TickBoxValue
 from declarations import services
@@ -48,7 +48,7 @@ def test_a_tick_box_change_waits_for_a_finance_approval_in_flight_and_is_refused
                 achievement_date_id=march.pk, value=False,
             )
             outcomes.append("changed")
-        except PermissionDenied as refused:
+        except NotAllowed as refused:
             outcomes.append(str(refused))
         finally:
             connections.close_all()
