@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "participation",
     "achievement",
     "declarations",
+    "reports",
     "axes",  # sign-in throttling
     "csp",  # the Content Security Policy header
 ]

@@ -8,4 +8,5 @@ urlpatterns = [
     path("participation/", include("participation.urls")),
     path("achievement/", include("achievement.urls")),
     path("declarations/", include("declarations.urls")),
+    path("reports/", include("reports.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Reports: where the money is lost (commissioner) and this year beside last (practice)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Reports: Achievement Summary Report, Payments, Network organisation relationship, Allocated Reports."""
+
+urlpatterns: list = []
