@@ -301,3 +301,67 @@ def test_a_user_administrator_sees_the_audit_log_sub_tab(client_for, world):
     response = client_for(world["icb_admin"]).get(reverse("accounts:audit_log"))
     admin_tab = next(t for t in response.context["nav_tabs"] if t.label == "Administrative Tasks")
     assert [s.label for s in admin_tab.subtabs][:3] == ["Add New User", "Manage Org's & Users", "Audit Log"]
+
+
+# --- Maker-checker: nobody changes their own roles or memberships (issue 11) -----------------------
+
+OWN = "You cannot change your own roles or memberships"
+
+
+def test_an_administrator_cannot_give_themselves_roles(client_for, world):
+    admin, icb = world["icb_admin"], world["icb"]
+    with pytest.raises(user_admin.UserAdministrationError, match=OWN):
+        user_admin.membership_change_roles(
+            actor=admin, user_id=admin.pk, organisation_id=icb.pk,
+            roles=[Role.USER_ADMINISTRATOR, Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT],
+        )
+    client = client_for(admin)
+    response = client.post(
+        reverse("accounts:change_roles", args=[admin.pk, icb.pk]),
+        {f"org{icb.pk}-roles": [Role.USER_ADMINISTRATOR, Role.FINANCE_MANAGEMENT]}, follow=True,
+    )
+    assert OWN in response.content.decode()
+    assert set(Membership.objects.filter(user=admin).values_list("role", flat=True)) == {Role.USER_ADMINISTRATOR}
+    assert not AuditEvent.objects.filter(action="roles_changed").exists()
+
+
+def test_an_administrator_cannot_add_themselves_to_an_organisation(client_for, world):
+    admin = world["icb_admin"]
+    with pytest.raises(user_admin.UserAdministrationError, match=OWN):
+        add(admin, world["practice"], email="icb.admin@nhs.net", roles=[Role.DECLARATION_MANAGEMENT])
+    response = client_for(admin).post(reverse("accounts:add_user"), {
+        "full_name": "Me", "email": "ICB.Admin@nhs.net", "organisation": world["icb"].pk,
+        "roles": [Role.APPROVAL_MANAGEMENT],
+    })
+    assert response.status_code == 200 and OWN in response.content.decode()
+    assert set(Membership.objects.filter(user=admin).values_list("role", flat=True)) == {Role.USER_ADMINISTRATOR}
+
+
+def test_an_administrator_cannot_unlink_themselves_from_any_organisation(client_for, world):
+    admin = world["icb_admin"]
+    member(world["practice"], Role.VIEW, user=admin)  # a role they do not administer the practice with
+    with pytest.raises(user_admin.UserAdministrationError, match=OWN):
+        user_admin.membership_unlink(actor=admin, user_id=admin.pk, organisation_id=world["practice"].pk)
+    response = client_for(admin).post(
+        reverse("accounts:unlink_user", args=[admin.pk, world["practice"].pk]), follow=True
+    )
+    assert OWN in response.content.decode()
+    assert Membership.objects.filter(user=admin, organisation=world["practice"]).exists()
+
+
+def test_their_own_page_offers_no_change_to_their_roles(client_for, world):
+    admin = world["icb_admin"]
+    page = client_for(admin).get(reverse("accounts:user_detail", args=[admin.pk])).content.decode()
+    assert reverse("accounts:change_roles", args=[admin.pk, world["icb"].pk]) not in page
+    assert reverse("accounts:unlink_user", args=[admin.pk, world["icb"].pk]) not in page
+    assert reverse("accounts:disable_user", args=[admin.pk]) not in page
+    assert "ask another User Administrator" in page
+
+
+def test_an_administrator_cannot_disable_a_superuser_whose_only_role_is_in_their_organisation(world):
+    superuser = User.objects.create_superuser("root@nhs.net", "a-long-password-123")
+    member(world["practice"], Role.VIEW, user=superuser)
+    with pytest.raises(NotAllowed):
+        user_admin.user_disable(actor=world["icb_admin"], user_id=superuser.pk)
+    superuser.refresh_from_db()
+    assert superuser.is_active

@@ -370,11 +370,12 @@ def test_a_finance_user_of_another_icb_does_not_find_it(orgs, people, declaratio
         finance_approve([declaration], member(orgs["other_icb"], Role.FINANCE_MANAGEMENT))
 
 
-def test_a_user_with_both_roles_approves_and_then_finance_approves(people, declaration):
+def test_a_user_with_both_roles_approves_and_another_finance_approves(people, declaration):
+    """Issue 11 (maker-checker): the approver never finance-approves what they approved."""
     declare(declaration, people["declarer"])
 
     approve([declaration], people["both"])
-    finance_approve([declaration], people["both"])
+    finance_approve([declaration], people["finance"])
 
     assert fresh(declaration).status == S.FINANCIALLY_APPROVED
 
@@ -667,3 +668,51 @@ def test_two_approvers_at_once_make_one_transition_and_the_other_is_told(orgs, p
     assert sorted(outcomes) == ["This declaration has already been approved.", "approved"]
     assert DeclarationTransition.objects.filter(declaration=declaration, to_status=S.AWAITING_FINANCE).count() == 1
     assert fresh(declaration).status == S.AWAITING_FINANCE
+
+
+# --- maker-checker: the approver does not finance-approve (issue 11) -------------------------------------
+
+
+def test_the_person_who_approved_cannot_finance_approve_whatever_their_roles(orgs, people, declaration):
+    approver = people["both"]  # Approval Management and Finance Management at the ICB
+    member(orgs["icb"], Role.USER_ADMINISTRATOR, Role.COMMISSIONING_MANAGEMENT, user=approver)
+    declare(declaration, people["declarer"])
+    approve([declaration], approver)
+
+    with pytest.raises(DeclarationPermissionError, match="You approved this declaration"):
+        finance_approve([declaration], approver)
+    assert fresh(declaration).status == S.AWAITING_FINANCE
+    assert not AuditEvent.objects.filter(action="declaration_finance_approved").exists()
+
+    finance_approve([declaration], people["finance"])
+    assert fresh(declaration).status == S.FINANCIALLY_APPROVED
+
+
+def test_bulk_finance_approval_with_a_row_the_user_approved_approves_none_and_says_which(
+    client_for, orgs, people, qof
+):
+    first = declaration_for(orgs["practice"], qof)
+    second = declaration_for(orgs["practice2"], qof)
+    member(orgs["practice2"], Role.DECLARATION_MANAGEMENT, user=people["declarer"])
+    for row in (first, second):
+        declare(row, people["declarer"])
+    approve([first], people["approver"])
+    approve([second], people["both"])  # the row "both" approved
+    before = DeclarationTransition.objects.count(), Message.objects.count(), AuditEvent.objects.count()
+
+    with pytest.raises(DeclarationPermissionError, match="Woodbridge Practice.*You approved this declaration"):
+        finance_approve([first, second], people["both"])
+    assert {fresh(first).status, fresh(second).status} == {S.AWAITING_FINANCE}
+    assert (DeclarationTransition.objects.count(), Message.objects.count(), AuditEvent.objects.count()) == before
+
+    # Declaration Management's Approve: the same refusal, told on the page, and nothing approved.
+    from django.urls import reverse
+
+    client = client_for(people["both"])
+    response = client.post(reverse("declarations:approve_declarations"), {"declarations": [first.pk, second.pk]})
+    assert response.status_code == 302
+    assert "You approved this declaration" in client.get(response["Location"]).content.decode()
+    assert {fresh(first).status, fresh(second).status} == {S.AWAITING_FINANCE}
+
+    finance_approve([first, second], people["finance"])
+    assert {fresh(first).status, fresh(second).status} == {S.FINANCIALLY_APPROVED}
