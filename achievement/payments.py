@@ -55,7 +55,9 @@ class PaymentGateway(Protocol):
 
     def data_changed(self, achievement_ids: Sequence[int]) -> None:
         """The data of these achievements changed (in the current transaction): mark their
-        payments as awaiting recalculation now, and recalculate them once it commits."""
+        payments as awaiting recalculation now, and recalculate them once it commits.  Never
+        raises after the commit (the broker down): a payment left stale is recalculated by the
+        payments app's periodic sweep."""
         ...
 
     def calculated_payment(self, achievement: Achievement) -> CalculatedPayment | None:

@@ -8,9 +8,10 @@ rows, so on PostgreSQL they go in with ``COPY``.
 from __future__ import annotations
 
 import io
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
+from django.db import connection, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
 from achievement.models import Achievement
@@ -26,6 +27,83 @@ def _ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_RATIO_PLACES)
 
 
+class FiguresBeyondStorage(ValueError):  # noqa: N818 - a reason, said to users
+    """The figures are beyond what a stored payment can hold: no payment can be that large, so a
+    value of the achievement data must be wrong.  Arguments: the reason users are told, and the
+    figure (for the operators)."""
+
+    @property
+    def reason(self) -> str:
+        return self.args[0]
+
+    @property
+    def detail(self) -> str:
+        return self.args[1]
+
+
+def _fits(field: models.Field, value) -> bool:
+    """Whether the stored field holds the value: a Decimal within its digits, an integer within
+    the range of its column (PostgreSQL's, wherever it is stored: SQLite would store anything)."""
+    if value is None:
+        return True
+    if isinstance(field, models.DecimalField):
+        places = Decimal(1).scaleb(-field.decimal_places)
+        return abs(value.quantize(places, rounding=ROUND_HALF_UP)) < Decimal(10) ** (
+            field.max_digits - field.decimal_places
+        )
+    if isinstance(field, models.IntegerField):
+        low, high = BaseDatabaseOperations.integer_field_ranges.get(field.get_internal_type(), (None, None))
+        return (low is None or value >= low) and (high is None or value <= high)
+    return True
+
+
+_WHAT = {
+    "total_amount": "a total payment",
+    "total_points": "total points",
+    "list_size": "a list size",
+    "cpi": "a contractor population index",
+    "amount": "a payment",
+    "points": "points",
+    "apdf": "an adjusted prevalence factor",
+    "achievement_percent": "an achievement",
+    "patients_to_upper": "patients to the upper threshold",
+    "amount_at_stake": "an amount at stake",
+    "numerator": "a Numerator",
+    "denominator": "a Denominator",
+    "register": "a register",
+    "value": "a value",
+}
+
+
+def _check(instance: models.Model, names, where: str) -> None:
+    for name in names:
+        field = instance._meta.get_field(name)
+        value = getattr(instance, field.attname)
+        if not _fits(field, value):
+            what = _WHAT.get(name, field.verbose_name)
+            # No amount in the reason: it is shown to roles that may not see money.
+            raise FiguresBeyondStorage(
+                f"The achievement data give {what}{where} beyond what any payment can be: a value "
+                "submitted must be wrong.",
+                f"{instance._meta.model_name}.{name}{where} = {value}",
+            )
+
+
+_CALCULATION_FIGURES = ("list_size", "cpi", "total_points", "total_amount")
+_INDICATOR_FIGURES = (
+    "numerator",
+    "denominator",
+    "register",
+    "value",
+    "achievement_percent",
+    "points",
+    "amount",
+    "apdf",
+    "patients_to_upper",
+    "amount_at_stake",
+)
+
+
 def calculation_write(
     *,
     achievement: Achievement,
@@ -35,25 +113,27 @@ def calculation_write(
     result: PaymentResult,
 ) -> tuple[Calculation, list[IndicatorCalculation]]:
     """Save the achievement's calculation (new, or the existing one with ``version`` bumped) and
-    build, unsaved, its indicator results."""
+    build, unsaved, its indicator results.
+
+    Raises ``FiguresBeyondStorage`` before anything is written (and ``existing`` is left as it
+    was) when a figure is beyond what its stored field holds."""
     cpi = next((r.cpi for r in result.indicators if r.cpi is not None), None)
-    calculation = existing or Calculation(
+    calculation = Calculation(
+        pk=None if existing is None else existing.pk,
         achievement=achievement,
         provider_id=achievement.provider_id,
         service_id=achievement.service_id,
         achievement_date_id=achievement.achievement_date_id,
-        version=0,
+        list_size=inputs.list_size,
+        cpi=_ratio(cpi),
+        total_points=result.total_points,
+        total_amount=result.total_amount,
+        is_provisional=True,
+        inputs_hash=inputs_hash,
+        data_version=achievement.data_version,
+        version=(0 if existing is None else existing.version) + 1,
+        calculated_at=timezone.now(),
     )
-    calculation.list_size = inputs.list_size
-    calculation.cpi = _ratio(cpi)
-    calculation.total_points = result.total_points
-    calculation.total_amount = result.total_amount
-    calculation.is_provisional = True
-    calculation.inputs_hash = inputs_hash
-    calculation.data_version = achievement.data_version
-    calculation.version += 1
-    calculation.calculated_at = timezone.now()
-    calculation.save()
     rows = [
         IndicatorCalculation(
             calculation=calculation,
@@ -74,6 +154,11 @@ def calculation_write(
             inputs.indicators, inputs.values, result.indicators, strict=True
         )
     ]
+    for row in rows:
+        _check(row, _INDICATOR_FIGURES, f" for {row.indicator.code}")
+    largest = max(rows, key=lambda row: abs(row.amount or 0), default=None)
+    _check(calculation, _CALCULATION_FIGURES, f" (the largest part for {largest.indicator.code})" if largest else "")
+    calculation.save(force_insert=existing is None, force_update=existing is not None)
     return calculation, rows
 
 

@@ -54,6 +54,26 @@ class Calculation(models.Model):
         return f"{self.achievement} v{self.version}: £{self.total_amount}"
 
 
+class CalculationFailure(models.Model):
+    """Why the last recalculation of an achievement's payment failed, and on which data version.
+
+    While it stands the last good ``Calculation`` is kept and shown, the declaration page says
+    why (and who can correct the data), and declaring or approving is refused with this reason;
+    the periodic sweep does not retry the same data version.  A recalculation that succeeds
+    removes it.
+    """
+
+    achievement = models.OneToOneField(Achievement, on_delete=models.CASCADE, related_name="calculation_failure")
+    # The achievement's data_version the recalculation failed on.
+    data_version = models.PositiveIntegerField()
+    reason = models.TextField(help_text="What the provider and the commissioner are told")
+    error = models.TextField(blank=True, help_text="The technical detail, for the service's operators")
+    failed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.achievement} failed on data version {self.data_version}: {self.reason}"
+
+
 class IndicatorCalculation(models.Model):
     """The engine's result for one indicator of a calculation (``None``: does not apply)."""
 

@@ -240,3 +240,25 @@ def declaration_row(declaration, *, url: str, show_money: bool, action: str = ""
         selectable=bool(action),
         action=action,
     )
+
+
+@dataclass(frozen=True)
+class CalculationFailureNotice:
+    """Why the payment could not be recalculated from the current data, and who can correct
+    them; the figures shown are the last good calculation's."""
+
+    reason: str
+    who_corrects: str
+    failed_at: object
+    calculated_at: object
+
+
+def calculation_failure_notice(*, failure, who_corrects: str, calculation: Calculation) -> CalculationFailureNotice | None:
+    if failure is None:
+        return None
+    return CalculationFailureNotice(
+        reason=failure.reason,
+        who_corrects=who_corrects,
+        failed_at=failure.failed_at,
+        calculated_at=calculation.calculated_at,
+    )

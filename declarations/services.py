@@ -14,18 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef, Q
 
 from achievement.models import Achievement
 from participation.models import Indicator, ProviderLevel
 
 from . import calculation as calc
+from . import calculation_failures as failures
 from . import calculation_writes as writes
 from . import workflow
 from .engine import EngineInputError
 from .errors import DeclarationError
-from .models import Calculation, Declaration, IndicatorCalculation
+from .models import Calculation, CalculationFailure, Declaration, DeclarationStatus, IndicatorCalculation
 from .workflow import declaration_declare, declarations_approve, declarations_finance_approve
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class _Batch:
     replaced: list[int] = field(default_factory=list)  # calculation ids whose results are redone
     written: list[tuple[Achievement, Calculation]] = field(default_factory=list)
     new_rows: list[IndicatorCalculation] = field(default_factory=list)
+    had_failed: set[int] = field(default_factory=set)  # achievement ids with a failure recorded
+    failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # (reason, error) by achievement id
 
 
 def _batch_lock(ids: list[int]) -> _Batch:
@@ -93,6 +96,7 @@ def _batch_lock(ids: list[int]) -> _Batch:
         declarations=workflow.lock_for_recalculation(achievement_ids=ids),
         values=achievement_selectors.current_values(achievement_ids=ids),
         existing={c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)},
+        had_failed=set(CalculationFailure.objects.filter(achievement_id__in=ids).values_list("achievement_id", flat=True)),
     )
 
 
@@ -142,7 +146,11 @@ def _kept(batch: _Batch, achievement: Achievement, inputs_hash: str) -> bool:
 
 
 def _recalculate(batch: _Batch, achievement: Achievement) -> None:
-    """Calculate one achievement and save its calculation if its inputs changed."""
+    """Calculate one achievement and save its calculation if its inputs changed.
+
+    A failure of this achievement alone (data the engine refuses, figures beyond what a payment
+    can be, a value the database refuses) is recorded in ``batch.failed``: it keeps its last
+    good calculation, and the rest of the batch goes on."""
     try:
         inputs = _inputs(batch, achievement)
         if inputs is None:
@@ -151,20 +159,41 @@ def _recalculate(batch: _Batch, achievement: Achievement) -> None:
         if _kept(batch, achievement, inputs_hash):
             return
         result = inputs.calculate()
-    except EngineInputError:
-        # Corrupt stored data (the ingestion refuses it): this achievement keeps its last
-        # calculation, the rest of the batch goes on.
-        logger.exception("Achievement %s not recalculated: its stored data cannot be calculated", achievement.pk)
+    except DatabaseError:
+        raise  # the batch's transaction is broken: nothing of it can be written
+    except EngineInputError as exc:
+        batch.failed[achievement.pk] = (f"The achievement data cannot be calculated: {exc}.", repr(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - one achievement's failure must not stop the batch
+        logger.exception("Achievement %s not recalculated: the calculation raised", achievement.pk)
+        batch.failed[achievement.pk] = (failures.UNEXPECTED, repr(exc))
         return
     previous = batch.existing.get(achievement.pk)
+    try:
+        with transaction.atomic():  # a savepoint: a refused write undoes this achievement's only
+            calculation, rows = writes.calculation_write(
+                achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
+            )
+    except writes.FiguresBeyondStorage as exc:
+        batch.failed[achievement.pk] = (exc.reason, exc.detail)
+        return
+    except DataError as exc:
+        batch.failed[achievement.pk] = (failures.UNEXPECTED, repr(exc))
+        return
     if previous is not None:
         batch.replaced.append(previous.pk)
-    calculation, rows = writes.calculation_write(
-        achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
-    )
     batch.calculations[achievement.pk] = calculation
     batch.written.append((achievement, calculation))
     batch.new_rows.extend(rows)
+
+
+def _failures_write(batch: _Batch) -> None:
+    """Record this batch's failures; the other achievements' failures no longer stand."""
+    for achievement in batch.achievements:
+        if achievement.pk in batch.failed:
+            reason, error = batch.failed[achievement.pk]
+            failures.failure_record(achievement=achievement, reason=reason, error=error)
+    failures.failures_clear(achievement_ids=batch.had_failed - batch.failed.keys())
 
 
 def _amounts_by_indicator(batch: _Batch) -> tuple[dict[int, dict[str, Decimal]], dict[int, dict[str, Decimal]]]:
@@ -202,6 +231,9 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
       provisional;
     - a financially approved calculation is never changed: its achievement's changed inputs are
       refused (logged) and it keeps the figures that were paid;
+    - an achievement whose recalculation fails (data the engine refuses, figures beyond what a
+      payment can be) keeps its last good calculation and its failure is recorded with the data
+      version it failed on (``calculation_failures``); the rest of the batch is calculated;
     - the Declaration state machine follows (``workflow.declarations_after_recalculation``): the
       first calculation of a payment date creates its declaration; a changed amount of a
       declaration not yet financially approved sends it back to Awaiting Service Provider
@@ -216,6 +248,7 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
     batch = _batch_lock(ids)
     for achievement in batch.achievements:
         _recalculate(batch, achievement)
+    _failures_write(batch)
     old_amounts, new_amounts = _amounts_by_indicator(batch)
     writes.indicator_calculations_replace(replaced=batch.replaced, rows=batch.new_rows)
     if batch.written:
@@ -236,6 +269,73 @@ def calculation_recalculate(*, achievement_id: int) -> Calculation | None:
     return next(iter(calculations.values()), None)
 
 
+def calculations_recalculate_isolating(*, achievement_ids: Iterable[int]) -> dict[int, Calculation]:
+    """``calculations_recalculate``, and if the batch fails as a whole (beyond the failures of
+    one achievement it records itself), each achievement on its own: one that still fails alone
+    gets its failure recorded, the others are calculated.  A database that cannot be reached
+    raises: nothing can be recorded, and the sweep tries again."""
+    ids = _paid_achievement_ids(achievement_ids)
+    try:
+        return calculations_recalculate(achievement_ids=ids)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one achievement's failure must not stop the others
+        if len(ids) > 1:
+            logger.exception("Recalculation of %s achievements failed: recalculating each alone", len(ids))
+            calculations: dict[int, Calculation] = {}
+            for achievement_id in ids:
+                calculations.update(calculations_recalculate_isolating(achievement_ids=[achievement_id]))
+            return calculations
+        logger.exception("Achievement %s not recalculated: the recalculation raised", ids[0] if ids else None)
+        achievement = Achievement.objects.filter(pk__in=ids).first()
+        if achievement is not None:
+            failures.failure_record(achievement=achievement, reason=failures.UNEXPECTED, error=repr(exc))
+        return {}
+
+
+def stale_achievement_ids() -> list[int]:
+    """The achievements whose payment is older than their data, oldest first: a calculation of
+    an older data version, or data (a current submission, a tick-box Yes) never calculated;
+    not those whose recalculation failed on their current data (it would fail again until the
+    data change), nor a financially approved payment (never recalculated)."""
+    from achievement.models import Submission, TickBoxValue
+
+    has_data = Exists(Submission.objects.filter(achievement=OuterRef("pk"), is_current=True)) | Exists(
+        TickBoxValue.objects.filter(
+            provider=OuterRef("provider"), achievement_date=OuterRef("achievement_date"), value=True
+        )
+    )
+    failed_on_current = Exists(
+        CalculationFailure.objects.filter(achievement=OuterRef("pk"), data_version=OuterRef("data_version"))
+    )
+    return list(
+        Achievement.objects.filter(
+            Q(calculation__data_version__lt=F("data_version")) | (Q(calculation__isnull=True, data_version__gt=0) & has_data)
+        )
+        .exclude(failed_on_current)
+        .exclude(declaration__status=DeclarationStatus.FINANCIALLY_APPROVED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def calculations_sweep(*, batch_size: int = 50) -> int:
+    """Recalculate every payment older than its data (``stale_achievement_ids``), in batches.
+
+    The safety net of "no recalculation is ever lost": a change's recalculation is queued after
+    its commit, and is lost if the broker is down then or the worker dies mid-task (the message
+    comes back only after the broker's visibility timeout, hours later).  Run periodically by
+    Celery beat (``RECALCULATION_SWEEP_SECONDS``).  Recalculating is idempotent, so a payment a
+    queued task also recalculates is written once.  Returns the number of achievements swept.
+    """
+    ids = stale_achievement_ids()
+    for start in range(0, len(ids), batch_size):
+        calculations_recalculate_isolating(achievement_ids=ids[start : start + batch_size])
+    if ids:
+        logger.info("Recalculation sweep: %s achievements recalculated", len(ids))
+    return len(ids)
+
+
 # The Declaration state machine's use cases live in ``declarations.workflow``; callers use them
 # from here too.
 __all__ = [
@@ -243,6 +343,8 @@ __all__ = [
     "calculation_recalculate",
     "calculations_mark_stale",
     "calculations_recalculate",
+    "calculations_recalculate_isolating",
+    "calculations_sweep",
     "declaration_declare",
     "declarations_approve",
     "declarations_finance_approve",

@@ -1,7 +1,8 @@
 """Celery tasks of the declarations app: thin, they take ids and call a service.
 
 Recalculation is idempotent (unchanged inputs write nothing), so the tasks acknowledge late: a
-worker killed mid-task leaves the message to be redelivered and done again.
+worker killed mid-task leaves the message to be redelivered and done again (after the broker's
+visibility timeout, hours later: ``recalculation_sweep`` recovers it within one sweep).
 """
 
 from __future__ import annotations
@@ -28,4 +29,10 @@ def recalculate_many(achievement_ids: list[int]) -> int:
         for start in range(0, len(ids), BATCH_SIZE):
             recalculate_many.delay(ids[start : start + BATCH_SIZE])
         return 0
-    return len(services.calculations_recalculate(achievement_ids=ids))
+    return len(services.calculations_recalculate_isolating(achievement_ids=ids))
+
+
+@shared_task(acks_late=True)
+def recalculation_sweep() -> int:
+    """Recalculate every payment older than its data (Celery beat runs it periodically)."""
+    return services.calculations_sweep(batch_size=BATCH_SIZE)

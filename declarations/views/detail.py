@@ -11,16 +11,17 @@ from accounts import permissions
 from accounts.formatting import money
 from achievement import entry_rules
 from achievement import selectors as achievement_selectors
-from declarations import rules, selectors
+from declarations import calculation_failures, rules, selectors
 from declarations.forms import DeclareForm
 from declarations.history import history_rows
 from declarations.models import DeclarationStatus
-from declarations.presenters import AchievementResults
+from declarations.presenters import AchievementResults, calculation_failure_notice
 from participation.models import ProviderLevel
 
 
 class ShowDeclarationView(TemplateView):
-    """A declaration: its status, the amounts declared and approved, the Achievement Summary
+    """A declaration: why its payment could not be recalculated (if so), its status, the amounts
+    declared and approved, the Achievement Summary
     (indicators, points, £), the submission notes, the transition history; Declare Achievement
     for the provider, Approve for the commissioner, and the commissioner's tick-box control for
     a PCN-level service.  404 for a provider the user cannot see."""
@@ -38,6 +39,7 @@ class ShowDeclarationView(TemplateView):
             results=selectors.indicator_result_list(calculation=calculation),
             show_money=show_money,
         )
+        failure = calculation_failures.current_failure(declaration.achievement)
         can_declare = declaration.status == DeclarationStatus.AWAITING_PROVIDER and rules.may_declare(
             user, declaration
         )
@@ -52,6 +54,11 @@ class ShowDeclarationView(TemplateView):
                 "finance_approved": money(declaration.amount_finance_approved),
             },
             results=results,
+            calculation_failure=calculation_failure_notice(
+                failure=failure,
+                who_corrects=calculation_failures.who_corrects(declaration.achievement) if failure else "",
+                calculation=calculation,
+            ),
             transitions=history_rows(user=user, declaration=declaration),
             submissions=[
                 s for s in achievement_selectors.submission_list(achievement_id=declaration.achievement_id) if s.notes

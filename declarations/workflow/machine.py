@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts import permissions, transitions
 from accounts.actors import SystemActor
-from declarations import rules
+from declarations import calculation_failures, rules
 from declarations.errors import (
     DeclarationInvalid,
     DeclarationNotFound,
@@ -108,9 +108,10 @@ def _state_error(transition: str):
 
 
 def calculated_from_current_data(declaration: Declaration) -> None:
-    """Nobody declares or approves a payment whose recalculation is still queued."""
+    """Nobody declares or approves a payment whose recalculation is still queued, or failed on
+    the current data (then the refusal says why, and who can correct the data)."""
     if declaration.calculation.data_version != declaration.achievement.data_version:
-        raise DeclarationStateError(RECALCULATION_PENDING)
+        raise DeclarationStateError(calculation_failures.refusal(declaration.achievement) or RECALCULATION_PENDING)
 
 
 def _action(transition: str, done: str, refused) -> transitions.Action:
