@@ -48,6 +48,9 @@ _COMMISSIONER_READERS = frozenset(
     {Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT, Role.COMMISSIONING_MANAGEMENT}
 )
 
+# Payments (Reports): the commissioner's Approval and Finance Management, and Finance View.
+_PAYMENTS_READERS = frozenset({Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT, Role.FINANCE_VIEW})
+
 TABS: tuple[Tab, ...] = (
     Tab("Home", (SubTab("Home", "home"),), prefixes=("message",)),
     Tab(
@@ -85,6 +88,19 @@ TABS: tuple[Tab, ...] = (
                           "declarations:declaration_detail", "declarations:declaration_tick_box")),
         ),
         prefixes=("declarations:", "achievement:result"),
+    ),
+    Tab(
+        "Reports",
+        (
+            _for("Achievement Summary Report", "reports:achievement_summaries", *_PROVIDER_READERS,
+                 *_COMMISSIONER_READERS, screens=("reports:achievement_summary",)),
+            _for("Payments", "reports:payments", *_PAYMENTS_READERS, screens=("reports:report_run",)),
+            _for("Network Organisation Relationship", "reports:network", *_COMMISSIONER_READERS),
+            # The insight sub-tabs (where the money is lost; this year and last) go here, one line each.
+            _for("Allocated Reports", "reports:allocated_reports", *_PROVIDER_READERS, *_COMMISSIONER_READERS,
+                 Role.USER_ADMINISTRATOR),
+        ),
+        prefixes=("reports:",),
     ),
     Tab(
         "Administrative Tasks",
