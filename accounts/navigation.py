@@ -96,7 +96,9 @@ TABS: tuple[Tab, ...] = (
                  *_COMMISSIONER_READERS, screens=("reports:achievement_summary",)),
             _for("Payments", "reports:payments", *_PAYMENTS_READERS, screens=("reports:report_run",)),
             _for("Network Organisation Relationship", "reports:network", *_COMMISSIONER_READERS),
-            # The insight sub-tabs (where the money is lost; this year and last) go here, one line each.
+            _for("Where the Money Is Lost", "reports:money_lost", *_COMMISSIONER_READERS,
+                 screens=("reports:money_lost_indicator",)),
+            _for("This Year and Last", "reports:year_on_year", *_PROVIDER_READERS, *_COMMISSIONER_READERS),
             _for("Allocated Reports", "reports:allocated_reports", *_PROVIDER_READERS, *_COMMISSIONER_READERS,
                  Role.USER_ADMINISTRATOR),
         ),
