@@ -5,7 +5,7 @@ from django import forms
 from participation.definitions import DENOMINATOR_FIELD, YES_NO_FIELD
 
 from .entry_rules import fraction_errors
-from .ingest.reader import MAX_VALUE
+from .plausibility import MAX_LIST_SIZE, ValueLimits, value_errors
 
 MAX_UPLOAD_BYTES = 2 * 1024**3  # a national year-end extract is about 450 MB
 
@@ -97,7 +97,9 @@ class GroupValuesForm(forms.Form):
 
     One field per enterable indicator field (``entry_rules.FieldState``); blank leaves the value as it
     is.  Validation as for extracts: whole numbers of 0 or more, a Numerator not above its
-    Denominator (on the values the submission would hold).  ``new_values()`` gives the service's
+    Denominator (on the values the submission would hold), a Yes/No Flag only Yes or No, and,
+    given ``limits``, every other value not above the provider's list size nor the service's
+    ceiling (achievement/plausibility.py).  ``new_values()`` gives the service's
     ``{(indicator id, field name): value}``.
     """
 
@@ -110,8 +112,9 @@ class GroupValuesForm(forms.Form):
         "for the same achievement date.",
     )
 
-    def __init__(self, *args, states, indicators, base_values, **kwargs):
+    def __init__(self, *args, states, indicators, base_values, limits: ValueLimits | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.limits = limits  # the list size and ceiling the values are checked against (on a post)
         self.states = [s for s in states if s.editable]
         self.indicators = indicators
         self.base_values = base_values  # what the submission holds where no New Value is given
@@ -122,13 +125,18 @@ class GroupValuesForm(forms.Form):
                                                required=False)
             else:
                 message = f"{state.indicator.code} {state.field_name} must be a whole number of 0 or more"
+                ceiling = MAX_LIST_SIZE if limits is None else limits.ceiling
                 field = forms.IntegerField(
                     label=label,
                     required=False,
                     min_value=0,
-                    max_value=MAX_VALUE,
-                    error_messages={"invalid": message, "min_value": message,
-                                    "max_value": f"{state.indicator.code} {state.field_name} is too large"},
+                    max_value=ceiling,
+                    error_messages={
+                        "invalid": message,
+                        "min_value": message,
+                        "max_value": f"{state.indicator.code} {state.field_name} is too large: "
+                        f"no value or list size can be above {ceiling:,}",
+                    },
                     widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "nhsuk-input nhsuk-input--width-10"}),
                 )
             self.fields[state.name] = field
@@ -141,7 +149,15 @@ class GroupValuesForm(forms.Form):
             if value is not None:
                 merged[state.key] = value
         by_key = {state.key: state for state in self.states}
-        for key, message in fraction_errors(self.indicators, merged).items():
+        if self.limits is None:
+            errors = fraction_errors(self.indicators, merged)
+        else:
+            entered = [
+                s.key for s in self.states
+                if cleaned.get(s.name) is not None and cleaned[s.name] != self.base_values.get(s.key)
+            ]
+            errors = value_errors(self.indicators, merged, changed=entered, limits=self.limits)
+        for key, message in errors.items():
             state = by_key.get(key) or by_key.get((key[0], DENOMINATOR_FIELD))
             if state is not None and state.name not in self.errors:
                 self.add_error(state.name, message)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts import permissions
-from accounts.models import ListSize
+from accounts.models import ListSize, OrganisationKind
 from participation.models import (
     AchievementDate,
     FinancialYear,
@@ -36,6 +36,7 @@ from .models import (
     SubmissionStatus,
     TickBoxValue,
 )
+from .plausibility import ValueLimits, indicator_figures, service_ceiling
 from .rules import READ_ROLES
 
 
@@ -63,6 +64,45 @@ def list_size_on(*, provider_id: int, date: dt.date) -> int | None:
         .order_by("-date")
         .values_list("size", flat=True)
         .first()
+    )
+
+
+def entry_list_size(*, provider, date: dt.date) -> int | None:
+    """The list size values entered for ``provider`` on ``date`` are checked against: its own
+    (``list_size_on``); for a PCN without one, the sum of its practices' (as the aggregation of
+    their extracts records it); None when none is known."""
+    own = list_size_on(provider_id=provider.pk, date=date)
+    if own is not None or provider.kind != OrganisationKind.PCN:
+        return own
+    latest: dict[int, int] = {}
+    rows = (
+        ListSize.objects.filter(
+            organisation__pcn_id=provider.pk, organisation__kind=OrganisationKind.PRACTICE, date__lte=date
+        )
+        .order_by("organisation_id", "-date")
+        .values_list("organisation_id", "size")
+    )
+    for organisation_id, size in rows:
+        latest.setdefault(organisation_id, size)
+    return sum(latest.values()) if latest else None
+
+
+def value_limits(*, achievement: Achievement) -> ValueLimits:
+    """What the values entered in an achievement are checked against: the provider's list size
+    on the achievement date and the service's ceiling (achievement/plausibility.py).  Two
+    queries."""
+    provider = achievement.provider
+    date = achievement.achievement_date.date
+    service = achievement.service
+    indicators = Indicator.objects.filter(service_id=service.pk).select_related("group")
+    return ValueLimits(
+        list_size=entry_list_size(provider=provider, date=date),
+        ceiling=service_ceiling(
+            value_per_point=service.value_per_point,
+            average_list_size=service.average_list_size,
+            indicators=indicator_figures(indicators),
+        ),
+        whose=f"{provider.name} ({provider.ods_code}) on {date:%d/%m/%Y}",
     )
 
 

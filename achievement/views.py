@@ -275,6 +275,7 @@ class ShowGroupView(RoleRequiredMixin, TemplateView):
             states=self.field_states,
             indicators=self.indicators,
             base_values=self.data.current_values,
+            limits=None if data is None else selectors.value_limits(achievement=self.achievement),
             initial={
                 "notes": self.data.wip.notes if self.data.wip else "",
                 **{s.name: s.wip for s in self.field_states if s.editable and s.wip is not None},

@@ -7,7 +7,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from accounts.models import Organisation
-from participation.models import AchievementDate, Indicator, OfferStatus, QualityService, ServiceOffer
+from achievement.plausibility import RuleFigures, service_ceiling
+from participation.models import (
+    AchievementDate,
+    EntryKind,
+    Indicator,
+    OfferStatus,
+    QualityService,
+    ServiceOffer,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,8 @@ class ServiceEntry:
     provider_level: str
     indicators: dict[str, int]  # IND_CODE -> Indicator id
     dates: dict[dt.date, int]  # achievement date -> AchievementDate id
+    entered: dict[str, str] = field(default_factory=dict)  # IND_CODE -> who enters it (not GPES)
+    ceiling: int = 0  # no value nor list size above it (achievement/plausibility.py)
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,7 @@ class OrganisationEntry:
     id: int
     kind: str
     pcn_id: int | None
+    ods_code: str = ""
 
 
 @dataclass
@@ -37,23 +48,67 @@ class Catalogue:
     @classmethod
     def load(cls) -> Catalogue:
         indicators: dict[int, dict[str, int]] = {}
-        for service_id, code, pk in Indicator.objects.values_list("service_id", "code", "pk").iterator():
+        entered: dict[int, dict[str, str]] = {}
+        figures: dict[int, list[RuleFigures]] = {}
+        rows = Indicator.objects.values_list(
+            "service_id", "code", "pk", "entry", "kind", "points", "national_prevalence", "group__national_prevalence",
+            "rate",
+        )
+        for service_id, code, pk, entry, kind, points, prevalence, group_prevalence, rate in rows.iterator():
             indicators.setdefault(service_id, {})[code] = pk
+            if entry != EntryKind.AUTOMATIC:
+                entered.setdefault(service_id, {})[code] = entry
+            figures.setdefault(service_id, []).append(RuleFigures(kind, points, prevalence or group_prevalence, rate))
         dates: dict[int, dict[dt.date, int]] = {}
         for service_id, date, pk in AchievementDate.objects.values_list("service_id", "date", "pk").iterator():
             dates.setdefault(service_id, {})[date] = pk
         services = {
-            code: ServiceEntry(pk, code, level, indicators.get(pk, {}), dates.get(pk, {}))
-            for pk, code, level in QualityService.objects.values_list("pk", "code", "provider_level")
+            code: ServiceEntry(
+                pk,
+                code,
+                level,
+                indicators.get(pk, {}),
+                dates.get(pk, {}),
+                entered.get(pk, {}),
+                service_ceiling(value_per_point=per_point, average_list_size=average, indicators=figures.get(pk, [])),
+            )
+            for pk, code, level, per_point, average in QualityService.objects.values_list(
+                "pk", "code", "provider_level", "value_per_point", "average_list_size"
+            )
         }
         organisations = {
-            ods: OrganisationEntry(pk, kind, pcn_id)
+            ods: OrganisationEntry(pk, kind, pcn_id, ods)
             for pk, ods, kind, pcn_id in Organisation.objects.values_list("pk", "ods_code", "kind", "pcn_id").iterator()
         }
         approved = set(
             ServiceOffer.objects.filter(status=OfferStatus.APPROVED).values_list("service_id", "provider_id")
         )
         return cls(services, organisations, approved)
+
+    def group_for(self, key: tuple[str, str, str]) -> Group | list[str]:
+        """The group of a (service, organisation, achievement date), or the errors that stop it."""
+        service_code, org_code, ach_date = key
+        messages = []
+        service = self.services.get(service_code)
+        organisation = self.organisations.get(org_code)
+        date = _parse_ach_date(ach_date)
+        if service is None:
+            messages.append(f"Unknown service {service_code!r}.")
+        if organisation is None:
+            messages.append(f"Unknown organisation {org_code!r}.")
+        if date is None:
+            messages.append(f"ACH_DATE {ach_date!r} is not a date in the form YYYYMMDD.")
+        elif service is not None and date not in service.dates:
+            messages.append(f"{ach_date} is not an achievement date of {service_code}.")
+        if (
+            service is not None
+            and organisation is not None
+            and (service.id, organisation.id) not in self.approved
+        ):
+            messages.append(f"{org_code} has no Approved offer of {service_code}.")
+        if messages:
+            return messages
+        return Group(service=service, provider=organisation, date=date, date_id=service.dates[date])
 
 
 @dataclass
@@ -68,6 +123,11 @@ class Group:
     copy_prefix: str | None = None
     seen: bytearray = field(default_factory=bytearray)  # bitmap over (indicator, field) pairs
     rows: int = 0
+    # The list-size check (achievement/ingest/list_sizes.py): the file's LISTSIZE for the group,
+    # and the counts read before it, as (value, line, the reader's entry for the field).
+    list_size: int | None = None
+    pending: list[tuple[int, int, tuple]] = field(default_factory=list)
+    list_size_refused: bool = False  # its LISTSIZE row is an error: the file is rejected anyway
 
 
 @dataclass
@@ -75,3 +135,12 @@ class LoadResult:
     rows: int
     groups: list[Group]
     list_sizes: dict[tuple[int, int, dt.date], tuple[int, int]]  # (service, org, date) -> (size, line)
+
+
+def _parse_ach_date(text: str) -> dt.date | None:
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None

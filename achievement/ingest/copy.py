@@ -155,7 +155,8 @@ class _CopySource(io.RawIOBase):
 
 
 def write_values(reader: ExtractReader) -> None:
-    """Stream the validated values into IndicatorValue (COPY on PostgreSQL)."""
+    """Stream the validated values into IndicatorValue (COPY on PostgreSQL); then the reader's
+    checks that need a query (``ExtractReader.finish``)."""
     chunks = reader.chunks()
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(IndicatorValue._meta.db_table)
@@ -165,6 +166,7 @@ def write_values(reader: ExtractReader) -> None:
                 _CopySource(chunks),
                 size=65536,
             )
+        reader.finish()
         return
     field_names = reader.field_names
     for lines in chunks:
@@ -180,6 +182,7 @@ def write_values(reader: ExtractReader) -> None:
                 )
             )
         IndicatorValue.objects.bulk_create(batch, batch_size=BULK_BATCH)
+    reader.finish()
 
 
 

@@ -24,8 +24,11 @@ from typing import TYPE_CHECKING
 
 from accounts.loaders import ErrorLog
 from achievement.models import IndicatorValue
+from participation.definitions import YES_NO_FIELD
+from participation.models import EntryKind
 
 from .catalogue import Catalogue, Group, LoadResult, ServiceEntry
+from .list_sizes import LIST_SIZE_INDICATOR, above, check_against_file, settle, too_large
 
 if TYPE_CHECKING:
     from .copy import SubmissionIds
@@ -44,7 +47,6 @@ COLUMNS = (
     "SUBMIT_TIME",
     "LAST_SUBMISSION",
 )
-LIST_SIZE_INDICATOR = "LISTSIZE"
 LIST_SIZE_FIELD = "Registered Population"
 NUMERATOR = "Numerator"
 DENOMINATOR = "Denominator"
@@ -75,7 +77,8 @@ def _first_undecodable_line(path: Path) -> int:
 # What a (service, IND_CODE, FIELD_NAME) is, decided once per pair rather than once per row:
 # a value field (indicator id, bit, COPY middle part, fraction role), a LISTSIZE row, or an error.
 _LIST_SIZE = ("list size",)
-_NOT_FRACTION, _NUMERATOR, _DENOMINATOR = 0, 1, 2
+_NOT_FRACTION, _NUMERATOR, _DENOMINATOR, _YES_NO = 0, 1, 2, 3
+_FRACTION_ROLES = (_NUMERATOR, _DENOMINATOR)
 
 
 class ExtractReader:
@@ -210,7 +213,7 @@ class ExtractReader:
                     key = (service_code, org_code, ach_date)
                     found = groups.get(key)
                     if found is None:
-                        found = groups[key] = self._group(key)
+                        found = groups[key] = self.catalogue.group_for(key)
                     if type(found) is list:
                         group, group_errors = None, found
                         service = catalogue_services.get(service_code)
@@ -219,7 +222,9 @@ class ExtractReader:
                         group, group_errors = found, None
                         service = group.service
                         prefix = group.copy_prefix
+                        pending_append = group.pending.append
                     pairs = None if service is None else self._pairs.setdefault(service.id, {})
+                    ceiling = 0 if service is None else service.ceiling
 
                 row_ok = True
                 if group_errors is not None:
@@ -246,23 +251,33 @@ class ExtractReader:
                     entry = pairs[pair_key] = pair_of(service, ind_code, field_name)
                 if type(entry) is str:
                     add_error(line_no, entry)
+                    if group is not None and ind_code == LIST_SIZE_INDICATOR:
+                        group.list_size_refused = True  # its list size is not "unknown": it is wrong
                     continue
                 if entry is _LIST_SIZE:
+                    if not row_ok and group is not None:
+                        group.list_size_refused = True
                     if row_ok:
                         size_key = (service.id, group.provider.id, group.date)
                         first = list_sizes.get(size_key)
+                        size = int(value)
                         if first is not None:
                             add_error(
                                 line_no,
                                 f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once "
                                 f"(first at line {first[1]}).",
                             )
+                        elif size > ceiling:
+                            add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, size, ceiling))
+                            group.list_size_refused = True
                         else:
-                            list_sizes[size_key] = (int(value), line_no)
+                            list_sizes[size_key] = (size, line_no)
+                            group.list_size = size
+                            check_against_file(errors, group, line_no)
                     continue
                 if group is None:
                     continue
-                indicator_id, bit, middle, role = entry
+                indicator_id, bit, middle, role, _, _ = entry
 
                 seen = group.seen
                 byte, mask = bit >> 3, 1 << (bit & 7)
@@ -273,7 +288,30 @@ class ExtractReader:
                     continue
                 seen[byte] |= mask
 
-                if role and row_ok:
+                if row_ok:
+                    # What the value can be (achievement/plausibility.py): a Yes/No Flag 1 or 0;
+                    # a count not above the ceiling nor the list size (the file's LISTSIZE for the
+                    # group; until it is read, the count waits in the group's ``pending``).
+                    if role == _YES_NO:
+                        if value != "1" and value != "0" and int(value) > 1:
+                            add_error(
+                                line_no,
+                                f"{org_code} {ind_code} {field_name} on {ach_date}: VALUE {value!r} is not "
+                                "1 (Yes) or 0 (No).",
+                            )
+                            row_ok = False
+                    else:
+                        count = int(value)
+                        if count > ceiling:
+                            add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, count, ceiling))
+                            row_ok = False
+                        elif group.list_size is None:
+                            pending_append((count, line_no, entry))
+                        elif count > group.list_size:
+                            add_error(line_no, above(group, count, ind_code, field_name, group.list_size, "LISTSIZE"))
+                            row_ok = False
+
+                if role in _FRACTION_ROLES and row_ok:
                     fraction_key = (group.provider.id, group.date_id, indicator_id)
                     partner = pending_fraction.pop(fraction_key, None)
                     if partner is None:
@@ -298,6 +336,9 @@ class ExtractReader:
                         out = []
                         append = out.append
 
+        # Groups whose counts wait for a recorded list size: checked by ``finish`` (no query
+        # while the COPY is in progress).
+        self._unsettled = [g for g in groups.values() if type(g) is Group and g.pending]
         if out and not errors.count:
             yield out
         if whole_file and rows == 0 and not errors:
@@ -321,45 +362,27 @@ class ExtractReader:
             return f"Unknown indicator {ind_code!r} for {service.code}."
         if not field_name or len(field_name) > _FIELD_NAME_MAX:
             return f"FIELD_NAME must be 1 to {_FIELD_NAME_MAX} characters."
+        entered = service.entered.get(ind_code)
+        if entered is not None:
+            who = {EntryKind.PCN: "by the PCN", EntryKind.COMMISSIONER: "by the Commissioning Organisation"}.get(
+                entered, "manually by the practice"
+            )
+            return (
+                f"{ind_code} is entered {who} in CQRS: GPES does not extract it, and a load must not "
+                "overwrite what was entered by hand."
+            )
         bit = self._bits.setdefault((indicator_id, field_name), len(self._bits))
         escaped = field_name.translate(_COPY_ESCAPES)
         self.field_names[escaped] = field_name
-        role = {NUMERATOR: _NUMERATOR, DENOMINATOR: _DENOMINATOR}.get(field_name, _NOT_FRACTION)
-        return (indicator_id, bit, f"{indicator_id}\t{escaped}\t", role)
+        role = {NUMERATOR: _NUMERATOR, DENOMINATOR: _DENOMINATOR, YES_NO_FIELD: _YES_NO}.get(field_name, _NOT_FRACTION)
+        return (indicator_id, bit, f"{indicator_id}\t{escaped}\t", role, ind_code, field_name)
 
-    def _group(self, key: tuple[str, str, str]) -> Group | list[str]:
-        """The group of a (service, organisation, achievement date), or the errors that stop it."""
-        service_code, org_code, ach_date = key
-        messages = []
-        service = self.catalogue.services.get(service_code)
-        organisation = self.catalogue.organisations.get(org_code)
-        date = _parse_ach_date(ach_date)
-        if service is None:
-            messages.append(f"Unknown service {service_code!r}.")
-        if organisation is None:
-            messages.append(f"Unknown organisation {org_code!r}.")
-        if date is None:
-            messages.append(f"ACH_DATE {ach_date!r} is not a date in the form YYYYMMDD.")
-        elif service is not None and date not in service.dates:
-            messages.append(f"{ach_date} is not an achievement date of {service_code}.")
-        if (
-            service is not None
-            and organisation is not None
-            and (service.id, organisation.id) not in self.catalogue.approved
-        ):
-            messages.append(f"{org_code} has no Approved offer of {service_code}.")
-        if messages:
-            return messages
-        return Group(service=service, provider=organisation, date=date, date_id=service.dates[date])
-
-
-def _parse_ach_date(text: str) -> dt.date | None:
-    if len(text) != 8 or not text.isdigit():
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
+    def finish(self) -> None:
+        """After the values are written: check the counts of the groups the file gave no
+        LISTSIZE row against their recorded list sizes (one query), and put the errors in line
+        order.  ``write_values`` calls it."""
+        settle(self.errors, getattr(self, "_unsettled", []))
+        self.errors.shown.sort(key=lambda e: e["line"] or 0)
 
 
 def _valid_submit_date(text: str) -> bool:

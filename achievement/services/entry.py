@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationKind
 from accounts.services import audit_record
-from achievement import entry_rules, hooks, payments, rules, selectors
+from achievement import entry_rules, hooks, payments, plausibility, rules, selectors
 from achievement.errors import AchievementEntryError, AchievementNotAllowed, AchievementNotFound
 from achievement.models import Achievement, IndicatorValue, Submission, SubmissionSource
 from participation.models import AchievementDate, Indicator, OfferStatus, ProviderLevel, ServiceOffer
@@ -101,7 +101,9 @@ def achievement_values_save(
 
     - only fields ``entry_rules.entry_states`` finds enterable for this user may be given a value
       (another organisation's achievement: 404; a read-only field: refused);
-    - whole numbers of 0 or more, a Numerator not above its Denominator (as for extracts);
+    - whole numbers of 0 or more, a Numerator not above its Denominator (as for extracts); a
+      Yes/No Flag 1 or 0; every other value entered not above the provider's list size on the
+      date (known: else refused, saying so) nor the service's ceiling (achievement/plausibility.py);
     - saved or submitted only when the data differ from the previous submission (or there is
       none); otherwise refused and nothing is saved;
     - an achievement has at most one Work in Progress, holding the New Values that differ from
@@ -149,8 +151,11 @@ def achievement_values_save(
     deltas = {key: value for key, value in deltas.items() if current.get(key) != value}
 
     merged = {**current, **deltas}
-    errors = entry_rules.fraction_errors(
-        [i for i in data.indicators if i.pk in group_indicator_ids or any(k[0] == i.pk for k in deltas)], merged
+    errors = plausibility.value_errors(
+        [i for i in data.indicators if i.pk in group_indicator_ids or any(k[0] == i.pk for k in deltas)],
+        merged,
+        changed=deltas,
+        limits=selectors.value_limits(achievement=achievement),
     )
     if errors:
         raise AchievementEntryError(next(iter(errors.values())))

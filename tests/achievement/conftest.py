@@ -26,6 +26,9 @@ class RecalculationSpy:
     def delay_on_commit(self, ids):
         self.calls.append(list(ids))
 
+    def delay(self, ids):  # enqueued from an on-commit callback
+        self.calls.append(list(ids))
+
     @property
     def achievement_ids(self) -> set[int]:
         return {i for call in self.calls for i in call}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from accounts.models import Organisation, OrganisationKind, User
+from accounts.models import ListSize, Organisation, OrganisationKind, User
 from participation.models import (
     AchievementDate,
     Domain,
@@ -38,6 +38,16 @@ def world() -> dict[str, Organisation]:
         "A81002": organisation("A81002", OrganisationKind.PRACTICE, "Queens Park Medical Centre", pcn=pcn, commissioner=icb),
         "A81003": organisation("A81003", OrganisationKind.PRACTICE, "Acklam Medical Centre", commissioner=icb),
     }
+
+
+LIST_SIZES = {"A81001": 10_250, "A81002": 7_400, "A81003": 5_000}
+LIST_SIZE_DATE = dt.date(2023, 4, 1)
+
+
+def list_sizes(organisations: dict[str, Organisation], date: dt.date = LIST_SIZE_DATE) -> None:
+    """Each practice's list size recorded on ``date`` (the fixture extracts carry the same)."""
+    for code, size in LIST_SIZES.items():
+        ListSize.objects.create(organisation=organisations[code], date=date, size=size)
 
 
 def _service(code: str, name: str, level: str, year: str) -> QualityService:

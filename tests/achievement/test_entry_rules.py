@@ -20,6 +20,7 @@ from achievement.models import (
 from declarations import services as declarations_services
 from declarations.models import Declaration
 from participation.models import AchievementDate, EntryKind, Indicator
+from tests.achievement import factories
 from tests.factories import member
 
 # --- builders ------------------------------------------------------------------------------
@@ -97,6 +98,13 @@ def payment_moved_through(achievement: Achievement, *steps: str) -> Declaration:
     for step in steps:
         act[step]()
     return Declaration.objects.get(pk=declaration.pk)
+
+
+@pytest.fixture(autouse=True)
+def recorded_list_sizes(world):
+    """The practices' list sizes: the values entered are checked against them
+    (achievement/plausibility.py)."""
+    factories.list_sizes(world)
 
 
 @pytest.fixture

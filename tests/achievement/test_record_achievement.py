@@ -34,6 +34,13 @@ def text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
 
 
+@pytest.fixture(autouse=True)
+def recorded_list_sizes(world):
+    """The practices' list sizes: the values entered are checked against them
+    (achievement/plausibility.py)."""
+    factories.list_sizes(world)
+
+
 @pytest.fixture
 def practice(world):
     return world["A81001"]
