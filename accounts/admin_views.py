@@ -11,11 +11,10 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import permissions, user_admin
+from . import permissions, selectors, user_admin
 from .forms import AddUserForm, ChangeRolesForm, UserSearchForm
 from .mixins import DomainErrorsMixin, RoleRequiredMixin
 from .models import Role, User
-from .registration import user_is_registered
 
 PAGE_SIZE = 25
 
@@ -32,7 +31,8 @@ def _base_url(request) -> str:
 
 
 class AddUserView(AdministrativeTasksMixin, FormView):
-    """Add New User: the user gets an email with a registration link."""
+    """Add New User: a new user gets an email with a registration link; an existing account an
+    invitation to join the organisation (ADR 0014)."""
 
     template_name = "accounts/add_user.html"
     form_class = AddUserForm
@@ -58,12 +58,14 @@ class AddUserView(AdministrativeTasksMixin, FormView):
         except user_admin.UserAdministrationError as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)
-        if user_is_registered(user=user):
-            message = f"{user.get_full_name()} has been given roles at {data['organisation'].name}."
-        else:
-            message = (f"{user.get_full_name()} has been added to {data['organisation'].name}. "
-                       f"We have emailed {user.email} a registration link.")
-        messages.success(self.request, message)
+        organisation = data["organisation"]
+        if user.invitation is not None:
+            messages.success(self.request, (
+                f"{user.email} already has a CQRS account. We have emailed them an invitation to join "
+                f"{organisation.name}: they will hold the roles once they accept it, signed in."))
+            return redirect("accounts:add_user")
+        messages.success(self.request, f"{user.get_full_name()} has been added to {organisation.name}. "
+                                       f"We have emailed {user.email} a registration link.")
         return redirect("accounts:user_detail", user_id=user.pk)
 
 
@@ -80,7 +82,7 @@ class ListUsersView(AdministrativeTasksMixin, TemplateView):
         raw_org = self.request.GET.get("organisation", "")
         if raw_org.isascii() and raw_org.isdigit() and int(raw_org) in permissions.administered_organisation_ids(self.request.user):
             organisation_id = int(raw_org)
-        users = user_admin.managed_user_list(actor=self.request.user, search=search, organisation_id=organisation_id)
+        users = selectors.managed_user_list(actor=self.request.user, search=search, organisation_id=organisation_id)
         page = Paginator(users, PAGE_SIZE).get_page(self.request.GET.get("page"))
         context.update(
             {
@@ -105,7 +107,7 @@ class ShowUserView(AdministrativeTasksMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         actor = self.request.user
-        target = user_admin.managed_user_get(actor=actor, user_id=self.kwargs["user_id"])
+        target = selectors.managed_user_get(actor=actor, user_id=self.kwargs["user_id"])
         grouped: dict[int, tuple] = {}
         for membership in target.administered_memberships:
             grouped.setdefault(membership.organisation_id, (membership.organisation, []))[1].append(membership.role)
@@ -213,7 +215,7 @@ class ListAuditEventsView(AdministrativeTasksMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         action = self.request.GET.get("action", "")
-        events = user_admin.audit_event_list(actor=self.request.user, action=action)
+        events = selectors.audit_event_list(actor=self.request.user, action=action)
         page = Paginator(events, 50).get_page(self.request.GET.get("page"))
         for event in page.object_list:
             event.action_label = user_admin.AUDIT_ACTIONS.get(event.action, event.action)

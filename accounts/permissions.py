@@ -130,13 +130,31 @@ def can_administer_user(user, target) -> bool:
     ).exists()
 
 
+def wholly_administered_users(user) -> QuerySet:
+    """The users this user *wholly* administers (ADR 0014): every membership they hold is at an
+    organisation this user administers, and they are not a superuser or staff (the service's
+    operators are nobody's organisation to administer).  Only these can be disabled by this user,
+    and only their sign-ins and addresses appear in this user's Audit Log."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
+    administered = administered_organisation_ids(user)
+    held = Membership.objects.filter(user=OuterRef("pk"))
+    return get_user_model().objects.filter(
+        Exists(held.filter(organisation_id__in=administered)),
+        is_superuser=False,
+        is_staff=False,
+    ).exclude(Exists(held.exclude(organisation_id__in=administered)))
+
+
+def administers_wholly(user, target) -> bool:
+    return bool(administered_organisation_ids(user)) and wholly_administered_users(user).filter(pk=target.pk).exists()
+
+
 def can_disable_user(user, target) -> bool:
     """Disabling shuts a person out of every organisation, so only an administrator of *all*
-    the target's organisations may do it, and never of themselves."""
-    if target.pk == user.pk:
-        return False
-    held = set(Membership.objects.filter(user=target).values_list("organisation_id", flat=True))
-    return bool(held) and held <= administered_organisation_ids(user)
+    the target's organisations may do it (never of a superuser), and never of themselves."""
+    return target.pk != user.pk and administers_wholly(user, target)
 
 
 def roles_for_organisation(organisation: Organisation) -> list[str]:

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from . import permissions
 from .errors import NotFound
+from .inputs import text_or_none
 from .models import Membership, Message, MessageRead
 
 
@@ -56,6 +57,8 @@ def organisations_and_roles(*, user) -> list[tuple]:
 def organisation_get(*, user, ods_code: str):
     """An organisation the user may see; any other is ``NotFound`` (never reveal another
     organisation's data)."""
+    if text_or_none(ods_code) is None:  # a NUL byte: PostgreSQL cannot even compare it
+        raise NotFound("No such organisation")
     organisation = permissions.visible_organisations(user).filter(ods_code=ods_code).first()
     if organisation is None:
         raise NotFound("No such organisation")
@@ -67,4 +70,92 @@ def organisation_people(*, organisation) -> QuerySet[Membership]:
         Membership.objects.filter(organisation=organisation, user__is_active=True)
         .select_related("user")
         .order_by("user__full_name", "user__email", "role")
+    )
+
+
+# Reads for the Administrative Tasks screens: scoped to what the administrator administers ------
+
+def managed_user_list(*, actor, search: str = "", organisation_id: int | None = None) -> QuerySet:
+    """Manage Org's & Users: the users holding a role in an organisation the administrator
+    administers, with those memberships, whether they have registered and whether their sign-in
+    is locked.  A fixed number of queries however many users a page shows."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Prefetch
+    from django.utils import timezone
+
+    from .models import RegistrationInvitation, User
+
+    administered = permissions.administered_organisation_ids(actor)
+    scope = set(administered) if organisation_id is None else set(administered) & {organisation_id}
+    users = User.objects.filter(Exists(Membership.objects.filter(user=OuterRef("pk"), organisation_id__in=scope)))
+    if search:
+        users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    cutoff = timezone.now() - settings.AXES_COOLOFF_TIME
+    return users.annotate(
+        awaiting_registration=Exists(
+            RegistrationInvitation.objects.filter(user=OuterRef("pk"), used_at__isnull=True, revoked_at__isnull=True)
+        ),
+        locked_out=Exists(
+            AccessAttempt.objects.filter(
+                username=OuterRef("email"),
+                failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+                attempt_time__gte=cutoff,
+            )
+        ),
+    ).prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(organisation_id__in=administered).select_related("organisation"),
+            to_attr="administered_memberships",
+        )
+    ).order_by("full_name", "email")
+
+
+def managed_user_get(*, actor, user_id: int):
+    """One user the administrator manages (annotated as in the list), or 404."""
+    user = managed_user_list(actor=actor).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user")
+    return user
+
+
+# Sign-in events name no organisation: they are tied to the account tried (no actor when it failed).
+ACCOUNT_EVENTS = ("sign_in_failed", "sign_in_locked_out")
+
+
+def audit_event_list(*, actor, action: str = "") -> QuerySet:
+    """The Audit Log (ADR 0014): the events at the organisations the administrator administers,
+    and, for the users they wholly administer (every membership at one of those organisations),
+    what those users did that names no organisation: their sign-ins, failed sign-ins and refusals.
+    What a shared member did elsewhere, or when they signed in, is not this administrator's to
+    read.  ``address_shown`` says whether the event's IP address may be shown: only the
+    administrator's own and a wholly administered user's."""
+    from django.db.models import BooleanField, CharField, ExpressionWrapper
+    from django.db.models.functions import Cast
+
+    from .models import AuditEvent
+
+    administered = permissions.administered_organisation_ids(actor)
+    if not administered:
+        return AuditEvent.objects.none()
+    wholly = permissions.wholly_administered_users(actor)
+    wholly_ids = wholly.values("pk")
+    about_wholly = Q(
+        actor__isnull=True,
+        object_type="accounts.User",
+        object_id__in=wholly.annotate(uid=Cast("pk", CharField())).values("uid"),
+    )
+    events = AuditEvent.objects.filter(
+        Q(organisation_id__in=administered)
+        | Q(actor_id__in=wholly_ids, organisation__isnull=True)
+        | (about_wholly & Q(action__in=ACCOUNT_EVENTS))
+    )
+    if action:
+        events = events.filter(action=action)
+    address_shown = Q(actor_id=actor.pk) | Q(actor_id__in=wholly_ids) | about_wholly
+    return (
+        events.annotate(address_shown=ExpressionWrapper(address_shown, output_field=BooleanField()))
+        .select_related("actor", "organisation")
+        .order_by("-at", "-id")
     )

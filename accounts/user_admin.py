@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from . import permissions
 from .errors import Conflict, NotAllowed, NotFound
+from .invitations import invitation_send
 from .models import Membership, Organisation, User
 from .registration import invitation_create, user_is_registered
 from .services import audit_record
@@ -37,6 +38,9 @@ AUDIT_ACTIONS = {
     "user_disabled": "User disabled",
     "user_enabled": "User enabled",
     "user_unlocked": "Sign-in unlocked",
+    "invitation_sent": "Invitation sent",
+    "invitation_accepted": "Invitation accepted",
+    "invitation_declined": "Invitation declined",
     "registration_link_sent": "Registration link sent",
     "registration_link_requested": "New registration link requested",
     "registration_completed": "Registration completed",
@@ -49,6 +53,15 @@ AUDIT_ACTIONS = {
 
 class UserAdministrationError(Conflict):
     """A request a User Administrator may make, but not in this state (shown to them)."""
+
+
+# Maker-checker (ADR 0014): an administrator's own roles are another administrator's to change.
+OWN_ACCOUNT = "You cannot change your own roles or memberships: ask another User Administrator."
+
+
+def _not_own_account(actor: User, user_id: int) -> None:
+    if user_id == actor.pk:
+        raise UserAdministrationError(OWN_ACCOUNT)
 
 
 def email_domain_allowed(email: str) -> bool:
@@ -98,34 +111,38 @@ def user_add(
     roles: Iterable[str],
     base_url: str,
 ) -> User:
-    """Add New User: give a person roles at an organisation the administrator administers and,
-    unless they have registered already, email them a registration link.  The address must be at
-    an allowed domain.  A person who already has an account is linked, not duplicated; a
-    disabled account is not brought back here (Manage Org's & Users enables it)."""
+    """Add New User: give a new person roles at an organisation the administrator administers
+    and email them a registration link.  The address must be at an allowed domain.
+
+    A person who already has an account is never linked here (ADR 0014): they are sent an
+    invitation to join the organisation with these roles (``accounts.invitations``) and hold
+    them only once they accept it, signed in.  The returned user's ``invitation`` is that
+    invitation (None for a new account).  Nobody adds themselves; a disabled account is not
+    brought back here (Manage Org's & Users enables it)."""
     organisation = administered_organisation_get(actor=actor, organisation_id=organisation_id)
     email = User.objects.normalize_email(email.strip()).lower()
     if not email_domain_allowed(email):
         raise ValidationError(f"The email address must end in {' or '.join('@' + d for d in _domains())}.")
     roles = _check_roles(organisation, roles)
     user = User.objects.select_for_update().filter(email=email).first()
-    created = user is None
-    if created:
-        user = User.objects.create_user(email, None, full_name=full_name.strip())  # unusable password
-    elif not user.is_active:
-        raise UserAdministrationError(
-            "This person's account is disabled. Ask an administrator of all their organisations to enable it."
+    if user is not None:
+        _not_own_account(actor, user.pk)
+        if not user.is_active:
+            raise UserAdministrationError(
+                "This person's account is disabled. Ask an administrator of all their organisations to enable it."
+            )
+        user.invitation = invitation_send(
+            actor=actor, user=user, organisation=organisation, roles=roles, base_url=base_url
         )
+        return user
+    user = User.objects.create_user(email, None, full_name=full_name.strip())  # unusable password
     for role in roles:
-        Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
+        Membership.objects.create(user=user, organisation=organisation, role=role)
     audit_record(
-        actor=actor,
-        action="user_added" if created else "user_linked",
-        organisation=organisation,
-        obj=user,
-        detail={"email": email, "roles": roles},
+        actor=actor, action="user_added", organisation=organisation, obj=user, detail={"email": email, "roles": roles}
     )
-    if created or not user_is_registered(user=user):
-        invitation_create(user=user, organisation=organisation, invited_by=actor, base_url=base_url)
+    invitation_create(user=user, organisation=organisation, invited_by=actor, base_url=base_url)
+    user.invitation = None
     return user
 
 
@@ -151,7 +168,8 @@ def registration_link_resend(*, actor: User, user_id: int, base_url: str) -> Non
 @transaction.atomic
 def membership_change_roles(*, actor: User, user_id: int, organisation_id: int, roles: Iterable[str]) -> list[str]:
     """Set exactly which roles the user holds at the organisation (at least one: to take every
-    role away, unlink them)."""
+    role away, unlink them).  Never one's own (maker-checker)."""
+    _not_own_account(actor, user_id)
     organisation = administered_organisation_get(actor=actor, organisation_id=organisation_id)
     target = _managed_user(actor, user_id)
     roles = _check_roles(organisation, roles)
@@ -173,17 +191,22 @@ def membership_change_roles(*, actor: User, user_id: int, organisation_id: int, 
 
 @transaction.atomic
 def membership_unlink(*, actor: User, user_id: int, organisation_id: int) -> int:
-    """Unlink a user from an organisation: they lose every role there (the account stays)."""
+    """Unlink a user from an organisation: they lose every role there (the account stays).
+    Never oneself (maker-checker)."""
+    _not_own_account(actor, user_id)
     organisation = administered_organisation_get(actor=actor, organisation_id=organisation_id)
     target = _managed_user(actor, user_id)
     held = sorted(Membership.objects.filter(user=target, organisation=organisation).values_list("role", flat=True))
     if not held:
         raise NotFound("This user holds no role at this organisation")
-    if target.pk == actor.pk and "user_administrator" in held:
-        raise UserAdministrationError("You cannot unlink yourself; ask another User Administrator.")
     removed, _ = Membership.objects.filter(user=target, organisation=organisation).delete()
     audit_record(actor=actor, action="user_unlinked", organisation=organisation, obj=target, detail={"roles": held})
     return removed
+
+
+def _not_own_status(actor: User, user_id: int) -> None:
+    if user_id == actor.pk:
+        raise NotAllowed("You cannot disable or enable your own account: ask another User Administrator.")
 
 
 def sessions_end(*, user: User) -> int:
@@ -201,7 +224,9 @@ def sessions_end(*, user: User) -> int:
 @transaction.atomic
 def user_disable(*, actor: User, user_id: int) -> User:
     """Disable a user: they can no longer sign in and every session they have ends at once.
-    Only an administrator of all their organisations may do it, never to themselves."""
+    Only an administrator of all their organisations may do it (``permissions.can_disable_user``:
+    never a superuser), never to themselves."""
+    _not_own_status(actor, user_id)
     target = _managed_user(actor, user_id)
     if not permissions.can_disable_user(actor, target):
         raise NotAllowed("Only an administrator of all this user's organisations can disable them.")
@@ -218,6 +243,7 @@ def user_disable(*, actor: User, user_id: int) -> User:
 @transaction.atomic
 def user_enable(*, actor: User, user_id: int) -> User:
     """Enable a disabled user again (same rule as disabling)."""
+    _not_own_status(actor, user_id)
     target = _managed_user(actor, user_id)
     if not permissions.can_disable_user(actor, target):
         raise NotAllowed("Only an administrator of all this user's organisations can enable them.")
@@ -279,80 +305,3 @@ def _first_administered(actor: User, target: User) -> Organisation | None:
         .order_by("name")
         .first()
     )
-
-
-# Reads for the Administrative Tasks screens: scoped to what the administrator administers ------
-
-def managed_user_list(*, actor: User, search: str = "", organisation_id: int | None = None):
-    """Manage Org's & Users: the users holding a role in an organisation the administrator
-    administers, with those memberships, whether they have registered and whether their sign-in
-    is locked.  A fixed number of queries however many users a page shows."""
-    from axes.models import AccessAttempt
-    from django.db.models import Exists, OuterRef, Prefetch, Q
-
-    from .models import RegistrationInvitation
-
-    administered = permissions.administered_organisation_ids(actor)
-    scope = set(administered) if organisation_id is None else set(administered) & {organisation_id}
-    users = User.objects.filter(Exists(Membership.objects.filter(user=OuterRef("pk"), organisation_id__in=scope)))
-    if search:
-        users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
-    cutoff = timezone.now() - settings.AXES_COOLOFF_TIME
-    return users.annotate(
-        awaiting_registration=Exists(
-            RegistrationInvitation.objects.filter(user=OuterRef("pk"), used_at__isnull=True, revoked_at__isnull=True)
-        ),
-        locked_out=Exists(
-            AccessAttempt.objects.filter(
-                username=OuterRef("email"),
-                failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-                attempt_time__gte=cutoff,
-            )
-        ),
-    ).prefetch_related(
-        Prefetch(
-            "memberships",
-            queryset=Membership.objects.filter(organisation_id__in=administered).select_related("organisation"),
-            to_attr="administered_memberships",
-        )
-    ).order_by("full_name", "email")
-
-
-def managed_user_get(*, actor: User, user_id: int) -> User:
-    """One user the administrator manages (annotated as in the list), or 404."""
-    user = managed_user_list(actor=actor).filter(pk=user_id).first()
-    if user is None:
-        raise NotFound("No such user")
-    return user
-
-
-def audit_event_list(*, actor: User, action: str = ""):
-    """The audit log of the organisations the administrator administers: events about those
-    organisations and events by people who hold a role in them (their sign-ins, denials)."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from .models import AuditEvent
-
-    administered = permissions.administered_organisation_ids(actor)
-    if not administered:
-        return AuditEvent.objects.none()
-    from django.db.models import CharField
-    from django.db.models.functions import Cast
-
-    members = Membership.objects.filter(organisation_id__in=administered)
-    events = AuditEvent.objects.filter(
-        Q(organisation_id__in=administered)
-        # What a member did that is tied to no organisation (sign-ins, refusals, password
-        # changes); what they did at an organisation this administrator does not administer is
-        # that organisation's record, not ours.
-        | Q(Exists(members.filter(user=OuterRef("actor_id"))), organisation__isnull=True)
-        # Failed and locked-out sign-ins name no actor: they are tied to the account tried.
-        | Q(
-            action__in=["sign_in_failed", "sign_in_locked_out"],
-            object_type="accounts.User",
-            object_id__in=members.annotate(uid=Cast("user_id", CharField())).values("uid"),
-        )
-    )
-    if action:
-        events = events.filter(action=action)
-    return events.select_related("actor", "organisation").order_by("-at", "-id")

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import user_admin
+from accounts import invitations, user_admin
 from accounts.errors import NotAllowed, NotFound
 from accounts.models import AuditEvent, Membership, Role, User
 from tests.factories import ICBFactory, PCNFactory, PracticeFactory, member
@@ -94,12 +94,19 @@ def test_roles_must_suit_the_organisation(world):
         add(world["icb_admin"], world["icb"], roles=[Role.SERVICE_MANAGEMENT])
 
 
-def test_adding_an_existing_registered_person_links_them_without_a_new_link(world):
-    user = add(world["icb_admin"], world["pcn"], email="pat@nhs.net", roles=[Role.DECLARATION_MANAGEMENT])
+def test_adding_an_existing_registered_person_invites_them_without_a_registration_link(
+    world, django_capture_on_commit_callbacks
+):
+    """Issue 11: an existing account is invited, and linked only when its owner accepts."""
+    with django_capture_on_commit_callbacks(execute=True):
+        user = add(world["icb_admin"], world["pcn"], email="pat@nhs.net", roles=[Role.DECLARATION_MANAGEMENT])
     assert user == world["practice_user"]
+    assert not Membership.objects.filter(user=user, organisation=world["pcn"]).exists()
+    (email,) = mail.outbox
+    assert "invites you to join" in email.body and "/register/" not in email.body
+    assert AuditEvent.objects.filter(action="invitation_sent", object_id=str(user.pk)).exists()
+    invitations.invitation_accept(invitation_id=user.invitation.pk, user=user)
     assert Membership.objects.filter(user=user, organisation=world["pcn"]).exists()
-    assert mail.outbox == []
-    assert AuditEvent.objects.filter(action="user_linked", object_id=str(user.pk)).exists()
 
 
 def test_add_new_user_page(client_for, world, django_capture_on_commit_callbacks):
