@@ -70,7 +70,8 @@ def _indicator(service, group, code, kind, fields, position, **extra) -> Indicat
 
 
 def qof_2324() -> QualityService:
-    """QOF2324 with AF001 (register), AF006 (fraction with PCA fields) and QI013 (yes/no);
+    """QOF2324 with AF001 (register), AF006 (fraction with PCA fields) and QI013 (yes/no, entered
+    manually as in the real definition: GPES does not extract it);
     achievement dates 29/02/2024 and 31/03/2024 (payment)."""
     service = _service("QOF2324", "Quality and Outcomes Framework 2023/24", "practice", "2023/24")
     domain = Domain.objects.create(service=service, code="CL", name="Clinical")
@@ -79,7 +80,7 @@ def qof_2324() -> QualityService:
                points=5, register_field="Atrial Fibrillation Register")
     _indicator(service, group, "AF006", "fraction", ["Numerator", "Denominator", "AFIBPCADEC"], 1,
                points=12, lower=40, upper=70)
-    _indicator(service, group, "QI013", "yes_no", ["Yes/No Flag"], 2, points=37)
+    _indicator(service, group, "QI013", "yes_no", ["Yes/No Flag"], 2, points=37, entry="manual")
     AchievementDate.objects.create(service=service, date=QOF_FEBRUARY)
     AchievementDate.objects.create(service=service, date=QOF_DATE, is_payment_date=True)
     return service

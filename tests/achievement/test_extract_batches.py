@@ -272,7 +272,7 @@ def test_readers_see_only_the_old_current_values_while_batches_stage(
     callback.clone(args=(results,)).apply()
 
     values = selectors.current_values(achievement_ids=[achievement.pk])[achievement.pk]
-    assert values["AF006"] == {"Numerator": 95, "Denominator": 112, "AFIBPCADEC": 4}
+    assert values["AF006"] == {"Numerator": 95, "Denominator": 112, "AFIBPCADEC": 4, "AFIBINV1": 3}
     assert ExtractLoad.objects.get(pk=extract.pk).status == ExtractStatus.LOADED
     assert staged_values() == 0
 

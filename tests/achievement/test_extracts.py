@@ -83,8 +83,7 @@ def test_a_valid_extract_is_loaded_as_a_submitted_current_submission_per_practic
     assert selectors.current_values(achievement_ids=[a81001.pk]) == {
         a81001.pk: {
             "AF001": {"Atrial Fibrillation Register": 120},
-            "AF006": {"Numerator": 90, "Denominator": 110, "AFIBPCADEC": 4},
-            "QI013": {"Yes/No Flag": 1},
+            "AF006": {"Numerator": 90, "Denominator": 110, "AFIBPCADEC": 4, "AFIBINV1": 3},
         }
     }
 
@@ -362,7 +361,7 @@ def test_a_later_extract_for_the_same_date_supersedes_the_earlier_values_and_kee
     assert old.superseded_by_id == new.pk and new.superseded_by_id is None
     assert old.values.get(indicator__code="AF006", field_name="Numerator").value == 90  # history kept
     current = selectors.current_values(achievement_ids=[achievement.pk])[achievement.pk]
-    assert current["AF006"] == {"Numerator": 95, "Denominator": 112, "AFIBPCADEC": 4}
+    assert current["AF006"] == {"Numerator": 95, "Denominator": 112, "AFIBPCADEC": 4, "AFIBINV1": 3}
     assert Achievement.objects.count() == 2
     assert Submission.objects.filter(is_current=True).count() == 2
 
