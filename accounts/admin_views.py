@@ -13,6 +13,7 @@ from django.views.generic import FormView, TemplateView
 
 from . import permissions, selectors, user_admin
 from .forms import AddUserForm, ChangeRolesForm, UserSearchForm
+from .inputs import id_or_none, text_or_none
 from .mixins import DomainErrorsMixin, RoleRequiredMixin
 from .models import Role, User
 
@@ -79,9 +80,9 @@ class ListUsersView(AdministrativeTasksMixin, TemplateView):
         form = UserSearchForm(self.request.GET or None)
         search = form.cleaned_data["q"].strip() if form.is_valid() else ""
         organisation_id = None
-        raw_org = self.request.GET.get("organisation", "")
-        if raw_org.isascii() and raw_org.isdigit() and int(raw_org) in permissions.administered_organisation_ids(self.request.user):
-            organisation_id = int(raw_org)
+        raw_org = id_or_none(self.request.GET.get("organisation"))
+        if raw_org in permissions.administered_organisation_ids(self.request.user):
+            organisation_id = raw_org
         users = selectors.managed_user_list(actor=self.request.user, search=search, organisation_id=organisation_id)
         page = Paginator(users, PAGE_SIZE).get_page(self.request.GET.get("page"))
         context.update(
@@ -214,7 +215,7 @@ class ListAuditEventsView(AdministrativeTasksMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        action = self.request.GET.get("action", "")
+        action = text_or_none(self.request.GET.get("action", "")) or ""  # NUL: the filter is ignored
         events = selectors.audit_event_list(actor=self.request.user, action=action)
         page = Paginator(events, 50).get_page(self.request.GET.get("page"))
         for event in page.object_list:

@@ -75,6 +75,8 @@ class DateInputField(forms.Field):
             raise self._error("incomplete", missing=_join_parts(missing))
         if not all(text.isascii() and text.isdigit() for text in parts):  # not "²" nor "٣"
             raise self._error("invalid")
+        if any(len(text) > 4 for text in parts):  # 31/12/9999 at most; int() refuses 20,000 digits
+            raise self._error("year_digits" if len(parts[2]) > 4 else "invalid")
         day, month, year = (int(text) for text in parts)
         if len(parts[2]) != 4:
             raise self._error("year_digits")

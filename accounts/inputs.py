@@ -50,3 +50,16 @@ def text_or_none(value, *, max_length: int | None = None) -> str | None:
         return None
     return text
 
+
+
+def storable(value):
+    """``value`` (text, or a dict or list holding text) with each NUL byte written out as
+    ``\\x00``: what the audit log can record of a request (a path with ``%00``) that PostgreSQL
+    could not store as it came."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value

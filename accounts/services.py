@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .errors import NotFound
+from .inputs import storable
 from .models import AuditEvent, Message, MessageRead, Organisation
 from .selectors import message_list
 
@@ -26,7 +27,7 @@ def audit_record(
         organisation=organisation,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        detail=detail or {},
+        detail=storable(detail or {}),  # a request's path may hold a NUL byte
         ip_address=ip_address,
     )
 

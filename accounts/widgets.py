@@ -21,7 +21,7 @@ DATE_PARTS = (
 def date_part_looks_wrong(part: str, value) -> bool:
     """Whether one box of a date holds something that cannot be that part of a real date."""
     text = "" if value is None else str(value).strip()
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:  # int() refuses 20,000 digits
         return True
     number = int(text)
     if part == "day":

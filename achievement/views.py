@@ -8,6 +8,7 @@ from django.views.generic import FormView, TemplateView, View
 
 from accounts import permissions
 from accounts.errors import NotAllowed, NotFound
+from accounts.inputs import id_or_none
 from accounts.mixins import RoleRequiredMixin
 from accounts.models import Organisation
 from participation.models import FinancialYear, Indicator, ProviderLevel
@@ -151,10 +152,8 @@ class RecordAchievementView(RoleRequiredMixin, TemplateView):
 
 
 def _pick(queryset, raw):
-    try:
-        return queryset.filter(pk=int(raw)).first() if raw else None
-    except (TypeError, ValueError):
-        return None
+    number = id_or_none(raw)  # a 30-digit id is no id, as "abc" is
+    return queryset.filter(pk=number).first() if number is not None else None
 
 
 def _cannot_add_reason(*, user, service) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts.inputs import id_or_none
 from participation.models import AchievementDate, FinancialYear, QualityService
 
 from . import selectors
@@ -76,10 +77,7 @@ class AchievementResultsFilterForm(forms.Form):
         value = source.get(name)
         if hasattr(value, "pk"):
             return value.pk
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
+        return id_or_none(value)  # a 30-digit id is no id: it would overflow SQLite's INTEGER
 
 
 # --- Declarations ---------------------------------------------------------------------------------
@@ -109,7 +107,7 @@ class DeclarationSelectionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         posted = self.data.getlist("declarations") if hasattr(self.data, "getlist") else []
-        self.fields["declarations"].choices = [(value, value) for value in posted if str(value).isdigit()]
+        self.fields["declarations"].choices = [(value, value) for value in posted if id_or_none(value) is not None]
 
 
 class DeclareForm(forms.Form):

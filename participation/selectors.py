@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts import permissions
 from accounts.errors import NotFound
+from accounts.inputs import id_or_none
 from accounts.models import COMMISSIONER_ROLES, PROVIDER_ROLES, Organisation, OrganisationKind, Role
 
 from .errors import OfferNotFound
@@ -64,10 +65,8 @@ def offers_visible(*, user) -> QuerySet[ServiceOffer]:
 def financial_year_or_current(year_id) -> FinancialYear | None:
     """The financial year chosen in a filter, else the current one (the job aids' default)."""
     if year_id:
-        try:
-            year = FinancialYear.objects.filter(pk=int(year_id)).first()
-        except (TypeError, ValueError):
-            year = None
+        number = id_or_none(year_id)
+        year = FinancialYear.objects.filter(pk=number).first() if number is not None else None
         if year is not None:
             return year
     return FinancialYear.current()
@@ -81,9 +80,10 @@ def offers_selected(*, offers: QuerySet[ServiceOffer], offer_ids: Sequence[str])
     """
     ids = set()
     for value in offer_ids:
-        if not (value.isascii() and value.isdigit() and str(int(value)) == value):
+        number = id_or_none(value)
+        if number is None or str(number) != value:  # "007", " 7", a 30-digit id: no offer's id
             raise OfferNotFound("No such offer")
-        ids.add(int(value))
+        ids.add(number)
     selected = offers.filter(pk__in=ids)
     if selected.count() != len(ids):
         raise OfferNotFound("No such offer")

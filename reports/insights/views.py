@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 
 from accounts import permissions
 from accounts.errors import NotFound
+from accounts.inputs import id_or_none
 from accounts.mixins import RoleRequiredMixin
 
 from . import presenters, selectors, year_on_year
@@ -24,9 +25,10 @@ def _id(request, name: str) -> int | None:
     value = request.GET.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    number = id_or_none(value)  # "²", a 30-digit id: no such object, as "abc"
+    if number is None:
         raise NotFound(f"No such {name}")
-    return int(value)
+    return number
 
 
 def _chosen_for_commissioner(request):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts.inputs import id_or_none
 from declarations.forms import AchievementResultsFilterForm
 from declarations.models import DeclarationStatus
 
@@ -55,7 +56,8 @@ class PaymentsFilterForm(forms.Form):
         services = selectors.payments_services(user=user)
         self.fields["service"].queryset = services
         service_id = self.data.get("service") if self.is_bound else None
-        service = services.filter(pk=service_id).first() if str(service_id or "").isdigit() else None
+        service_id = id_or_none(service_id)  # "²" or a 30-digit id is no service
+        service = services.filter(pk=service_id).first() if service_id is not None else None
         self.fields["achievement_date"].queryset = selectors.payments_achievement_dates(service=service)
         self.fields["sub_icb"].queryset = selectors.payments_sub_icb_locations(user=user)
         self.fields["pcn"].queryset = selectors.payments_pcns(user=user)
