@@ -1,11 +1,12 @@
 """Write a national QOF 2023/24 year-end GPES extract for the benchmark.
 
 One practice per row of NHS Digital's mapping file (QOF_MANUAL_MAPPINGS.csv, 6,410 practices),
-each with the indicator fields of the public sample INDICATOR_VALUES.csv (549 rows a practice for
-the 76 published indicators) plus a LISTSIZE row: 3,525,500 rows in the CQRS indicator-values
-layout.  Values are
-random but plausible and reproducible (``--seed``): list sizes around the national average,
-registers a few percent of the list, Numerator never above Denominator.
+each with the indicator fields of the public sample INDICATOR_VALUES.csv that GPES extracts (543
+rows a practice for the 70 automatic published indicators: the six manually entered Quality
+Improvement indicators are not extracted, and a load refuses their rows) plus a LISTSIZE row:
+3,487,040 rows in the CQRS indicator-values layout.  Values are random but plausible and
+reproducible (``--seed``): list sizes around the national average, registers a few percent of
+the list, every count below the list size, Numerator never above Denominator.
 
     python benchmarks/generate_national_extract.py OUT.csv [--practices N] [--seed 1]
 """
@@ -31,12 +32,14 @@ TRAILER = "None,AUTOMATED,02/04/2024,11:19:50,Y"
 
 
 def sample_fields(values_csv: Path, reference_control_csv: Path) -> list[tuple[str, str]]:
-    """(IND_CODE, FIELD_NAME) in the order of the public sample, for the 76 published indicators
-    (the sample also carries COPD009MI1-3, components that are not indicators of their own)."""
+    """(IND_CODE, FIELD_NAME) in the order of the public sample, for the 70 published indicators
+    GPES extracts (the sample also carries COPD009MI1-3, components that are not indicators of
+    their own, and the six Quality Improvement indicators QI013-QI019, entered manually
+    (AUTOMATIC_MANUAL_ENTRY M): GPES does not extract them, and a load refuses their rows)."""
     with reference_control_csv.open(newline="", encoding="utf-8") as f:
-        published = {row["INDICATOR_CODE"] for row in csv.DictReader(f)}
+        extracted = {row["INDICATOR_CODE"] for row in csv.DictReader(f) if row["AUTOMATIC_MANUAL_ENTRY"] != "M"}
     with values_csv.open(newline="", encoding="utf-8") as f:
-        return [(row["IND_CODE"], row["FIELD_NAME"]) for row in csv.DictReader(f) if row["IND_CODE"] in published]
+        return [(row["IND_CODE"], row["FIELD_NAME"]) for row in csv.DictReader(f) if row["IND_CODE"] in extracted]
 
 
 def practice_codes(mappings_csv: Path, limit: int | None = None) -> list[str]:
