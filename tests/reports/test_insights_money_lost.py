@@ -1,6 +1,7 @@
 """Reports > Where the money is lost: the commissioner's figures per indicator equal the stored
 payment results, its providers only, a fixed number of queries, and charts a person can read."""
 
+# ruff: noqa: F811 - the tests take the imported ``world`` fixture by name
 from __future__ import annotations
 
 import re
