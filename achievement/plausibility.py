@@ -26,7 +26,9 @@ and tests/achievement/test_plausibility.py checks them against the models):
   their rate.  So L may be at most MAX_AMOUNT / k.
 
 A service's ceiling is the smaller of the two (``service_ceiling``); 1,000,000,000 is above every
-ceiling.
+ceiling.  A PCN-level service's extract rows are a practice's, summed to the PCN: the extract
+reader gives each practice its share (the ceiling divided by the largest number of practices a
+PCN has: achievement/ingest/catalogue.py).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ never a query per row), and the group of rows that becomes one Submission."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 
 from accounts.models import Organisation
@@ -13,6 +14,7 @@ from participation.models import (
     EntryKind,
     Indicator,
     OfferStatus,
+    ProviderLevel,
     QualityService,
     ServiceOffer,
 )
@@ -62,6 +64,14 @@ class Catalogue:
         dates: dict[int, dict[dt.date, int]] = {}
         for service_id, date, pk in AchievementDate.objects.values_list("service_id", "date", "pk").iterator():
             dates.setdefault(service_id, {})[date] = pk
+        organisations = {
+            ods: OrganisationEntry(pk, kind, pcn_id, ods)
+            for pk, ods, kind, pcn_id in Organisation.objects.values_list("pk", "ods_code", "kind", "pcn_id").iterator()
+        }
+        # A PCN-level service sums its practices' values and list sizes (the aggregation): each
+        # practice's share of the ceiling keeps the PCN's sums under it.
+        members = Counter(o.pcn_id for o in organisations.values() if o.pcn_id is not None)
+        largest_pcn = max(members.values(), default=1)
         services = {
             code: ServiceEntry(
                 pk,
@@ -70,15 +80,12 @@ class Catalogue:
                 indicators.get(pk, {}),
                 dates.get(pk, {}),
                 entered.get(pk, {}),
-                service_ceiling(value_per_point=per_point, average_list_size=average, indicators=figures.get(pk, [])),
+                service_ceiling(value_per_point=per_point, average_list_size=average, indicators=figures.get(pk, []))
+                // (largest_pcn if level == ProviderLevel.PCN else 1),
             )
             for pk, code, level, per_point, average in QualityService.objects.values_list(
                 "pk", "code", "provider_level", "value_per_point", "average_list_size"
             )
-        }
-        organisations = {
-            ods: OrganisationEntry(pk, kind, pcn_id, ods)
-            for pk, ods, kind, pcn_id in Organisation.objects.values_list("pk", "ods_code", "kind", "pcn_id").iterator()
         }
         approved = set(
             ServiceOffer.objects.filter(status=OfferStatus.APPROVED).values_list("service_id", "provider_id")

@@ -374,7 +374,10 @@ def test_a_manual_indicators_rows_never_overwrite_what_the_practice_declared(qof
     assert selectors.current_values(achievement_ids=[march.pk])[march.pk]["QI013"] == {"Yes/No Flag": 0}
 
 
-def test_the_catalogue_knows_who_enters_each_indicator_and_each_services_ceiling(qof):
+def test_the_catalogue_knows_who_enters_each_indicator_and_each_services_ceiling(qof, ncd):
     catalogue = Catalogue.load()
     assert catalogue.services["QOF2324"].entered == {"QI013": EntryKind.MANUAL}
     assert catalogue.services["QOF2324"].ceiling == plausibility.MAX_LIST_SIZE
+    # The Network Contract DES sums a PCN's practices (two here): each practice gets its share.
+    assert catalogue.services["NCD2324"].entered == {"COV-01": EntryKind.PCN}
+    assert catalogue.services["NCD2324"].ceiling == plausibility.MAX_LIST_SIZE // 2
