@@ -153,3 +153,25 @@ def test_the_sweep_task_runs_the_sweep(orgs, qof, declaration):
     tasks.recalculation_sweep.delay()
     stale.refresh_from_db()
     assert Calculation.objects.get(achievement=stale).data_version == stale.data_version
+
+
+def test_a_batch_that_fails_as_a_whole_is_recalculated_achievement_by_achievement(orgs, qof, monkeypatch):
+    from declarations import workflow
+
+    good = submit_values(orgs["practice2"], qof, VALUES, list_size=12_000)
+    bad = submit_values(orgs["practice"], qof, VALUES, list_size=12_000)
+    services.calculations_mark_stale(achievement_ids=[good.pk, bad.pk])
+    real = workflow.declarations_after_recalculation
+
+    def fails_for_bad(*, calculated, **kwargs):  # a fault outside one achievement's guards
+        if any(achievement.pk == bad.pk for achievement, _ in calculated):
+            raise RuntimeError("declarations could not be updated")
+        return real(calculated=calculated, **kwargs)
+
+    monkeypatch.setattr(workflow, "declarations_after_recalculation", fails_for_bad)
+
+    tasks.recalculate_many.delay([bad.pk, good.pk])
+
+    assert Calculation.objects.filter(achievement=good).exists()
+    assert not Calculation.objects.filter(achievement=bad).exists()
+    assert CalculationFailure.objects.get(achievement=bad).reason == calculation_failures.UNEXPECTED
