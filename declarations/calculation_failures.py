@@ -25,10 +25,10 @@ logger = logging.getLogger(__name__)
 UNEXPECTED = "The payment could not be recalculated because of an error in CQRS. The service desk has been told."
 PROVIDER_CORRECTS = "The Service Provider can correct the achievement data in Data Submission."
 COMMISSIONER_CORRECTS = (
-    "The Service Provider can no longer adjust these data ({reason}): "
-    "only the Commissioning Organisation can correct them."
+    "Only the Commissioning Organisation can correct these data. "
+    "The Service Provider can no longer adjust them: {reason}"
 )
-REFUSED = "This payment could not be recalculated from the current achievement data: {reason} {who}"
+REFUSED = "This payment could not be recalculated from the current achievement data. {reason} {who}"
 
 
 def failure_record(*, achievement: Achievement, reason: str, error: str = "") -> CalculationFailure:
@@ -73,7 +73,7 @@ def who_corrects(achievement: Achievement) -> str:
     reason = entry_rules.adjustment_blocked_reason(achievement=achievement)
     if reason is None:
         return PROVIDER_CORRECTS
-    return COMMISSIONER_CORRECTS.format(reason=reason.rstrip("."))
+    return COMMISSIONER_CORRECTS.format(reason=reason)
 
 
 def refusal(achievement: Achievement) -> str | None:

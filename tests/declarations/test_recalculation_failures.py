@@ -84,7 +84,7 @@ def test_declaring_a_failed_payment_is_refused_with_why_and_who_can_correct_it(f
     assert "could not be recalculated" in message and "being recalculated" not in message
     assert "AF006" in message
     # The payment date's data are submitted: the adjustment rule closes the provider's entry.
-    assert "only the Commissioning Organisation can correct them" in message
+    assert "Only the Commissioning Organisation can correct these data" in message
     assert fresh(declaration).status == S.AWAITING_PROVIDER
 
 
@@ -119,7 +119,7 @@ def test_the_declaration_page_tells_the_provider_and_the_commissioner_why(client
     text = page.content.decode()
     assert 'data-testid="calculation-failure"' in text
     assert "This payment could not be recalculated" in text
-    assert "AF006" in text and "only the Commissioning Organisation can correct them" in text
+    assert "AF006" in text and "Only the Commissioning Organisation can correct these data" in text
     assert "the last calculation" in text
 
 
