@@ -9,7 +9,9 @@ Builds, in a fresh PostgreSQL database (dropped and created: a name of its own),
 practices in PCNs of 8 with the shipped QOF 2023/24 and 2024/25 definitions
 (participation/service_definitions/), every practice's 31 March achievement of both years
 submitted (deterministic values for every indicator's fields) and calculated through
-``declarations.services.calculations_recalculate``, as in production.  Then signs a commissioner
+``declarations.services.calculations_recalculate``, as in production, then ANALYZEd (the planner's
+statistics, which autovacuum keeps in production; without them the bulk-loaded tables are
+planned as empty).  Then signs a commissioner
 in with the Django test client and times, after one warm-up request each, ``--runs`` requests of:
 Where the money is lost (every QOF fraction indicator, N providers), one indicator's providers
 (N rows), and This year and last for one practice; prints the median, the slowest, the queries
@@ -142,6 +144,8 @@ def main() -> int:
     from participation.models import AchievementDate
 
     world = build_world(practices=args.practices, log=lambda text: print(text, file=sys.stderr))
+    with connection.cursor() as cursor:  # planner statistics, as autovacuum keeps them in production
+        cursor.execute("ANALYZE")
     date = AchievementDate.objects.get(service=world["qof"], date=dt.date(2025, 3, 31))
     indicator = world["qof"].indicators.filter(kind="fraction").order_by("pk").first()
     query = f"commissioner={world['icb'].pk}&achievement_date={date.pk}"
