@@ -169,3 +169,18 @@ def test_queries_do_not_grow_with_the_number_of_providers(client, world):
     after = [_queries(client, url) for url in urls]
     assert after == before
     assert client.get(URL).context["report"].provider_count == 15
+
+
+def test_without_money_the_report_holds_no_pounds_and_ranks_by_points_not_earned(world):
+    from reports.insights import presenters, selectors
+
+    date = _date(world["qof"])
+    summaries = selectors.indicator_summary_list(commissioner=world["icb"], achievement_date=date)
+    report = presenters.money_lost_report(
+        summaries=summaries, commissioner_id=world["icb"].pk, achievement_date=date, provider_count=3, show_money=False
+    )
+    assert report.total_not_earned is None and report.total_earned is None
+    assert all(row.not_earned is None and row.earned is None for row in report.rows)
+    lost = [Decimal(row.points_not_earned) for row in report.rows]
+    assert lost == sorted(lost, reverse=True)
+    assert all("£" not in bar.value_text for bar in report.ranked_chart.bars)
