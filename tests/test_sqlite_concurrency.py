@@ -44,7 +44,7 @@ declaration = Declaration.objects.filter(
     status=DeclarationStatus.AWAITING_COMMISSIONER, provider__commissioner__ods_code="QHM"
 ).order_by("pk").first()
 offer = ServiceOffer.objects.filter(status=OfferStatus.OFFERED, provider__ods_code="A81001").order_by("pk").first()
-print(json.dumps({"declaration": declaration.pk, "offer": offer.pk}))
+print(json.dumps({"declaration": declaration and declaration.pk, "offer": offer and offer.pk}))
 """
 
 
@@ -77,6 +77,8 @@ def sqlite_server(tmp_path_factory):
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo")
     objects = json.loads(_manage(env, "shell", "-c", FIND_OBJECTS).strip().splitlines()[-1])
+    assert objects["declaration"], "seed_demo left no declaration Awaiting Commissioning Organisation Approval"
+    assert objects["offer"], "seed_demo left the demo practice (A81001) no offer Offered"
     port = _free_port()
     log = (database.parent / "server.log").open("w+")
     server = subprocess.Popen(
