@@ -85,13 +85,20 @@ class PaymentsFilterForm(forms.Form):
 
 
 class GrantAllocationForm(forms.Form):
-    organisation = _OrganisationField(label="Organisation whose reports are allocated", queryset=None)
-    allowed_organisation = _OrganisationField(label="Allow this organisation to run them", queryset=None)
+    organisation = _OrganisationField(
+        label="Organisation whose reports are allocated", queryset=None, empty_label="Select an organisation"
+    )
+    allowed_organisation = _OrganisationField(
+        label="Allow this organisation to run them", queryset=None, empty_label="Select an organisation"
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         granting = allocations.granting_organisations(user=user)
         self.fields["organisation"].queryset = granting
+        only = list(granting[:2])
+        if len(only) == 1:  # the usual case: one organisation, already chosen
+            self.initial.setdefault("organisation", only[0].pk)
         self.fields["allowed_organisation"].queryset = allocations.descendants(
             organisation_ids=list(granting.values_list("pk", flat=True))
         )

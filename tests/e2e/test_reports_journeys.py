@@ -2,7 +2,10 @@
 
 1. the practice runs its Achievement Summary Report from Declare and prints it: the print
    stylesheet hides the site around the report and keeps its figures;
-2. finance downloads the Payments report as XLSX, whose cells are numbers, pounds and dates.
+2. finance downloads the Payments report as XLSX, whose cells are numbers, pounds and dates,
+   and opens the Network Organisation Relationship and Allocated Reports.
+
+Set AXE_CORE_JS to axe-core's axe.min.js to run axe on each page as well.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -34,6 +38,17 @@ def demo_world(transactional_db, settings, tmp_path):
     call_command("seed_demo", verbosity=0)
 
 
+def _axe(page) -> None:
+    script = os.environ.get("AXE_CORE_JS")
+    if not script:
+        return
+    page.evaluate(Path(script).read_text())  # evaluated by the browser's debugger: not blocked by the CSP
+    violations = page.evaluate(
+        "async () => (await axe.run(document)).violations.map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' '))"
+    )
+    assert violations == [], violations
+
+
 def _tab(page, tab: str, subtab: str | None = None) -> None:
     page.locator(".nhsuk-header__navigation-list a", has_text=tab).click()
     page.wait_for_load_state()
@@ -49,6 +64,7 @@ def test_a_practice_runs_and_prints_its_achievement_summary_report_from_declare(
     _tab(page, "Achievement", "Declare")
     page.get_by_test_id("run-summary-report").click()
     expect(page.locator("h1")).to_have_text("Achievement Summary Report")
+    _axe(page)
     row = page.locator(f"tr[data-achievement='{declaration.achievement_id}']")
     row.get_by_role("link", name="Run Achievement Summary Report").click()
 
@@ -60,6 +76,7 @@ def test_a_practice_runs_and_prints_its_achievement_summary_report_from_declare(
     assert indicator_rows.count() == declaration.calculation.indicators.count()
     expect(page.get_by_role("button", name="Print this report")).to_be_visible()  # the module ran
     screenshot(page, "reports-01-achievement-summary-screen")
+    _axe(page)
 
     page.emulate_media(media="print")
     expect(page.locator("header.nhsuk-header")).to_be_hidden()
@@ -88,6 +105,7 @@ def test_finance_downloads_the_payments_xlsx(demo_world, live_server, page, scre
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_test_id("payments").locator("tbody tr")).to_have_count(len(expected))
     screenshot(page, "reports-03-payments")
+    _axe(page)
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download XLSX").click()
@@ -105,3 +123,25 @@ def test_finance_downloads_the_payments_xlsx(demo_world, live_server, page, scre
         assert Decimal(str(calculated.value)) == expected[r[column["ODS Code"]].value].calculation.total_amount
         assert isinstance(r[column["Achievement Date"]].value, dt.datetime)
         assert isinstance(r[column["Status"]].value, str)
+
+    page.locator(".cqrs-subtabs__link", has_text="Network Organisation Relationship").click()
+    expect(page.get_by_test_id("network")).to_contain_text("Stockton PCN")
+    _axe(page)
+    page.locator(".cqrs-subtabs__link", has_text="Allocated Reports").click()
+    expect(page.get_by_test_id("no-allocations-received")).to_be_visible()
+    _axe(page)
+
+
+def test_a_user_administrator_allocates_the_icbs_reports_and_revokes_them(demo_world, live_server, page, screenshot):
+    login(page, live_server, "admin@demo.nhs.net")
+    _tab(page, "Reports")
+    expect(page.locator("h1")).to_have_text("Allocated Reports")
+    page.get_by_label("Allow this organisation to run them").select_option(index=1)
+    allowed = page.get_by_label("Allow this organisation to run them").locator("option:checked").inner_text()
+    page.get_by_role("button", name="Allocate Reports").click()
+    expect(page.locator(".nhsuk-notification-banner")).to_contain_text("can now run the reports of")
+    expect(page.get_by_test_id("allocations")).to_contain_text(allowed.split(" (")[0])
+    screenshot(page, "reports-04-allocated-reports")
+    _axe(page)
+    page.get_by_test_id("allocations").get_by_role("button", name="Revoke").click()
+    expect(page.locator(".nhsuk-notification-banner")).to_contain_text("can no longer run the reports of")

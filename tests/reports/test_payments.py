@@ -128,7 +128,7 @@ def test_queries_do_not_grow_with_the_rows(client_for, orgs, people, qof, declar
         with CaptureQueriesContext(connection) as few:
             _get(client, qof, name)
         counts[name] = len(few)
-    for i in range(5):
+    for _ in range(5):
         declaration_for(PracticeFactory(pcn=orgs["pcn"], commissioner=orgs["icb"]), qof)
     for name in counts:
         with CaptureQueriesContext(connection) as many:
