@@ -145,3 +145,23 @@ def test_a_user_administrator_allocates_the_icbs_reports_and_revokes_them(demo_w
     _axe(page)
     page.get_by_test_id("allocations").get_by_role("button", name="Revoke").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("can no longer run the reports of")
+
+
+def test_finance_prepares_a_payments_report_too_large_for_a_page(demo_world, live_server, page, settings, tmp_path):
+    settings.REPORTS_SCREEN_ROWS = 2  # a national report, in miniature
+    service = Declaration.objects.filter(provider__commissioner__ods_code="QHM", service__code="LES2425").first().service
+    login(page, live_server, FINANCE)
+    _tab(page, "Reports", "Payments")
+    page.get_by_label("Quality Service").select_option(value=str(service.pk))
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("payments-too-many")).to_be_visible()
+    page.get_by_role("button", name="Prepare XLSX download").click()
+    expect(page.locator("h1")).to_have_text("Payments report download")
+    expect(page.get_by_test_id("report-run-status")).to_contain_text("Ready to download")  # tasks run eagerly here
+    _axe(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the report").click()
+    path = tmp_path / "prepared.xlsx"
+    download_info.value.save_as(path)
+    rows = [r for r in load_workbook(path).active.iter_rows(min_row=2) if r[2].value]
+    assert len(rows) == Declaration.objects.filter(service=service, provider__commissioner__ods_code="QHM").count()
