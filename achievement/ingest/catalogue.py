@@ -130,11 +130,16 @@ class Group:
     copy_prefix: str | None = None
     seen: bytearray = field(default_factory=bytearray)  # bitmap over (indicator, field) pairs
     rows: int = 0
-    # The list-size check (achievement/ingest/list_sizes.py): the file's LISTSIZE for the group,
-    # and the counts read before it, as (value, line, the reader's entry for the field).
+    # The list-size check (achievement/ingest/list_sizes.py): the file's LISTSIZE for the group
+    # and its line, the largest count read before it and the line of the first, the recorded
+    # list size (no LISTSIZE row), and whether its LISTSIZE row is an error.
     list_size: int | None = None
-    pending: list[tuple[int, int, tuple]] = field(default_factory=list)
-    list_size_refused: bool = False  # its LISTSIZE row is an error: the file is rejected anyway
+    list_size_line: int = 0
+    pending_max: int = -1
+    first_count_line: int = 0
+    recorded_on: dt.date | None = None
+    recorded_size: int = 0
+    list_size_refused: bool = False
 
 
 @dataclass
@@ -151,3 +156,14 @@ def _parse_ach_date(text: str) -> dt.date | None:
         return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
         return None
+
+
+def valid_submit_date(text: str) -> bool:
+    """SUBMIT_DATE is DD/MM/YYYY when present (the sample always carries it)."""
+    if text == "":
+        return True
+    try:
+        dt.datetime.strptime(text, "%d/%m/%Y")
+    except ValueError:
+        return False
+    return len(text) == 10

@@ -27,8 +27,8 @@ from achievement.models import IndicatorValue
 from participation.definitions import YES_NO_FIELD
 from participation.models import EntryKind
 
-from .catalogue import Catalogue, Group, LoadResult, ServiceEntry
-from .list_sizes import LIST_SIZE_INDICATOR, above, check_against_file, settle, too_large
+from .catalogue import Catalogue, Group, LoadResult, ServiceEntry, valid_submit_date
+from .list_sizes import LIST_SIZE_INDICATOR, above, settle, too_large
 
 if TYPE_CHECKING:
     from .copy import SubmissionIds
@@ -77,8 +77,7 @@ def _first_undecodable_line(path: Path) -> int:
 # What a (service, IND_CODE, FIELD_NAME) is, decided once per pair rather than once per row:
 # a value field (indicator id, bit, COPY middle part, fraction role), a LISTSIZE row, or an error.
 _LIST_SIZE = ("list size",)
-_NOT_FRACTION, _NUMERATOR, _DENOMINATOR, _YES_NO = 0, 1, 2, 3
-_FRACTION_ROLES = (_NUMERATOR, _DENOMINATOR)
+_NOT_FRACTION, _NUMERATOR, _DENOMINATOR, _YES_NO = 0, 1, 2, -1  # a fraction's role is above 0
 
 
 class ExtractReader:
@@ -114,6 +113,7 @@ class ExtractReader:
         self.field_names: dict[str, str] = {}  # COPY-escaped field name -> field name
         self._pairs: dict[int, dict[tuple[str, str], tuple | str]] = {}
         self._bits: dict[tuple[int, str], int] = {}
+        self._rescan: list[Group] = []  # groups with a count above the list size read before it
 
     def chunks(self) -> Iterator[list[str]]:
         errors = self.errors
@@ -222,9 +222,10 @@ class ExtractReader:
                         group, group_errors = found, None
                         service = group.service
                         prefix = group.copy_prefix
-                        pending_append = group.pending.append
                     pairs = None if service is None else self._pairs.setdefault(service.id, {})
                     ceiling = 0 if service is None else service.ceiling
+                    size = None if group is None else group.list_size
+                    pending_max = -1 if group is None else group.pending_max
 
                 row_ok = True
                 if group_errors is not None:
@@ -234,7 +235,7 @@ class ExtractReader:
 
                 submit_ok = submit_dates.get(submit_date)
                 if submit_ok is None:
-                    submit_ok = submit_dates[submit_date] = _valid_submit_date(submit_date)
+                    submit_ok = submit_dates[submit_date] = valid_submit_date(submit_date)
                 if not submit_ok:
                     add_error(line_no, f"SUBMIT_DATE {submit_date!r} is not a date in the form DD/MM/YYYY.")
                     row_ok = False
@@ -272,8 +273,9 @@ class ExtractReader:
                             group.list_size_refused = True
                         else:
                             list_sizes[size_key] = (size, line_no)
-                            group.list_size = size
-                            check_against_file(errors, group, line_no)
+                            group.list_size, group.list_size_line = size, line_no
+                            if group.pending_max > size:  # a count before it is above it
+                                self._rescan.append(group)
                     continue
                 if group is None:
                     continue
@@ -291,8 +293,8 @@ class ExtractReader:
                 if row_ok:
                     # What the value can be (achievement/plausibility.py): a Yes/No Flag 1 or 0;
                     # a count not above the ceiling nor the list size (the file's LISTSIZE for the
-                    # group; until it is read, the count waits in the group's ``pending``).
-                    if role == _YES_NO:
+                    # group; until it is read, the largest count is kept: list_sizes.py).
+                    if role < 0:  # a Yes/No Flag
                         if value != "1" and value != "0" and int(value) > 1:
                             add_error(
                                 line_no,
@@ -305,25 +307,28 @@ class ExtractReader:
                         if count > ceiling:
                             add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, count, ceiling))
                             row_ok = False
-                        elif group.list_size is None:
-                            pending_append((count, line_no, entry))
-                        elif count > group.list_size:
-                            add_error(line_no, above(group, count, ind_code, field_name, group.list_size, "LISTSIZE"))
+                        elif size is None:
+                            if count > pending_max:
+                                if pending_max < 0:
+                                    group.first_count_line = line_no
+                                pending_max = group.pending_max = count
+                        elif count > size:
+                            add_error(line_no, above(group, count, ind_code, field_name, size, group.list_size_line))
                             row_ok = False
 
-                if role in _FRACTION_ROLES and row_ok:
-                    fraction_key = (group.provider.id, group.date_id, indicator_id)
-                    partner = pending_fraction.pop(fraction_key, None)
-                    if partner is None:
-                        pending_fraction[fraction_key] = (role, int(value), line_no)
-                    elif partner[0] != role:
-                        numerator, denominator = (int(value), partner[1]) if role == _NUMERATOR else (partner[1], int(value))
-                        if numerator > denominator:
-                            add_error(
-                                line_no,
-                                f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
-                                f"Denominator {denominator} (line {partner[2]}).",
-                            )
+                        if role and row_ok:
+                            fraction_key = (group.provider.id, group.date_id, indicator_id)
+                            partner = pending_fraction.pop(fraction_key, None)
+                            if partner is None:
+                                pending_fraction[fraction_key] = (role, count, line_no)
+                            elif partner[0] != role:
+                                numerator, denominator = (count, partner[1]) if role == _NUMERATOR else (partner[1], count)
+                                if numerator > denominator:
+                                    add_error(
+                                        line_no,
+                                        f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
+                                        f"Denominator {denominator} (line {partner[2]}).",
+                                    )
 
                 if row_ok and not errors.count:
                     if prefix is None:
@@ -336,9 +341,7 @@ class ExtractReader:
                         out = []
                         append = out.append
 
-        # Groups whose counts wait for a recorded list size: checked by ``finish`` (no query
-        # while the COPY is in progress).
-        self._unsettled = [g for g in groups.values() if type(g) is Group and g.pending]
+        self._pick, self._groups = pick, groups  # for ``finish``
         if out and not errors.count:
             yield out
         if whole_file and rows == 0 and not errors:
@@ -381,19 +384,10 @@ class ExtractReader:
         """After the values are written: check the counts of the groups the file gave no
         LISTSIZE row against their recorded list sizes (one query), and put the errors in line
         order.  ``write_values`` calls it."""
-        settle(self.errors, getattr(self, "_unsettled", []))
+        groups = getattr(self, "_groups", None)
+        if groups is not None:
+            settle(self, groups)
         self.errors.shown.sort(key=lambda e: e["line"] or 0)
-
-
-def _valid_submit_date(text: str) -> bool:
-    """SUBMIT_DATE is DD/MM/YYYY when present (the sample always carries it)."""
-    if text == "":
-        return True
-    try:
-        dt.datetime.strptime(text, "%d/%m/%Y")
-    except ValueError:
-        return False
-    return len(text) == 10
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -275,7 +275,7 @@ EXTRACT_RULES = {
     ),
     "a count after the file's list size": (
         lambda ls: [*ls, row(org="A81002", field="AFIBPCAPU", value="7401")],
-        [(14, "A81002 AF006 AFIBPCAPU on 20240331: 7,401 is above the registered list size 7,400 (LISTSIZE).")],
+        [(14, "A81002 AF006 AFIBPCAPU on 20240331: 7,401 is above the registered list size 7,400 (LISTSIZE, line 13).")],
     ),
     "no list size in the file nor recorded": (lambda ls: _without(ls, 7), [(2, NOT_KNOWN)]),
     "a Yes/No Flag of 137 (an automatic Yes/No)": (
