@@ -135,6 +135,15 @@ def build_more(practices: int, service):
     return icb
 
 
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum would leave them in a live database (bulk-built
+    tables otherwise look empty to the planner, which then nests loops over thousands of rows)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--practices", type=int, default=400)
@@ -153,6 +162,7 @@ def main() -> int:
     from declarations.models import Declaration
 
     world = add_structure(build_world(practices=args.practices))
+    analyze()
     service = world["service"]
     declaration = Declaration.objects.filter(provider=world["practice_org"]).get()
     summary = reverse("reports:achievement_summary", args=[declaration.achievement_id])
@@ -190,6 +200,7 @@ def main() -> int:
 
         started = time.perf_counter()
         extra = national(world, args.national_practices)
+        analyze()
         print(f"national: built to {args.national_practices} practices in {time.perf_counter() - started:.1f}s")
         client = Client()
         client.force_login(extra["region_finance"])

@@ -4,6 +4,7 @@ Allocated Reports (thin: the selectors scope and read, the presenters shape, the
 from __future__ import annotations
 
 import io
+import os
 
 from django.conf import settings
 from django.contrib import messages
@@ -249,7 +250,7 @@ class DownloadReportRunView(RoleRequiredMixin, View):
 
     def get(self, request, report_run_id: int):
         run = runs.report_run_get(user=request.user, run_id=report_run_id)
-        if run.status != ReportRunStatus.DONE or not run.file_path:
+        if run.status != ReportRunStatus.DONE or not run.file_path or not os.path.exists(run.file_path):
             raise NotFound("This report is not ready")
         return FileResponse(
             open(run.file_path, "rb"),  # noqa: SIM115 - FileResponse closes it
