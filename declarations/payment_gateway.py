@@ -6,12 +6,7 @@ that owns it here; this module only adapts them to the interface achievement own
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from functools import partial
-
-from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from accounts.models import OrganisationKind
 from achievement.models import Achievement
@@ -20,22 +15,6 @@ from participation.models import ProviderLevel
 
 from . import selectors, services, tasks
 from .models import DECLARED_STATUSES, Calculation, DeclarationStatus
-
-logger = logging.getLogger(__name__)
-
-
-def recalculation_enqueue(achievement_ids: list[int]) -> None:
-    """Queue the recalculation of a change that has committed.  The broker unreachable (Redis
-    down) does not fail the change: the payments are marked stale in the database, and the
-    periodic sweep (``tasks.recalculation_sweep``) recalculates them."""
-    try:
-        tasks.recalculate_many.delay(achievement_ids)
-    except BrokerUnreachable:
-        logger.warning(
-            "Recalculation of achievements %s not queued (the broker is unreachable): the sweep will recalculate them",
-            achievement_ids,
-            exc_info=True,
-        )
 
 
 class DeclarationsPaymentGateway:
@@ -54,7 +33,8 @@ class DeclarationsPaymentGateway:
         if not ids:
             return
         services.calculations_mark_stale(achievement_ids=ids)
-        transaction.on_commit(partial(recalculation_enqueue, ids))
+        # After the commit; a broker error then is logged, not raised (tasks.QueuedAfterCommit).
+        tasks.recalculate_many.delay_on_commit(ids)
 
     def calculated_payment(self, achievement: Achievement) -> CalculatedPayment | None:
         """For a practice's Network Contract DES achievement, its PCN's payment (the payment

@@ -7,9 +7,17 @@ visibility timeout, hours later: ``recalculation_sweep`` recovers it within one 
 
 from __future__ import annotations
 
+import logging
+from functools import partial
+
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 # Achievements per task: a national recalculation is split into tasks of this size that several
 # workers share.
@@ -21,7 +29,22 @@ def recalculate_task(achievement_id: int) -> None:
     services.calculation_recalculate(achievement_id=achievement_id)
 
 
-@shared_task(acks_late=True)
+class QueuedAfterCommit(DjangoTask):
+    """A task queued once the change it follows has committed (``delay_on_commit``).  The broker
+    unreachable then (Redis down) must not fail the change, which stands: it is logged, and the
+    periodic ``recalculation_sweep`` does the work."""
+
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        transaction.on_commit(partial(self._delay_or_log, args, kwargs))
+
+    def _delay_or_log(self, args, kwargs) -> None:
+        try:
+            self.delay(*args, **kwargs)
+        except BrokerUnreachable:
+            logger.warning("%s%r not queued (the broker is unreachable): the sweep will do it", self.name, args, exc_info=True)
+
+
+@shared_task(base=QueuedAfterCommit, acks_late=True)
 def recalculate_many(achievement_ids: list[int]) -> int:
     """Recalculate these achievements: in this task when few, else fanned out in batches."""
     ids = sorted(set(achievement_ids))
