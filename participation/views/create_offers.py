@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
 
+from accounts.inputs import id_or_none
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from participation import selectors, services
 from participation.forms import OfferDetailsForm, ProviderFilterForm, ProviderSelectionForm
@@ -108,8 +109,8 @@ class ChooseProvidersView(RoleRequiredMixin, _LaterStep, TemplateView):
 
     def _context(self, filter_form, providers, selection):
         raw = selection.data.getlist("providers") if selection.is_bound else selection.initial.get("providers", [])
-        # A re-shown invalid post may hold anything: tick again only the ids that are numbers.
-        chosen = {int(i) for i in raw if str(i).isascii() and str(i).isdigit()}
+        # A re-shown invalid post may hold anything: tick again only the values that are ids.
+        chosen = {number for number in map(id_or_none, raw) if number is not None}
         return self.get_context_data(
             page_title="Create Offers",
             service=self.service,
