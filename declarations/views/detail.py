@@ -59,6 +59,8 @@ class ShowDeclarationView(TemplateView):
                 who_corrects=calculation_failures.who_corrects(declaration.achievement) if failure else "",
                 calculation=calculation,
             ),
+            recalculation_pending=failure is None
+            and calculation.data_version != declaration.achievement.data_version,
             transitions=history_rows(user=user, declaration=declaration),
             submissions=[
                 s for s in achievement_selectors.submission_list(achievement_id=declaration.achievement_id) if s.notes

@@ -123,6 +123,15 @@ def test_the_declaration_page_tells_the_provider_and_the_commissioner_why(client
     assert "the last calculation" in text
 
 
+def test_the_declaration_page_says_a_changed_payment_will_be_recalculated(client_for, orgs, qof, people, declaration):
+    change_data(orgs["practice"], qof, CORRECTED)  # its recalculation is queued (or lost)
+    text = client_for(people["declarer"]).get(
+        reverse("declarations:declaration_detail", args=[declaration.pk])
+    ).content.decode()
+    assert 'data-testid="recalculation-pending"' in text and "will be recalculated shortly" in text
+    assert 'data-testid="calculation-failure"' not in text
+
+
 # --- the sweep (section 5) ------------------------------------------------------------------------
 
 
