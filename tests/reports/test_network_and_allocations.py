@@ -132,3 +132,26 @@ def test_the_reports_tab_per_role(orgs, people):
     ]
     assert ours(people["admin"]) == ["Allocated Reports"]
     assert "Reports" in tab_labels_for(people["viewer"])
+
+
+def test_allocated_reports_queries_do_not_grow_with_the_allocations(client_for, orgs, people):
+    from accounts.models import Organisation, OrganisationKind
+
+    client = client_for(people["admin"])
+    allocations.report_allocation_grant(
+        user=people["admin"], organisation_id=orgs["icb"].pk, allowed_organisation_id=orgs["sub_icb"].pk
+    )
+    client.get(reverse("reports:allocated_reports"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("reports:allocated_reports"))
+    for i in range(5):
+        location = Organisation.objects.create(
+            ods_code=f"1{i}D", name=f"Location {i}", kind=OrganisationKind.SUB_ICB, parent=orgs["icb"]
+        )
+        allocations.report_allocation_grant(
+            user=people["admin"], organisation_id=orgs["icb"].pk, allowed_organisation_id=location.pk
+        )
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("reports:allocated_reports"))
+    assert len(response.context["allocations"]) == 6
+    assert len(many) == len(few)
