@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-APPS = ("accounts", "participation", "achievement", "declarations", "cqrs_site")
+APPS = ("accounts", "participation", "achievement", "declarations", "reports", "cqrs_site")
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:

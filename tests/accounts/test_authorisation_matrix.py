@@ -117,6 +117,23 @@ def _tick_box_indicator(world) -> int:
     return Indicator.objects.filter(service_id=service_id, kind__in=["tick_box", "per_capita"]).values_list("pk", flat=True).first()
 
 
+def _report_run(world) -> int:
+    """A prepared Payments download of the demo finance user's (Reports > Payments)."""
+    from reports.models import ReportRun, ReportRunStatus
+    from reports.records.runs import reports_dir
+
+    user = User.objects.get(email=FINANCE)
+    run = ReportRun.objects.filter(user=user).first()
+    if run is None:
+        path = reports_dir() / "matrix.csv"
+        path.write_text("Quality Service\n")
+        run = ReportRun.objects.create(
+            user=user, report="payments", file_format="csv", status=ReportRunStatus.DONE, file_path=str(path)
+        )
+    return run.pk
+
+
+FINANCE = "finance@demo.nhs.net"
 PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
 
 # kwarg name -> how to find a real object; "<view name>:<kwarg>" when a name means different
@@ -142,6 +159,8 @@ REGISTRY: dict[str, Kwarg] = {
         ).values_list("pk", flat=True).first(),
         owners=(PRACTICE_USER, COMMISSIONER),
     ),
+    # A prepared report download: only the user who asked for it.
+    "report_run_id": Kwarg(_report_run, owners=(FINANCE,)),
 }
 
 # Pages that are not organisation data: sign-in and sign-out flows, Django's staff admin.
