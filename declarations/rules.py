@@ -9,8 +9,9 @@ their roles, and a Django superuser has no shortcut (ADR 0007).
   Contract DES).
 - Approve: Approval Management at the ICB that commissions the provider, and not the person who
   declared it.
-- Finance-approve: Finance Management at that ICB, and not the person who declared it (a user who
-  holds both commissioner roles approves and then finance-approves, in turn).
+- Finance-approve: Finance Management at that ICB, and neither the person who declared it nor the
+  person who approved it, whatever roles they hold (maker-checker, ADR 0014: a user who holds both
+  commissioner roles approves, and another user finance-approves).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ NOT_FINANCE = (
     "can finance-approve this declaration."
 )
 OWN_DECLARATION = "You declared this achievement, so you cannot approve it: another user must approve it."
+OWN_APPROVAL = (
+    "You approved this declaration, so you cannot finance-approve it: another user must finance-approve it."
+)
 
 
 def _is_declarer(user, declaration) -> bool:
@@ -76,6 +80,8 @@ def finance_approve_refused_reason(user, declaration) -> str | None:
         return NOT_FINANCE
     if _is_declarer(user, declaration):
         return OWN_DECLARATION
+    if declaration.approved_by_id is not None and declaration.approved_by_id == user.pk:
+        return OWN_APPROVAL
     return None
 
 

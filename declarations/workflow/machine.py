@@ -127,19 +127,6 @@ def _action(transition: str, done: str, refused) -> transitions.Action:
 
 DECLARE = _action("declare", "declared", rules.declare_refused_reason)
 APPROVE = _action("approve", "approved", rules.approve_refused_reason)
-OWN_APPROVAL = (
-    "You approved this declaration, so you cannot finance-approve it: another user must finance-approve it."
-)
 
 
-def finance_approve_refused_reason(user, declaration: Declaration) -> str | None:
-    """Finance approval is the second person's check (maker-checker, ADR 0014): besides the role
-    rule (``rules.finance_approve_refused_reason``), whoever approved the declaration does not
-    finance-approve it, whatever roles they hold, as the declarer does not approve it."""
-    reason = rules.finance_approve_refused_reason(user, declaration)
-    if reason is None and declaration.approved_by_id is not None and declaration.approved_by_id == user.pk:
-        return OWN_APPROVAL
-    return reason
-
-
-FINANCE_APPROVE = _action("finance_approve", "finance_approved", finance_approve_refused_reason)
+FINANCE_APPROVE = _action("finance_approve", "finance_approved", rules.finance_approve_refused_reason)

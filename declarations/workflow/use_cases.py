@@ -171,7 +171,7 @@ def declarations_finance_approve(*, declaration_ids: Sequence[int], user, note: 
     every selected declaration or none.
 
     Rules: Finance Management at the provider's commissioning ICB; not the declarer, nor the
-    person who approved it, whatever roles they hold (``machine.finance_approve_refused_reason``,
+    person who approved it, whatever roles they hold (``rules.finance_approve_refused_reason``,
     maker-checker); Awaiting Finance Approval.  After it, the achievement, tick-boxes and calculation are locked
     (``selectors.achievement_financially_approved``; ``calculations_recalculate`` refuses to
     change the calculation) and the calculation is no longer provisional.  The provider hears of it.
