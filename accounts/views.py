@@ -13,7 +13,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import oidc, passwords, registration, selectors, services
+from . import invitations, oidc, passwords, registration, selectors, services
 from .forms import (
     ChangePasswordForm,
     ForgottenPasswordForm,
@@ -87,6 +87,7 @@ class MyAccountView(FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["organisations_and_roles"] = selectors.organisations_and_roles(user=self.request.user)
+        context["pending_invitations"] = invitations.invitation_list(user=self.request.user).count()
         return context
 
     def form_valid(self, form):

@@ -160,3 +160,15 @@ def test_the_invitations_page_with_nonsense_gives_no_500(client_for, world):
     for value in ("9" * 30, "\x00", "-1", "abc", "\u0663"):
         response = client.post(reverse("invitations"), {"invitation": value, "decision": "accept"})
         assert response.status_code in (200, 302, 404)
+
+
+def test_my_account_points_to_a_pending_invitation_until_it_is_answered(client_for, world):
+    account = world["other_approver"]
+    client = client_for(account)
+    assert reverse("invitations") not in client.get(reverse("my_account")).content.decode()
+    add(world, account.email)
+    html = client.get(reverse("my_account")).content.decode()
+    assert "You have been invited to join 1 organisation." in html and reverse("invitations") in html
+    invitation = OrganisationInvitation.objects.get(user=account)
+    client.post(reverse("invitations"), {"invitation": invitation.pk, "decision": "decline"})
+    assert reverse("invitations") not in client.get(reverse("my_account")).content.decode()
