@@ -117,6 +117,9 @@ def list_size_unknown(whose: str) -> str:
 # --- manual entry ---------------------------------------------------------------------------
 
 
+LIST_SIZE_UNKNOWN = (0, "")  # the key of the one error about the whole form: no list size known
+
+
 @dataclass(frozen=True)
 class ValueLimits:
     """What an achievement's entered values are checked against (``selectors.value_limits``)."""
@@ -131,29 +134,27 @@ def value_errors(indicators, values: dict[tuple[int, str], int], *, changed: Ite
     """What is wrong with the values a submission would hold (``values``, by (indicator id,
     field name)): a Numerator above its Denominator (``entry_rules.fraction_errors``), and, of the
     ``changed`` ones (those entered), a Yes/No Flag other than 1 or 0, a count above the list size
-    or the ceiling, or a count entered while the list size is not known.  At most one message a
-    field: {(indicator id, field name): message}."""
+    or the ceiling.  At most one message a field: {(indicator id, field name): message}; a count
+    entered while the list size is not known is one message for the whole form, under
+    ``LIST_SIZE_UNKNOWN``."""
     from .entry_rules import fraction_errors
 
     codes = {indicator.pk: indicator.code for indicator in indicators}
-    errors: dict[tuple[int, str], str] = {}
-    unknown_said = False
+    errors: dict[tuple[int, str], str] = dict(fraction_errors(indicators, values))
     for key in changed:
         value = values.get(key)
         if value is None or key[0] not in codes:
             continue
         label = f"{codes[key[0]]} {key[1]}"
+        if key in errors:
+            continue
         if is_yes_no(key[1]):
             if value not in (0, 1) or isinstance(value, bool):
                 errors[key] = not_yes_no(label)
         elif value > limits.ceiling:
             errors[key] = too_large(label, value, limits.ceiling)
         elif limits.list_size is None:
-            if not unknown_said:
-                errors[key] = list_size_unknown(limits.whose)
-                unknown_said = True
+            errors[LIST_SIZE_UNKNOWN] = list_size_unknown(limits.whose)
         elif value > limits.list_size:
             errors[key] = above_list_size(label, value, limits.list_size, limits.whose)
-    for key, message in fraction_errors(indicators, values).items():
-        errors.setdefault(key, message)
     return errors

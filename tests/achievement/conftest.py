@@ -43,7 +43,9 @@ def recalculation(monkeypatch):
 
 @pytest.fixture
 def world(db):
-    return factories.world()
+    """The organisations, no list size recorded (the extract tests record them from the file;
+    the entry tests add them: ``factories.list_sizes``)."""
+    return factories.world(with_list_sizes=False)
 
 
 @pytest.fixture

@@ -27,17 +27,22 @@ def organisation(ods_code: str, kind: str, name: str | None = None, **links) -> 
     return Organisation.objects.create(ods_code=ods_code, name=name or f"Organisation {ods_code}", kind=kind, **links)
 
 
-def world() -> dict[str, Organisation]:
-    """An ICB with one PCN of two practices (A81001, A81002) and a practice in no PCN (A81003)."""
+def world(*, with_list_sizes: bool = True) -> dict[str, Organisation]:
+    """An ICB with one PCN of two practices (A81001, A81002) and a practice in no PCN (A81003);
+    each practice with its list size recorded on 01/04/2023 (``LIST_SIZES``: the values entered
+    are checked against it) unless ``with_list_sizes`` is False."""
     icb = organisation("QHM", OrganisationKind.ICB, "NHS North East and North Cumbria ICB")
     pcn = organisation("U89141", OrganisationKind.PCN, "Stockton PCN", commissioner=icb)
-    return {
+    organisations = {
         "icb": icb,
         "pcn": pcn,
         "A81001": organisation("A81001", OrganisationKind.PRACTICE, "The Densham Surgery", pcn=pcn, commissioner=icb),
         "A81002": organisation("A81002", OrganisationKind.PRACTICE, "Queens Park Medical Centre", pcn=pcn, commissioner=icb),
         "A81003": organisation("A81003", OrganisationKind.PRACTICE, "Acklam Medical Centre", commissioner=icb),
     }
+    if with_list_sizes:
+        list_sizes(organisations)
+    return organisations
 
 
 LIST_SIZES = {"A81001": 10_250, "A81002": 7_400, "A81003": 5_000}
@@ -47,7 +52,7 @@ LIST_SIZE_DATE = dt.date(2023, 4, 1)
 def list_sizes(organisations: dict[str, Organisation], date: dt.date = LIST_SIZE_DATE) -> None:
     """Each practice's list size recorded on ``date`` (the fixture extracts carry the same)."""
     for code, size in LIST_SIZES.items():
-        ListSize.objects.create(organisation=organisations[code], date=date, size=size)
+        ListSize.objects.update_or_create(organisation=organisations[code], date=date, defaults={"size": size})
 
 
 def _service(code: str, name: str, level: str, year: str) -> QualityService:

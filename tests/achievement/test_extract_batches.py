@@ -343,7 +343,7 @@ def tiny_batches_everywhere(monkeypatch):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_loads_a_large_extract_in_batches(tiny_batches_everywhere, worker, fixture_path):  # noqa: F811
-    world = factories.world()
+    world = factories.world(with_list_sizes=False)
     service = factories.ncd_2324()
     for code in ("A81001", "A81002"):
         factories.approved_offer(service, world[code], world["icb"])

@@ -17,7 +17,7 @@ TIMEOUT_SECONDS = 90
 
 
 def test_a_received_extract_is_loaded_by_a_real_worker(worker, fixture_path):  # noqa: F811
-    world = factories.world()
+    world = factories.world(with_list_sizes=False)
     service = factories.qof_2324()
     for code in ("A81001", "A81002"):
         factories.approved_offer(service, world[code], world["icb"])

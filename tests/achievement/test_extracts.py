@@ -310,7 +310,7 @@ def _run_in_threads(target, count=2):
 def test_the_same_content_received_twice_at_once_is_recorded_once_and_loaded_once(fixture_path):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency needs PostgreSQL")
-    world = factories.world()
+    world = factories.world(with_list_sizes=False)
     service = factories.qof_2324()
     for code in ("A81001", "A81002"):
         factories.approved_offer(service, world[code], world["icb"])
@@ -329,7 +329,7 @@ def test_the_same_content_received_twice_at_once_is_recorded_once_and_loaded_onc
 def test_two_workers_loading_the_same_extract_at_once_load_it_once(fixture_path):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency needs PostgreSQL")
-    world = factories.world()
+    world = factories.world(with_list_sizes=False)
     service = factories.qof_2324()
     for code in ("A81001", "A81002"):
         factories.approved_offer(service, world[code], world["icb"])
@@ -373,7 +373,7 @@ def test_a_later_extract_for_the_same_date_supersedes_the_earlier_values_and_kee
 def test_a_load_killed_mid_way_leaves_no_partial_data_and_loading_again_completes_it(
     fixture_path, monkeypatch
 ):
-    world = factories.world()
+    world = factories.world(with_list_sizes=False)
     service = factories.qof_2324()
     for code in ("A81001", "A81002"):
         factories.approved_offer(service, world[code], world["icb"])
