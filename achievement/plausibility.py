@@ -8,7 +8,13 @@ checked against what it can be:
   indicator's Value): it is not above the provider's registered list size on that date (a
   Numerator is also not above its Denominator: ``entry_rules.fraction_errors`` and the reader);
 - nothing, list sizes included, is above the service's *ceiling*: the largest list size for which
-  no figure the payment calculation stores can overflow its column.
+  no figure the payment calculation stores can overflow its column;
+- entered by hand (not from an extract, whose registers are the clinical system's), a population
+  that weights the payment by prevalence (the Denominator of an indicator with a national
+  prevalence of its own, or the register of a prevalence-weighted group) does not imply a
+  prevalence more than ``PLAUSIBLE_PREVALENCE_RATIO`` times the national one: such a value
+  multiplies the payment (a learning disability register of the whole list pays 180 times over)
+  and is a mistake far more often than a practice's population.
 
 The ceiling, from the stored field sizes (declarations' ``Calculation`` and
 ``IndicatorCalculation``; achievement cannot import declarations, so the sizes are restated here
@@ -45,6 +51,7 @@ MAX_DECIMAL_20_12 = 10**8  # Decimal(20, 12) holds values below this (cpi, apdf)
 MAX_POSITIVE_INTEGER = 2**31 - 1  # PositiveIntegerField (list_size, patients_to_upper)
 MAX_AMOUNT = Decimal("9999999999.99")  # Decimal(12, 2): every amount of a calculation or declaration
 MAX_LIST_SIZE = min(MAX_DECIMAL_20_12 - 1, MAX_POSITIVE_INTEGER)  # 99,999,999
+PLAUSIBLE_PREVALENCE_RATIO = 10  # a hand-entered prevalence at most ten times the national one
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,29 @@ def not_yes_no(label: str) -> str:
     return f"{label} must be Yes (1) or No (0)"
 
 
+def implausible_prevalence(label: str, value: int, list_size: int, whose: str, national: Decimal) -> str:
+    share = Decimal(value * 100) / Decimal(list_size)
+    return (
+        f"{label} ({value:,}) would be {share:.1f}% of the registered list of {whose} ({list_size:,}), "
+        f"more than {PLAUSIBLE_PREVALENCE_RATIO} times the national prevalence ({national * 100:.2f}%): "
+        "check the value"
+    )
+
+
+def weighting_prevalence(indicator, field_name: str) -> Decimal | None:
+    """The national prevalence a hand-entered value of this field is weighed against, if any: an
+    indicator's own prevalence weighs its Denominator, a group's weighs a register indicator's
+    register (the payment calculation's APDF)."""
+    from participation.definitions import DENOMINATOR_FIELD
+    from participation.definitions.kinds import REGISTER
+
+    if indicator.national_prevalence is not None:
+        return indicator.national_prevalence if field_name == DENOMINATOR_FIELD else None
+    if indicator.kind == REGISTER and field_name != DENOMINATOR_FIELD:
+        return indicator.group.national_prevalence
+    return None
+
+
 def list_size_unknown(whose: str) -> str:
     return (
         f"The registered list size of {whose} is not known yet, so the values cannot be checked against it: "
@@ -139,7 +169,8 @@ def value_errors(indicators, values: dict[tuple[int, str], int], *, changed: Ite
     ``LIST_SIZE_UNKNOWN``."""
     from .entry_rules import fraction_errors
 
-    codes = {indicator.pk: indicator.code for indicator in indicators}
+    by_id = {indicator.pk: indicator for indicator in indicators}
+    codes = {pk: indicator.code for pk, indicator in by_id.items()}
     errors: dict[tuple[int, str], str] = dict(fraction_errors(indicators, values))
     for key in changed:
         value = values.get(key)
@@ -157,4 +188,8 @@ def value_errors(indicators, values: dict[tuple[int, str], int], *, changed: Ite
             errors[LIST_SIZE_UNKNOWN] = list_size_unknown(limits.whose)
         elif value > limits.list_size:
             errors[key] = above_list_size(label, value, limits.list_size, limits.whose)
+        elif (national := weighting_prevalence(by_id[key[0]], key[1])) and (
+            value > limits.list_size * national * PLAUSIBLE_PREVALENCE_RATIO
+        ):
+            errors[key] = implausible_prevalence(label, value, limits.list_size, limits.whose, national)
     return errors

@@ -382,3 +382,59 @@ def test_the_catalogue_knows_who_enters_each_indicator_and_each_services_ceiling
     # The Network Contract DES sums a PCN's practices (two here): each practice gets its share.
     assert catalogue.services["NCD2324"].entered == {"COV-01": EntryKind.PCN}
     assert catalogue.services["NCD2324"].ceiling == plausibility.MAX_LIST_SIZE // 2
+
+
+# --- a hand-entered population that weights the payment by prevalence ---------------------------
+
+
+def test_the_pcn_leads_hi03_of_the_whole_list_is_refused_and_the_payment_stands(db, client_for):
+    """The issue's reproduction on the demo world: the PCN lead entered HI-03 (learning disability
+    health checks, weighted by its own national prevalence of 0.55%) with Numerator = Denominator =
+    the PCN's list size, and Stockton PCN's payment went from £11,330.56 to £705,581.56."""
+    from django.core.management import call_command
+
+    from accounts.models import Organisation, User
+
+    call_command("seed_demo", verbosity=0)
+    lead = User.objects.get(email="pcnlead@demo.nhs.net")
+    pcn = Organisation.objects.get(pk=lead.memberships.values_list("organisation_id", flat=True).first())
+    achievement = Achievement.objects.get(provider=pcn, service__code="NCD2425", achievement_date__is_payment_date=True)
+    before = Calculation.objects.get(achievement=achievement).total_amount
+    list_size = selectors.entry_list_size(provider=pcn, date=achievement.achievement_date.date)
+    indicator = Indicator.objects.get(service=achievement.service, code="HI-03")
+    group_url = reverse("achievement:group_detail", args=[achievement.pk, indicator.group_id])
+    fields = entry_rules.indicator_fields(indicator)
+    client = client_for(lead)
+
+    response = client.post(group_url, {
+        "action": "submit",
+        f"new-{indicator.pk}-{fields.index('Numerator')}": str(list_size),
+        f"new-{indicator.pk}-{fields.index('Denominator')}": str(list_size),
+    })
+
+    error = " ".join(response.context["form"].errors.get(f"new-{indicator.pk}-{fields.index('Denominator')}", []))
+    assert f"HI-03 Denominator ({list_size:,}) would be 100.0% of the registered list" in error
+    assert "more than 10 times the national prevalence (0.55%): check the value" in error
+    assert Calculation.objects.get(achievement=achievement).total_amount == before
+    assert not Submission.objects.filter(achievement=achievement, source="manual").exists()
+
+    # A register of a plausible size (here 2% of the list, under ten times 0.55%) is taken.
+    plausible = list_size * 2 // 100
+    response = client.post(group_url, {
+        "action": "submit",
+        f"new-{indicator.pk}-{fields.index('Numerator')}": str(plausible - 10),
+        f"new-{indicator.pk}-{fields.index('Denominator')}": str(plausible),
+    })
+    assert response.status_code == 302
+
+
+def test_a_register_weighted_by_its_groups_prevalence_is_checked_too():
+    group = type("Group", (), {"national_prevalence": Decimal("0.02")})()
+    register = type("Indicator", (), {"pk": 1, "code": "AF001", "kind": "register", "national_prevalence": None,
+                                      "group": group})()
+    limits = plausibility.ValueLimits(list_size=10_000, ceiling=99_999_999, whose="The Densham Surgery (A81001)")
+    key_ = (1, "Atrial Fibrillation Register")
+
+    assert plausibility.value_errors([register], {key_: 2_000}, changed=[key_], limits=limits) == {}
+    errors = plausibility.value_errors([register], {key_: 2_001}, changed=[key_], limits=limits)
+    assert errors[key_].startswith("AF001 Atrial Fibrillation Register (2,001) would be 20.0% of the registered list")
