@@ -7,8 +7,9 @@ rows, so on PostgreSQL they go in with ``COPY``.
 
 from __future__ import annotations
 
+import functools
 import io
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -41,20 +42,31 @@ class FiguresBeyondStorage(ValueError):  # noqa: N818 - a reason, said to users
         return self.args[1]
 
 
-def _fits(field: models.Field, value) -> bool:
-    """Whether the stored field holds the value: a Decimal within its digits, an integer within
-    the range of its column (PostgreSQL's, wherever it is stored: SQLite would store anything)."""
-    if value is None:
-        return True
+@functools.cache
+def _bounds(model: type[models.Model], name: str) -> tuple[models.Field, Decimal | int | None, Decimal | int | None]:
+    """The field and the values it holds, (low, high), exclusive for a Decimal and inclusive for an
+    integer: a Decimal of d digits and p places holds a value whose rounding (half up) to p places
+    is below 10**(d - p), that is, of magnitude below 10**(d - p) - 0.5 x 10**-p; an integer the
+    range of its column (PostgreSQL's, wherever it is stored: SQLite would store anything).
+    Worked out once per field: the check runs for every figure of every calculation."""
+    field = model._meta.get_field(name)
     if isinstance(field, models.DecimalField):
-        places = Decimal(1).scaleb(-field.decimal_places)
-        return abs(value.quantize(places, rounding=ROUND_HALF_UP)) < Decimal(10) ** (
-            field.max_digits - field.decimal_places
-        )
+        bound = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(5).scaleb(-field.decimal_places - 1)
+        return field, -bound, bound
     if isinstance(field, models.IntegerField):
         low, high = BaseDatabaseOperations.integer_field_ranges.get(field.get_internal_type(), (None, None))
-        return (low is None or value >= low) and (high is None or value <= high)
-    return True
+        return field, low, high
+    return field, None, None
+
+
+def _fits(model: type[models.Model], name: str, value) -> bool:
+    """Whether the stored field holds the value."""
+    if value is None:
+        return True
+    field, low, high = _bounds(model, name)
+    if isinstance(field, models.DecimalField):
+        return low < value < high
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 _WHAT = {
@@ -76,10 +88,11 @@ _WHAT = {
 
 
 def _check(instance: models.Model, names, where: str) -> None:
+    model = type(instance)
     for name in names:
-        field = instance._meta.get_field(name)
-        value = getattr(instance, field.attname)
-        if not _fits(field, value):
+        value = getattr(instance, name)
+        if not _fits(model, name, value):
+            field = model._meta.get_field(name)
             what = _WHAT.get(name, field.verbose_name)
             # No amount in the reason: it is shown to roles that may not see money.
             raise FiguresBeyondStorage(
