@@ -221,6 +221,11 @@ class DeclarationRow:
     selectable: bool
     action: str  # "approve", "finance_approve" or ""
 
+    @property
+    def select_label(self) -> str:
+        """The row's checkbox, for screen readers."""
+        return f"Select {self.provider}, {self.service}"
+
 
 def declaration_row(declaration, *, url: str, show_money: bool, action: str = "") -> DeclarationRow:
     calculation = declaration.calculation

@@ -56,8 +56,16 @@ class ComponentNode(Node):
         values.update(slots)
         values.setdefault("request", context.get("request"))
         values.setdefault("csrf_token", context.get("csrf_token"))
-        component = context.template.engine.get_template(COMPONENTS.format(self.name.resolve(context)))
-        return component.render(context.new(values))
+        return self._template(context).render(context.new(values))
+
+    def _template(self, context):
+        """The component's template, looked up once per node and name (a table of 400 rows renders
+        a row's component 400 times)."""
+        name = self.name.resolve(context)
+        cached = getattr(self, "_cached", None)
+        if cached is None or cached[0] != name:
+            cached = self._cached = (name, context.template.engine.get_template(COMPONENTS.format(name)))
+        return cached[1]
 
 
 def _kwargs(parser, bits, tag_name):
