@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -75,23 +74,15 @@ def password_reset_url(*, user: User, base_url: str) -> str:
 
 def password_reset_link_send(*, user: User, base_url: str, actor: User | None = None,
                              ip_address: str | None = None) -> None:
-    """Email the user a link to choose a new password (after commit), and record who asked:
-    the user themselves ("Forgotten your password?") or their User Administrator."""
+    """Email the user a link to choose a new password, and record who asked: the user themselves
+    ("Forgotten your password?") or their User Administrator.  The email is written and sent by a
+    worker after commit (``tasks.password_reset_email``), so the request takes as long whether or
+    not the address has an account."""
+    from .tasks import password_reset_email
+
     if not can_reset_password(user=user):
         return
-    link = password_reset_url(user=user, base_url=base_url)
-    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    asked = "Your CQRS User Administrator has asked" if actor else "Someone, probably you, has asked"
-    body = (
-        f"Dear {user.get_full_name()},\n\n"
-        f"{asked} for a link to reset the password of your Calculating Quality Reporting Service "
-        f"account.\n\n"
-        f"Choose a new password here (the link works once and expires in {minutes} minutes):\n\n{link}\n\n"
-        f"If you did not ask for this, you can ignore this email: your password has not changed."
-    )
-    transaction.on_commit(
-        lambda: send_mail("CQRS: reset your password", body, settings.DEFAULT_FROM_EMAIL, [user.email])
-    )
+    password_reset_email.delay_on_commit(user.pk, base_url, actor is not None)
     audit_record(
         actor=actor or user,
         action="password_reset_link_sent",
@@ -99,6 +90,26 @@ def password_reset_link_send(*, user: User, base_url: str, actor: User | None = 
         detail={"requested_by": "administrator" if actor else "user"},
         ip_address=ip_address,
     )
+
+
+def password_reset_email_send(*, user_id: int, base_url: str, by_administrator: bool) -> bool:
+    """Write and send the reset email (a fresh single-use link); False when the account can no
+    longer reset its password (disabled since it was asked)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not can_reset_password(user=user):
+        return False
+    link = password_reset_url(user=user, base_url=base_url)
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    asked = "Your CQRS User Administrator has asked" if by_administrator else "Someone, probably you, has asked"
+    body = (
+        f"Dear {user.get_full_name()},\n\n"
+        f"{asked} for a link to reset the password of your Calculating Quality Reporting Service "
+        f"account.\n\n"
+        f"Choose a new password here (the link works once and expires in {minutes} minutes):\n\n{link}\n\n"
+        f"If you did not ask for this, you can ignore this email: your password has not changed."
+    )
+    send_mail("CQRS: reset your password", body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True
 
 
 def password_reset_complete(*, user: User, ip_address: str | None = None) -> None:

@@ -191,3 +191,22 @@ def test_another_organisations_administrator_cannot_send_a_link(client_for, pat,
     outsider = member(PracticeFactory(), Role.USER_ADMINISTRATOR, email="outsider@nhs.net")
     response = client_for(outsider).post(reverse("accounts:send_password_reset_link", args=[pat.pk]))
     assert response.status_code == 404 and mailoutbox == []
+
+
+def test_the_email_is_written_and_sent_by_a_worker_after_the_request(client, pat, mailoutbox,
+                                                                      django_capture_on_commit_callbacks):
+    """The request only enqueues: sending mail takes time, and a request that sent it would take
+    longer for a registered address than for an unknown one."""
+    from accounts import tasks
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(reverse("password_reset"), {"email": "pat@nhs.net"})
+    assert mailoutbox == [] and len(queued) == 1
+
+    assert tasks.password_reset_email(pat.pk, "https://cqrs.example/", False) is True
+    (email,) = mailoutbox
+    assert "https://cqrs.example/sign-in/reset-password/" in email.body
+    pat.is_active = False
+    pat.save()
+    assert tasks.password_reset_email(pat.pk, "https://cqrs.example/", False) is False  # disabled since
+    assert len(mailoutbox) == 1
