@@ -30,6 +30,7 @@ from accounts.models import Organisation
 from declarations.models import Calculation, IndicatorCalculation
 from declarations.selectors import result_providers
 from participation.models import AchievementDate, Indicator, IndicatorKind
+from reports.records import scope
 
 from .rules import MONEY_LOST_ROLES
 
@@ -46,9 +47,20 @@ NO_DENOMINATOR = Q(achievement_percent__isnull=True)
 
 
 def commissioner_list(*, user) -> QuerySet[Organisation]:
-    """The commissioners (ICBs) where the user holds a commissioner role."""
+    """The commissioners (ICBs) where the user holds a commissioner role, and those that have
+    allocated their reports (Allocated Reports) to an organisation where the user holds one."""
     ids = permissions.organisation_ids_with_role(user, MONEY_LOST_ROLES)
-    return Organisation.objects.filter(pk__in=ids).order_by("name", "pk")
+    granted = scope.granting_organisation_ids(user=user, roles=MONEY_LOST_ROLES)
+    return Organisation.objects.filter(Q(pk__in=ids) | Q(pk__in=granted)).order_by("name", "pk")
+
+
+def shows_money(*, user, commissioner: Organisation) -> bool:
+    """Pounds for a money role held at the commissioner, or at an organisation it has allocated
+    its reports to; the other roles see points only."""
+    if permissions.can_see_money(user, commissioner):
+        return True
+    granted = scope.granting_organisation_ids(user=user, roles=permissions.MONEY_ROLES)
+    return granted.filter(organisation_id=commissioner.pk).exists()
 
 
 def commissioner_get(*, user, commissioner_id: int | None) -> Organisation:

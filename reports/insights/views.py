@@ -58,7 +58,7 @@ class ShowMoneyLostView(RoleRequiredMixin, TemplateView):
                 commissioner_id=commissioner.pk,
                 achievement_date=achievement_date,
                 provider_count=selectors.provider_count(commissioner=commissioner, achievement_date=achievement_date),
-                show_money=permissions.can_see_money(user, commissioner),
+                show_money=selectors.shows_money(user=user, commissioner=commissioner),
             )
         context.update(
             page_title="Where the money is lost",
@@ -99,7 +99,7 @@ class ShowMoneyLostIndicatorView(RoleRequiredMixin, TemplateView):
             results=selectors.indicator_provider_list(
                 commissioner=commissioner, achievement_date=achievement_date, indicator=indicator
             ),
-            show_money=permissions.can_see_money(user, commissioner),
+            show_money=selectors.shows_money(user=user, commissioner=commissioner),
         )
         back = (
             f"{reverse('reports:money_lost')}?commissioner={commissioner.pk}&achievement_date={achievement_date.pk}"

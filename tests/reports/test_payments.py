@@ -178,3 +178,20 @@ def test_a_run_in_progress_shows_its_progress_and_refreshes(client_for, people, 
     assert response.context["refresh_seconds"] and 'http-equiv="refresh"' in page
     assert '<progress id="report-progress" value="4" max="10">' in page
     assert client_for(people["finance"]).get(reverse("reports:report_run_download", args=[run.pk])).status_code == 404
+
+
+def test_an_allocated_sub_icb_location_sees_where_the_icbs_money_is_lost_until_revoked(
+    client_for, orgs, people, qof, declarations
+):
+    client = client_for(people["sub_icb_finance"])
+    url = reverse("reports:money_lost")
+    assert client.get(url, {"commissioner": orgs["icb"].pk}).status_code == 404  # not its own
+    allocation = allocations.report_allocation_grant(
+        user=people["admin"], organisation_id=orgs["icb"].pk, allowed_organisation_id=orgs["sub_icb"].pk
+    )
+    page = client.get(url, {"commissioner": orgs["icb"].pk})
+    assert page.status_code == 200
+    assert page.context["commissioner"] == orgs["icb"] and "£" in page.content.decode()
+    assert client.get(url, {"commissioner": orgs["other_icb"].pk}).status_code == 404
+    allocations.report_allocation_revoke(user=people["admin"], allocation_id=allocation.pk)
+    assert client.get(url, {"commissioner": orgs["icb"].pk}).status_code == 404
