@@ -271,3 +271,22 @@ class OfferTransition(models.Model):
         if self.pk is not None:
             raise ValueError("Transition records are immutable")
         return super().save(*args, **kwargs)
+
+
+class ProviderCluster(models.Model):
+    """A commissioner's named group of the providers it commissions (Service Provider Clusters),
+    used to narrow Create Offers, Offered Services and Declaration Management to a cluster."""
+
+    commissioner = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="provider_clusters")
+    name = models.CharField("Cluster name", max_length=100)
+    providers = models.ManyToManyField(Organisation, blank=True, related_name="clusters")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["commissioner", "name"], name="unique_cluster_name_per_commissioner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
