@@ -23,6 +23,8 @@ Edge cases (project rules):
 - List size 0: CPI 0 and APDF 0, so no money (points are still shown).
 - A prevalence-weighted group whose register is 0 (or absent): APDF 0.
 - An indicator with its own national prevalence (IIF style) uses it in place of its group's.
+- Item of service (``per_item``): min(Count, max_items) x amount per item, to the penny, with no
+  CPI or prevalence; an absent Count is 0 items; no ``max_items`` is no cap.
 - Numerator above denominator, negative counts, floats, NaN or infinite Decimals are refused with
   ``EngineInputError``: they are corrupt input, not achievement.
 """
@@ -38,7 +40,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 # The schema's words, named once (pure Python, like the engine).
-from participation.definitions.kinds import INDICATOR_KINDS, POINT_KINDS
+from participation.definitions.kinds import INDICATOR_KINDS, PER_ITEM, POINT_KINDS
 
 if TYPE_CHECKING:  # the engine does not depend on the catalogue's objects at run time
     from participation.definitions import GroupDef, IndicatorDef
@@ -136,6 +138,8 @@ class IndicatorRule:
     own_national_prevalence: Decimal | None = None
     group_code: str | None = None
     group_national_prevalence: Decimal | None = None
+    amount_per_item: Decimal | None = None  # per_item: pounds an item
+    max_items: int | None = None  # per_item: the most items paid (None: no cap)
 
     def __post_init__(self) -> None:
         where = f"indicator {self.code}"
@@ -148,12 +152,13 @@ class IndicatorRule:
             "rate",
             "own_national_prevalence",
             "group_national_prevalence",
+            "amount_per_item",
         ):
             value = _decimal(f"{where}.{name}", getattr(self, name), allow_none=name != "points")
             object.__setattr__(self, name, value)
         if self.points < 0:
             raise EngineInputError(f"{where}.points: must not be negative")
-        if self.kind in ("count", "per_capita") and self.points != 0:
+        if self.kind in ("count", "per_capita", PER_ITEM) and self.points != 0:
             raise EngineInputError(f"{where}.points: a {self.kind} indicator earns no points")
         if self.kind == "fraction":
             if self.lower is None or self.upper is None:
@@ -162,6 +167,11 @@ class IndicatorRule:
                 raise EngineInputError(f"{where}: thresholds must satisfy 0 <= lower < upper <= 100")
         if self.kind == "per_capita" and (self.rate is None or self.rate < 0):
             raise EngineInputError(f"{where}.rate: a per_capita indicator needs a rate of 0 or more")
+        _count(f"{where}.max_items", self.max_items)
+        if self.kind == PER_ITEM and (self.amount_per_item is None or self.amount_per_item < 0):
+            raise EngineInputError(f"{where}.amount_per_item: a per_item indicator needs an amount of 0 or more")
+        if self.kind != PER_ITEM and (self.amount_per_item is not None or self.max_items is not None):
+            raise EngineInputError(f"{where}: only a per_item indicator has an amount per item and a cap")
         if self.own_national_prevalence is not None:
             if self.kind != "fraction":
                 raise EngineInputError(f"{where}: only a fraction indicator can carry its own prevalence")
@@ -183,9 +193,10 @@ class IndicatorValues:
     register: int | None = None
     yes: bool | None = None
     value: int | None = None  # count indicators: stored and shown, never paid
+    count: int | None = None  # per_item indicators: the items claimed (FIELD_NAME Count)
 
     def __post_init__(self) -> None:
-        for name in ("numerator", "denominator", "register", "value"):
+        for name in ("numerator", "denominator", "register", "value", "count"):
             _count(name, getattr(self, name))
         if self.yes is not None and not isinstance(self.yes, bool):
             raise EngineInputError(f"yes: expected True, False or None, got {type(self.yes).__name__}")
@@ -231,6 +242,8 @@ def rule_from_definition(indicator: IndicatorDef, group: GroupDef) -> IndicatorR
         own_national_prevalence=indicator.national_prevalence,
         group_code=group.code,
         group_national_prevalence=group.national_prevalence,
+        amount_per_item=getattr(indicator, "amount_per_item", None),
+        max_items=getattr(indicator, "max_items", None),
     )
 
 
@@ -255,6 +268,7 @@ class IndicatorResult:
     apdf: Decimal | None  # unrounded; None where points are not paid
     patients_to_upper: int | None  # fraction: extra numerator patients to reach the upper threshold
     amount_at_stake: Decimal | None  # fraction: extra pounds if it reached the upper threshold
+    items_paid: int | None = None  # per_item: the items paid, min(Count, max_items)
 
 
 @dataclass(frozen=True)
@@ -313,11 +327,12 @@ def indicator_calculate(
 
     fraction: D = A / B x 100, H by the thresholds; register: full points when the register is
     above 0; yes_no and tick_box: full points on Yes; count: nothing; per_capita: rate x list size
-    on Yes. Points-paid kinds earn round(H, 2) x £/point x CPI x APDF, to the penny.
+    on Yes; per_item: min(Count, max_items) x amount per item. Points-paid kinds earn round(H, 2) x £/point x CPI x APDF, to the penny.
     """
     achievement: Fraction | None = None
     earnable = True
     patients_to_upper: int | None = None
+    items_paid: int | None = None
     points = Fraction(0)
 
     if rule.kind == "fraction":
@@ -346,6 +361,11 @@ def indicator_calculate(
             amount_at_stake = round_money(_exact(round_points(rule.points)) * factor) - amount
     elif rule.kind == "per_capita" and values.yes is True:
         amount = round_money(_exact(rule.rate) * context.list_size)
+    elif rule.kind == PER_ITEM:
+        items_paid = values.count or 0
+        if rule.max_items is not None:
+            items_paid = min(items_paid, rule.max_items)
+        amount = round_money(_exact(rule.amount_per_item) * items_paid)
     else:
         amount = round_money(Fraction(0))
 
@@ -362,6 +382,7 @@ def indicator_calculate(
         apdf=None if apdf is None else _display(apdf),
         patients_to_upper=patients_to_upper,
         amount_at_stake=amount_at_stake,
+        items_paid=items_paid,
     )
 
 
