@@ -67,6 +67,15 @@ class QualityService(models.Model):
     no_approval_required = models.BooleanField(default=False)
     value_per_point = models.DecimalField(max_digits=10, decimal_places=2)
     average_list_size = models.PositiveIntegerField()
+    protected_from = models.CharField(
+        max_length=20, blank=True, help_text="The service whose year end protects the income-protected indicators"
+    )
+    aspiration_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Empty: no aspiration payments"
+    )
+    aspiration_from = models.CharField(
+        max_length=20, blank=True, help_text="The service whose year-end payment the aspiration is a share of"
+    )
     definition = models.JSONField(default=dict, help_text="The YAML definition the service was loaded from")
     definition_hash = models.CharField(max_length=64, blank=True)
     loaded_at = models.DateTimeField(default=timezone.now)
@@ -152,6 +161,12 @@ class Indicator(models.Model):
     entry = models.CharField(max_length=12, choices=EntryKind.choices, default=EntryKind.AUTOMATIC)
     carry_forward = models.BooleanField(default=False)
     fields = models.JSONField(default=list, help_text="FIELD_NAMEs the indicator carries")
+    income_protected = models.BooleanField(
+        default=False, help_text="Paid at its points in the year end of the service's protected_from"
+    )
+    protected_code = models.CharField(
+        max_length=20, blank=True, help_text="Its code in the protecting service, when renumbered"
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -47,6 +47,24 @@ YEARS = (
     Year("QOF2425", "Quality and Outcomes Framework 2024/25", "2024/25", "220.62", 9964, "qof-2024-25.yaml"),
 )
 
+# Income protection and aspiration (issue 13; ../shared/reference/qof-payment-parameters.md): the
+# service-level keys each year carries, and the indicators paid at their points in the year named by
+# protected_from (the reference CSV's INCOME_PROTECTED_2425 = Y: 32 indicators, 212 points).
+SERVICE_KEYS: dict[str, tuple[str, ...]] = {
+    "QOF2324": ("aspiration: {percent: 70, from: QOF2223}   # 70% of 2022/23's achievement payment",),
+    "QOF2425": (
+        "protected_from: QOF2324              # income-protected indicators keep their 2023/24 points",
+        "aspiration: {percent: 80, from: QOF2324}   # 80% of 2023/24's achievement payment",
+    ),
+}
+INCOME_PROTECTED: dict[str, frozenset[str]] = {
+    "QOF2425": frozenset(
+        "AF001 AST005 AST008 CAN001 CAN004 CAN005 CHD001 CKD005 COPD014 COPD015 DEM001 DEP004 DM017 EP001 "
+        "HF001 HYP001 LD004 MH001 MH021 OB003 OST004 PAD001 PC001 QI013 QI014 QI016 QI017 QI018 QI019 "
+        "RA001 SMOK005 STIA001".split()
+    ),
+}
+
 # Short descriptions of the indicators (QOF guidance wording, abridged). A year-specific entry
 # (code, financial_year) wins over the plain code.
 NAMES: dict[str | tuple[str, str], str] = {
@@ -285,6 +303,7 @@ def render(year: Year, rows: list[dict], fields: dict[str, list[str]]) -> str:
         "payment:",
         f'  value_per_point: "{year.value_per_point}"',
         f"  average_list_size: {year.average_list_size}",
+        *SERVICE_KEYS.get(year.code, ()),
         "achievement_dates:                # monthly; 31 March is the payment date",
     ]
     for date in month_ends(start, end):
@@ -335,6 +354,8 @@ def render_indicator(row: dict, year: Year, fields: dict[str, list[str]]) -> str
         if is_register:  # the group's register arrives with this fraction (DEP004, NDH002)
             parts.append(f"register_field: {quote(register_field(code, fields))}")
         comment = "   # estimated" if note is None else (f"   {note}" if note else "")
+    if code in INCOME_PROTECTED.get(year.code, ()):
+        parts.append("income_protected: true")
     return "{" + ", ".join(parts) + "}" + comment
 
 

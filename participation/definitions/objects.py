@@ -40,6 +40,8 @@ class IndicatorDef:
     entry: str = AUTOMATIC  # one of ENTRY_KINDS
     carry_forward: bool = False  # tick_box: a Yes stands for the next achievement date
     fields: tuple[str, ...] = ()  # FIELD_NAMEs the indicator carries (derived from kind when omitted)
+    income_protected: bool = False  # paid at its points in the service's protected_from year end
+    protected_code: str | None = None  # its code in the protected_from service, when renumbered
 
     @property
     def provides_register(self) -> bool:
@@ -96,6 +98,14 @@ class AchievementDateDef:
 
 
 @dataclass(frozen=True)
+class AspirationDef:
+    """Monthly aspiration payments: ``percent`` of the provider's year-end payment in ``from_service``."""
+
+    percent: Decimal
+    from_service: str
+
+
+@dataclass(frozen=True)
 class ServiceDef:
     code: str
     name: str
@@ -109,6 +119,8 @@ class ServiceDef:
     no_approval_required: bool = False
     achievement_dates: tuple[AchievementDateDef, ...] = ()  # ascending by date
     domains: tuple[DomainDef, ...] = field(default_factory=tuple)
+    protected_from: str | None = None  # the service whose year end protects income_protected indicators
+    aspiration: AspirationDef | None = None
 
     @property
     def label(self) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     StrictBool,
     ValidationError,
     ValidationInfo,
@@ -27,6 +28,7 @@ from .errors import Problems, ServiceDefinitionError, describe, key_path, proble
 from .kinds import AUTOMATIC, FRACTION, PER_CAPITA, POINT_KINDS, REGISTER, TICK_BOX, default_fields
 from .objects import (
     AchievementDateDef,
+    AspirationDef,
     DomainDef,
     GroupDef,
     IndicatorDef,
@@ -81,6 +83,8 @@ class IndicatorSchema(_Mapping):
     national_prevalence: Proportion | None = None
     rate: DecimalString | None = None
     fields: FieldNames | None = None
+    income_protected: StrictBool = False
+    protected_code: Code | None = None
 
     @property
     def provides_register(self) -> bool:
@@ -120,6 +124,10 @@ class IndicatorSchema(_Mapping):
             problems.add(f"must be above 0, got {self.rate}", "rate")
         if self.carry_forward and kind != TICK_BOX:
             problems.add(f"only a tick_box indicator carries forward, not a {kind}", "carry_forward")
+        if self.income_protected and kind not in POINT_KINDS:
+            problems.add(f"only an indicator that earns points is income protected, not a {kind}", "income_protected")
+        if self.protected_code is not None and not self.income_protected:
+            problems.add("only an income_protected indicator has a protected_code", "protected_code")
         problems.raise_any()
         return self
 
@@ -137,6 +145,8 @@ class IndicatorSchema(_Mapping):
             entry=self.entry,
             carry_forward=self.carry_forward,
             fields=self.fields or default_fields(self.kind, self.register_field),
+            income_protected=self.income_protected,
+            protected_code=self.protected_code,
         )
 
 
@@ -196,6 +206,23 @@ class PaymentSchema(_Mapping):
     average_list_size: PositiveWholeNumber
 
 
+class AspirationSchema(_Mapping):
+    """``aspiration: {percent: 80, from: QOF2324}``: monthly payments on account of the year."""
+
+    percent: Number
+    from_service: Code = Field(alias="from")
+
+    @field_validator("percent")
+    @classmethod
+    def _a_percentage(cls, percent: Decimal) -> Decimal:
+        if not Decimal(0) < percent <= Decimal(100):
+            refuse(f"must be a percentage above 0 and at most 100, got {percent}")
+        return percent
+
+    def to_definition(self) -> AspirationDef:
+        return AspirationDef(percent=self.percent, from_service=self.from_service)
+
+
 class AchievementDateSchema(_Mapping):
     date: Date
     payment: StrictBool = False
@@ -211,6 +238,8 @@ class ServiceSchema(_Mapping):
     no_declaration_required: StrictBool = False
     no_approval_required: StrictBool = False
     payment: PaymentSchema
+    protected_from: Code | None = None
+    aspiration: AspirationSchema | None = None
     achievement_dates: Annotated[list[AchievementDateSchema], NonEmptyList]
     domains: Annotated[list[DomainSchema], NonEmptyList]
 
@@ -264,6 +293,27 @@ class ServiceSchema(_Mapping):
         problems.raise_any()
         return domains
 
+    @model_validator(mode="after")
+    def _protection_names_its_year(self) -> ServiceSchema:
+        """An income-protected indicator needs the service it is protected from, and a service is
+        protected from (and aspires on) another service, never itself."""
+        problems = Problems()
+        protected = [
+            i.code for d in self.domains for g in d.groups for i in g.indicators if i.income_protected
+        ]
+        if protected and self.protected_from is None:
+            problems.add(
+                f"is required when an indicator is income_protected ({', '.join(protected[:3])}"
+                f"{'...' if len(protected) > 3 else ''})",
+                "protected_from",
+            )
+        if self.protected_from is not None and self.protected_from == self.code:
+            problems.add("must name another service, not this one", "protected_from")
+        if self.aspiration is not None and self.aspiration.from_service == self.code:
+            problems.add("must name another service, not this one", "aspiration", "from")
+        problems.raise_any()
+        return self
+
     def to_definition(self) -> ServiceDef:
         return ServiceDef(
             code=self.code,
@@ -281,6 +331,8 @@ class ServiceSchema(_Mapping):
                 for item in sorted(self.achievement_dates, key=lambda item: item.date)
             ),
             domains=tuple(domain.to_definition() for domain in self.domains),
+            protected_from=self.protected_from,
+            aspiration=None if self.aspiration is None else self.aspiration.to_definition(),
         )
 
 

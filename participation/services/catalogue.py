@@ -66,6 +66,9 @@ def quality_service_load(*, definition: ServiceDef, source: dict) -> QualityServ
         "no_approval_required": definition.no_approval_required,
         "value_per_point": definition.value_per_point,
         "average_list_size": definition.average_list_size,
+        "protected_from": definition.protected_from or "",
+        "aspiration_percent": definition.aspiration.percent if definition.aspiration else None,
+        "aspiration_from": definition.aspiration.from_service if definition.aspiration else "",
         "definition": _json_safe(source),
         "definition_hash": new_hash,
     }
@@ -124,6 +127,8 @@ def _catalogue_sync(*, service: QualityService, definition: ServiceDef) -> None:
                         "entry": ind.entry,
                         "carry_forward": ind.carry_forward,
                         "fields": list(ind.fields),
+                        "income_protected": ind.income_protected,
+                        "protected_code": ind.protected_code or "",
                         "position": position,
                     },
                 )

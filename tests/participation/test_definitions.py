@@ -758,3 +758,63 @@ def test_file_round_trip_matches_the_mapping(tmp_path):
     path = tmp_path / "ok.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     assert load_service_definition_file(path) == parse_service_definition(data)
+
+
+# --- Income protection and aspiration (issue 13) -------------------------------------------------
+
+
+def test_qof_2024_25_protects_the_32_reference_indicators_212_points():
+    reference = PROJECT_ROOT.parent / "shared" / "reference" / "qof-indicators-2023-24-2024-25.csv"
+    definition = load_service_definition_file(SHIPPED_DEFINITIONS_DIR / "qof-2024-25.yaml")
+    protected = {i.code: i.points for i in definition.indicators if i.income_protected}
+    assert len(protected) == 32 and sum(protected.values()) == 212
+    if reference.exists():  # ../shared beside the project (the developers' and CI's layout)
+        with reference.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        marked = {r["INDICATOR_CODE"] for r in rows if r["YEAR"] == "2024/25" and r["INCOME_PROTECTED_2425"] == "Y"}
+        assert set(protected) == marked
+    assert definition.protected_from == "QOF2324"
+    assert (definition.aspiration.percent, definition.aspiration.from_service) == (Decimal(80), "QOF2324")
+    previous = load_service_definition_file(SHIPPED_DEFINITIONS_DIR / "qof-2023-24.yaml")
+    assert (previous.aspiration.percent, previous.aspiration.from_service) == (Decimal(70), "QOF2223")
+
+
+def _with(**service_keys):
+    import yaml
+
+    data = yaml.safe_load((SHIPPED_DEFINITIONS_DIR / "qof-2024-25.yaml").read_text())
+    data.update(service_keys)
+    return data
+
+
+def test_protected_code_maps_a_renumbered_indicator():
+    data = _with()
+    first = data["domains"][0]["groups"][0]["indicators"][0]
+    first["protected_code"] = "AF099"
+    indicator = parse_service_definition(data).indicator(first["code"])
+    assert (indicator.income_protected, indicator.protected_code) == (True, "AF099")
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"protected_from": None}, "protected_from: is required when an indicator is income_protected"),
+        ({"protected_from": "QOF2425"}, "protected_from: must name another service, not this one"),
+        ({"aspiration": {"percent": 0, "from": "QOF2324"}}, "aspiration.percent: must be a percentage above 0"),
+        ({"aspiration": {"percent": 80}}, "aspiration.from: is required"),
+        ({"aspiration": {"percent": 80, "from": "QOF2425"}}, "aspiration.from: must name another service"),
+    ],
+)
+def test_protection_and_aspiration_keys_are_checked(change, problem):
+    with pytest.raises(ServiceDefinitionError) as error:
+        parse_service_definition(_with(**change))
+    assert problem in str(error.value)
+
+
+def test_protected_code_needs_income_protected():
+    data = _with()
+    indicators = data["domains"][0]["groups"][0]["indicators"]
+    unprotected = next(i for i in indicators if not i.get("income_protected"))
+    unprotected["protected_code"] = "AF099"
+    with pytest.raises(ServiceDefinitionError, match="only an income_protected indicator has a protected_code"):
+        parse_service_definition(data)
