@@ -9,7 +9,9 @@ nothing.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .models import Organisation, OrganisationKind, ods_code_error
+from .pcn_membership import MovesRefused, open_memberships_for, record_moves
 from .services import audit_record
 
 REQUIRED_COLUMNS = (
@@ -138,6 +141,7 @@ class LoadResult:
     )
     practices_moved: list[str] = field(default_factory=list)
     rows: int = 0
+    effective: dt.date | None = None  # the date the moves take effect
 
     @property
     def changed(self) -> int:
@@ -282,13 +286,36 @@ def _majority(icbs: Counter) -> str:
     return min(icbs.items(), key=lambda item: (-item[1], item[0]))[0]
 
 
-def organisations_load(*, path: str | Path) -> LoadResult:
+_NAME_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
+
+
+def file_date(path: str | Path) -> dt.date:
+    """The date a mapping file describes: a date in its name (``..._2025-04-01.csv`` or
+    ``..._20250401.csv``), else the day it was last modified."""
+    path = Path(path)
+    for match in _NAME_DATE.finditer(path.name):
+        try:
+            return dt.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            continue
+    return dt.datetime.fromtimestamp(path.stat().st_mtime).date()
+
+
+def organisations_load(*, path: str | Path, effective: dt.date | None = None) -> LoadResult:
     """Create or update every organisation in an NHS Digital mapping file (idempotent).
 
     Rules: the file is validated whole first and rejected with every error (line numbered) if
     anything is wrong, writing nothing; a practice's PCN, sub-ICB location and commissioner (its
     ICB) follow the file, so a practice listed under a new PCN moves to it; a PCN's commissioner is
     the ICB of most of its practices; organisations missing from the file are left as they are.
+
+    PCN membership over time (docs/adr/0020): a practice already loaded that the file lists in
+    another PCN, in a PCN for the first time (joining) or as Unallocated (leaving) moves on
+    ``effective`` (default: the file's date, ``file_date``): its membership ends the day before,
+    the new one starts that day, and its PCNs' Network Contract DES achievement on and after it is
+    re-aggregated.  A move that would not be after the practice joined its current PCN is an
+    error of the file.  A practice the file creates is a member of its PCN from a date not
+    recorded.
     """
     data = Path(path).read_bytes()
     text, errors = _decode(data)
@@ -300,7 +327,7 @@ def organisations_load(*, path: str | Path) -> LoadResult:
     for org in wanted.values():
         if org.kind == OrganisationKind.PCN:
             org.commissioner = _majority(org.practice_icbs)
-    result = LoadResult(rows=rows)
+    result = LoadResult(rows=rows, effective=effective or file_date(path))
     with transaction.atomic():
         _apply(wanted, result)
         if result.changed:
@@ -309,6 +336,7 @@ def organisations_load(*, path: str | Path) -> LoadResult:
                 detail={
                     "file": Path(path).name,
                     "practices_moved": len(result.practices_moved),
+                    "effective": f"{result.effective:%Y-%m-%d}",
                     **{kind: vars(counts) for kind, counts in result.counts.items()},
                 },
             )
@@ -333,6 +361,8 @@ def _apply(wanted: dict[str, _Wanted], result: LoadResult) -> None:
         raise OrganisationFileError(sorted(conflicts, key=lambda error: error.line))
 
     ids = {code: org.pk for code, org in existing.items()}
+    moves: dict[int, int | None] = {}  # practice id -> its PCN from the effective date
+    created_practices: list[tuple[int, int | None]] = []  # (id, PCN id)
     managed_fields = {
         OrganisationKind.REGION: ["name"],
         OrganisationKind.ICB: ["name", "parent_id"],
@@ -361,18 +391,33 @@ def _apply(wanted: dict[str, _Wanted], result: LoadResult) -> None:
                 counts.unchanged += 1
                 continue
             if kind == OrganisationKind.PRACTICE and "pcn_id" in changed:
+                # A move: recorded with its date below (record_moves sets the PCN).
                 result.practices_moved.append(org.code)
+                moves[current.pk] = values["pcn_id"]
             for name in fields:
-                setattr(current, name, values[name])
+                if name != "pcn_id":
+                    setattr(current, name, values[name])
             to_update.append(current)
         created = Organisation.objects.bulk_create(to_create)
         _remember_ids(ids, created)
+        if kind == OrganisationKind.PRACTICE:
+            created_practices = [(ids[org.ods_code], org.pcn_id) for org in to_create]
+        updated_fields = [name.removesuffix("_id") for name in fields if name != "pcn_id"]
         if to_update:
-            Organisation.objects.bulk_update(
-                to_update, [name.removesuffix("_id") for name in fields], batch_size=_UPDATE_BATCH_SIZE
-            )
+            Organisation.objects.bulk_update(to_update, updated_fields, batch_size=_UPDATE_BATCH_SIZE)
         counts.created += len(created)
         counts.updated += len(to_update)
+    open_memberships_for(practice_pcns=created_practices)
+    try:
+        record_moves(wanted=moves, effective=result.effective)
+    except MovesRefused as refused:
+        code_of = {pk: code for code, pk in ids.items()}
+        raise OrganisationFileError(
+            sorted(
+                (LoadError(wanted[code_of[pk]].line, f"PRACTICE_CODE {code_of[pk]}: {reason}") for pk, reason in refused.refusals.items()),
+                key=lambda error: error.line,
+            )
+        ) from refused
 
 
 def _remember_ids(ids: dict[str, int], created: Iterable[Organisation]) -> None:

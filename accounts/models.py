@@ -159,6 +159,72 @@ class Organisation(models.Model):
         return self.kind in (OrganisationKind.PRACTICE, OrganisationKind.PCN)
 
 
+class PcnMembershipQuerySet(models.QuerySet["PcnMembership"]):
+    def on(self, date) -> PcnMembershipQuerySet:
+        """The memberships that cover ``date``."""
+        return self.filter(models.Q(start__isnull=True) | models.Q(start__lte=date)).filter(
+            models.Q(end__isnull=True) | models.Q(end__gte=date)
+        )
+
+
+class PcnMembership(models.Model):
+    """A practice's membership of a PCN from ``start`` to ``end``, both days included
+    (docs/adr/0020-pcn-membership-over-time.md).
+
+    ``start`` None: a member since before memberships were recorded; ``end`` None: still a
+    member.  A practice has at most one open membership, which is its ``Organisation.pcn`` (the
+    current PCN, kept in step by the services that record a move, ``accounts.pcn_membership``).
+    A practice with no membership recorded (one created by hand, not by the loader) counts as a
+    member of its current PCN on every date.
+    """
+
+    practice = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="pcn_memberships",
+        limit_choices_to={"kind": OrganisationKind.PRACTICE},
+    )
+    pcn = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="practice_memberships",
+        limit_choices_to={"kind": OrganisationKind.PCN},
+    )
+    start = models.DateField("Member from", null=True, blank=True)
+    end = models.DateField("Member to", null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)  # when the end was recorded
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = PcnMembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["practice", models.F("start").asc(nulls_first=True), "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice"], condition=models.Q(end__isnull=True), name="one_open_pcn_membership"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start__isnull=True) | models.Q(end__isnull=True) | models.Q(end__gte=models.F("start")),
+                name="pcn_membership_ends_after_it_starts",
+            ),
+        ]
+        indexes = [models.Index(fields=["pcn", "start"]), models.Index(fields=["practice", "start"])]
+
+    def __str__(self) -> str:
+        start = f"{self.start:%d/%m/%Y}" if self.start else "not recorded"
+        end = f"{self.end:%d/%m/%Y}" if self.end else "now"
+        return f"{self.practice_id} in {self.pcn_id} from {start} to {end}"
+
+    def covers(self, date) -> bool:
+        return (self.start is None or self.start <= date) and (self.end is None or self.end >= date)
+
+
 class ListSize(models.Model):
     """A provider's registered list size (patients) on a date."""
 

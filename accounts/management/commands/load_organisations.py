@@ -1,4 +1,8 @@
-"""`python manage.py load_organisations FILE`: load the NHS Digital practice mapping file."""
+"""`python manage.py load_organisations FILE [--effective YYYY-MM-DD]`: load the NHS Digital
+practice mapping file; practices that changed PCN move on the effective date (default: the file's
+date, see ``accounts.loaders.file_date``)."""
+
+import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -10,15 +14,23 @@ class Command(BaseCommand):
     help = (
         "Create or update GP practices, PCNs, sub-ICB locations, ICBs and NHS England regions from "
         "an NHS Digital mapping file (the layout of QOF_MANUAL_MAPPINGS.csv). Idempotent; a file "
-        "with any error loads nothing."
+        "with any error loads nothing. A practice that joins, leaves or changes PCN moves on the "
+        "effective date: --effective, or the date in the file's name, or the day the file was last "
+        "modified."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="path to the CSV file")
+        parser.add_argument(
+            "--effective",
+            type=_date,
+            default=None,
+            help="YYYY-MM-DD: the date PCN moves in this file take effect (default: the file's date)",
+        )
 
-    def handle(self, *args, file: str, **options):
+    def handle(self, *args, file: str, effective: dt.date | None = None, **options):
         try:
-            result = organisations_load(path=file)
+            result = organisations_load(path=file, effective=effective)
         except FileNotFoundError as exc:
             raise CommandError(f"{file}: no such file") from exc
         except OrganisationFileError as exc:
@@ -39,6 +51,18 @@ class Command(BaseCommand):
         if unallocated:
             self.stdout.write(f"  GP practices in no PCN (PCN code U, Unallocated): {unallocated}")
         if result.practices_moved:
-            self.stdout.write(f"  practices moved to another PCN: {len(result.practices_moved)}")
+            self.stdout.write(
+                f"  practices moved to another PCN: {len(result.practices_moved)}, "
+                f"effective {result.effective:%d/%m/%Y}"
+            )
         style = self.style.SUCCESS if result.changed else self.style.NOTICE
         self.stdout.write(style("Loaded." if result.changed else "Nothing changed."))
+
+
+def _date(value: str) -> dt.date:
+    import argparse
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
