@@ -27,6 +27,15 @@ Edge cases (project rules):
   CPI or prevalence; an absent Count is 0 items; no ``max_items`` is no cap.
 - Numerator above denominator, negative counts, floats, NaN or infinite Decimals are refused with
   ``EngineInputError``: they are corrupt input, not achievement.
+
+Income protection (issue 13, ADR 0022): an ``income_protected`` rule is paid at the points the
+provider earned for it in the protecting year's year-end calculation (``IndicatorValues.
+protected_points``), whatever this year's achievement, at this year's £/point, CPI and APDF.  When
+there is no such calculation (``protected_points`` is None) it is paid on this year's achievement
+and the result says so (``protection_missing``).
+
+Aspiration (issue 13): ``aspiration_total`` / ``aspiration_total_from_points`` give a provider's
+aspiration for the year, ``aspiration_instalments`` its twelve monthly payments.
 """
 
 from __future__ import annotations
@@ -46,12 +55,13 @@ if TYPE_CHECKING:  # the engine does not depend on the catalogue's objects at ru
     from participation.definitions import GroupDef, IndicatorDef
 
 __all__ = [  # in the order of the module
-    "DISPLAY_PRECISION", "INDICATOR_KINDS", "ASPIRATION_SHARE", "EngineInputError", "IndicatorRule",
+    "DISPLAY_PRECISION", "INDICATOR_KINDS", "ASPIRATION_MONTHS", "EngineInputError", "IndicatorRule",
     "IndicatorValues", "ProviderContext", "IndicatorResult", "PaymentResult", "rule_from_definition",
-    "indicator_calculate", "payment_calculate", "aspiration_monthly", "round_points", "round_money",
+    "indicator_calculate", "payment_calculate", "aspiration_total", "aspiration_total_from_points",
+    "aspiration_instalments", "round_points", "round_money",
 ]
 
-ASPIRATION_SHARE = Decimal("0.8")  # 80% of last year's payment, paid over 12 months
+ASPIRATION_MONTHS = 12
 DISPLAY_PRECISION = 28  # significant digits of the unrounded ratios shown in results
 
 _DISPLAY_CONTEXT = Context(prec=DISPLAY_PRECISION, rounding=ROUND_HALF_EVEN)
@@ -140,6 +150,7 @@ class IndicatorRule:
     group_national_prevalence: Decimal | None = None
     amount_per_item: Decimal | None = None  # per_item: pounds an item
     max_items: int | None = None  # per_item: the most items paid (None: no cap)
+    income_protected: bool = False  # paid at IndicatorValues.protected_points when known
 
     def __post_init__(self) -> None:
         where = f"indicator {self.code}"
@@ -172,6 +183,8 @@ class IndicatorRule:
             raise EngineInputError(f"{where}.amount_per_item: a per_item indicator needs an amount of 0 or more")
         if self.kind != PER_ITEM and (self.amount_per_item is not None or self.max_items is not None):
             raise EngineInputError(f"{where}: only a per_item indicator has an amount per item and a cap")
+        if self.income_protected and self.kind not in POINT_KINDS:
+            raise EngineInputError(f"{where}: only an indicator that earns points is income protected")
         if self.own_national_prevalence is not None:
             if self.kind != "fraction":
                 raise EngineInputError(f"{where}: only a fraction indicator can carry its own prevalence")
@@ -194,10 +207,18 @@ class IndicatorValues:
     yes: bool | None = None
     value: int | None = None  # count indicators: stored and shown, never paid
     count: int | None = None  # per_item indicators: the items claimed (FIELD_NAME Count)
+    # Income protection: the provider's points for this indicator (or its protected_code) in the
+    # protecting year's year-end calculation; None when there is none.  Read only for a rule that
+    # is income_protected.
+    protected_points: Decimal | None = None
 
     def __post_init__(self) -> None:
         for name in ("numerator", "denominator", "register", "value", "count"):
             _count(name, getattr(self, name))
+        protected = _decimal("protected_points", self.protected_points, allow_none=True)
+        if protected is not None and protected < 0:
+            raise EngineInputError(f"protected_points: must not be negative, got {protected}")
+        object.__setattr__(self, "protected_points", protected)
         if self.yes is not None and not isinstance(self.yes, bool):
             raise EngineInputError(f"yes: expected True, False or None, got {type(self.yes).__name__}")
         if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
@@ -244,6 +265,7 @@ def rule_from_definition(indicator: IndicatorDef, group: GroupDef) -> IndicatorR
         group_national_prevalence=group.national_prevalence,
         amount_per_item=getattr(indicator, "amount_per_item", None),
         max_items=getattr(indicator, "max_items", None),
+        income_protected=getattr(indicator, "income_protected", False),
     )
 
 
@@ -268,6 +290,14 @@ class IndicatorResult:
     apdf: Decimal | None  # unrounded; None where points are not paid
     patients_to_upper: int | None  # fraction: extra numerator patients to reach the upper threshold
     amount_at_stake: Decimal | None  # fraction: extra pounds if it reached the upper threshold
+    # Income protection: True when the rule is income_protected.  ``points`` are then the
+    # protected points when known (``protected_points``); ``achieved_points`` are what this year's
+    # achievement alone would earn, shown beside them.  ``protection_missing``: protected, but no
+    # calculation in the protecting year, so paid on this year's achievement.
+    income_protected: bool = False
+    protected_points: Decimal | None = None
+    achieved_points: Decimal | None = None
+    protection_missing: bool = False
     items_paid: int | None = None  # per_item: the items paid, min(Count, max_items)
 
 
@@ -350,14 +380,16 @@ def indicator_calculate(
     elif rule.kind in ("yes_no", "tick_box"):
         points = _exact(rule.points) if values.yes is True else Fraction(0)
 
-    rounded_points = round_points(points)
+    achieved_points = round_points(points)
+    protected = rule.income_protected and values.protected_points is not None
+    rounded_points = round_points(values.protected_points) if protected else achieved_points
     cpi = apdf = None
     amount_at_stake = None
     if rule.kind in POINT_KINDS:
         cpi, apdf = _cpi(context), _apdf(rule, values, context)
         factor = _exact(context.value_per_point) * cpi * apdf
         amount = round_money(_exact(rounded_points) * factor)
-        if earnable and rule.kind == "fraction":
+        if earnable and rule.kind == "fraction" and not protected:  # achievement does not move a protected payment
             amount_at_stake = round_money(_exact(round_points(rule.points)) * factor) - amount
     elif rule.kind == "per_capita" and values.yes is True:
         amount = round_money(_exact(rule.rate) * context.list_size)
@@ -380,9 +412,13 @@ def indicator_calculate(
         amount=amount,
         cpi=None if cpi is None else _display(cpi),
         apdf=None if apdf is None else _display(apdf),
-        patients_to_upper=patients_to_upper,
+        patients_to_upper=None if protected else patients_to_upper,
         amount_at_stake=amount_at_stake,
         items_paid=items_paid,
+        income_protected=rule.income_protected,
+        protected_points=round_points(values.protected_points) if protected else None,
+        achieved_points=achieved_points if rule.income_protected else None,
+        protection_missing=rule.income_protected and not protected,
     )
 
 
@@ -404,9 +440,52 @@ def payment_calculate(
     )
 
 
-def aspiration_monthly(previous_year_amount: Decimal) -> Decimal:
-    """QOF aspiration: 80% of last year's achievement payment, one twelfth a month, to the penny."""
-    amount = _decimal("previous_year_amount", previous_year_amount)
+def _percent(percent: Decimal) -> Fraction:
+    value = _decimal("percent", percent)
+    if not 0 <= value <= 100:
+        raise EngineInputError(f"percent: must be from 0 to 100, got {value}")
+    return _exact(value) / 100
+
+
+def aspiration_total(
+    *, percent: Decimal, previous_payment: Decimal, value_per_point: Decimal, previous_value_per_point: Decimal
+) -> Decimal:
+    """A provider's aspiration for the year, to the penny: ``percent`` of its year-end achievement
+    payment in the previous (``from``) service, uplifted by the change in the value of a point:
+    round(percent / 100 x previous_payment x value_per_point / previous_value_per_point, 0.01)."""
+    previous = _decimal("previous_payment", previous_payment)
+    if previous < 0:
+        raise EngineInputError("previous_payment: must not be negative")
+    this_point = _decimal("value_per_point", value_per_point)
+    that_point = _decimal("previous_value_per_point", previous_value_per_point)
+    if this_point < 0 or that_point <= 0:
+        raise EngineInputError("value_per_point must not be negative and previous_value_per_point must be above 0")
+    return round_money(_percent(percent) * _exact(previous) * _exact(this_point) / _exact(that_point))
+
+
+def aspiration_total_from_points(
+    *, percent: Decimal, points: Decimal, value_per_point: Decimal, list_size: int, average_list_size: int
+) -> Decimal:
+    """The aspiration on points the commissioner agreed with the provider, to the penny:
+    round(percent / 100 x points x value_per_point x CPI, 0.01), CPI = list size / national average."""
+    agreed = _decimal("points", points)
+    if agreed < 0:
+        raise EngineInputError("points: must not be negative")
+    context = ProviderContext(list_size=list_size, value_per_point=value_per_point, average_list_size=average_list_size)
+    return round_money(_percent(percent) * _exact(agreed) * _exact(context.value_per_point) * _cpi(context))
+
+
+def aspiration_instalments(total: Decimal) -> tuple[Decimal, ...]:
+    """The twelve monthly payments of an aspiration total: each total / 12 to the penny (half-up),
+    the last carrying the remainder, so they add up to the total exactly.  Where eleven rounded-up
+    twelfths would pass the total (a total under about 66p), the twelfth is rounded down instead,
+    so no instalment is negative."""
+    amount = _decimal("total", total)
     if amount < 0:
-        raise EngineInputError("previous_year_amount: must not be negative")
-    return round_money(_exact(amount) * _exact(ASPIRATION_SHARE) / 12)
+        raise EngineInputError("total: must not be negative")
+    exact = _exact(round_money(_exact(amount)))
+    monthly = round_money(exact / ASPIRATION_MONTHS)
+    if (ASPIRATION_MONTHS - 1) * _exact(monthly) > exact:
+        monthly = Decimal(math.floor(exact / ASPIRATION_MONTHS * 100)).scaleb(-2)
+    last = round_money(exact - (ASPIRATION_MONTHS - 1) * _exact(monthly))
+    return (monthly,) * (ASPIRATION_MONTHS - 1) + (last,)

@@ -17,7 +17,9 @@ from declarations.engine import (
     IndicatorRule,
     IndicatorValues,
     ProviderContext,
-    aspiration_monthly,
+    aspiration_instalments,
+    aspiration_total,
+    aspiration_total_from_points,
     indicator_calculate,
     payment_calculate,
     round_money,
@@ -381,15 +383,125 @@ def test_an_indicator_listed_twice_is_refused():
         payment_calculate(indicators=[(VI001, values), (VI001, values)], context=qof_2425())
 
 
-def test_aspiration_is_80_percent_of_last_year_over_12_to_the_penny():
-    assert aspiration_monthly(Decimal("100000.00")) == Decimal("6666.67")
-    assert aspiration_monthly(Decimal("15436.13")) == pence(Decimal("15436.13") * Decimal("0.8") / 12)
-    assert aspiration_monthly(Decimal("0.15")) == Decimal("0.01")  # 0.01 exactly
-    assert aspiration_monthly(Decimal("0.00")) == Decimal("0.00")
+def test_aspiration_worked_example_to_the_penny():
+    """80% of a 2023/24 year-end payment of £120,345.67, uplifted from £213.43 to £220.62 a point:
+    0.8 x 120,345.67 x 220.62 / 213.43 = 99,519.886... -> £99,519.89; twelve instalments of
+    £8,293.32, the last £8,293.37."""
+    total = aspiration_total(
+        percent=Decimal(80),
+        previous_payment=Decimal("120345.67"),
+        value_per_point=Decimal("220.62"),
+        previous_value_per_point=Decimal("213.43"),
+    )
+    assert total == Decimal("99519.89")
+    assert aspiration_instalments(total) == (Decimal("8293.32"),) * 11 + (Decimal("8293.37"),)
+
+
+def test_aspiration_on_agreed_points_uses_this_years_point_value_and_cpi():
+    """80% x 500 agreed points x £220.62 x CPI (12,000 / 9,964) = 106,280.208... -> £106,280.21."""
+    total = aspiration_total_from_points(
+        percent=Decimal(80), points=Decimal(500), value_per_point=Decimal("220.62"),
+        list_size=12_000, average_list_size=9_964,
+    )
+    assert total == Decimal("106280.21")
+
+
+def test_aspiration_edge_cases():
+    assert aspiration_instalments(Decimal("0.00")) == (Decimal("0.00"),) * 12
+    # A tiny total: the rounded-up twelfth (0.01) would overshoot, so the twelfth rounds down.
+    assert aspiration_instalments(Decimal("0.10")) == (Decimal("0.00"),) * 11 + (Decimal("0.10"),)
+    assert aspiration_total(
+        percent=Decimal(70), previous_payment=Decimal(0), value_per_point=Decimal("213.43"),
+        previous_value_per_point=Decimal("207.56"),
+    ) == Decimal("0.00")
+    for bad in (
+        {"percent": Decimal(101)},
+        {"previous_payment": Decimal(-1)},
+        {"previous_payment": 1000.0},
+        {"previous_value_per_point": Decimal(0)},
+    ):
+        arguments = {
+            "percent": Decimal(80), "previous_payment": Decimal(1000), "value_per_point": Decimal("220.62"),
+            "previous_value_per_point": Decimal("213.43"), **bad,
+        }
+        with pytest.raises(EngineInputError):
+            aspiration_total(**arguments)
     with pytest.raises(EngineInputError):
-        aspiration_monthly(Decimal("-1"))
+        aspiration_instalments(Decimal("-0.01"))
+
+
+# --- Income protection ----------------------------------------------------------------------
+
+AST008 = IndicatorRule(
+    code="AST008", kind="fraction", points=Decimal(6), lower=Decimal(45), upper=Decimal(80),
+    group_code="AST", group_national_prevalence=Decimal("0.0650"), income_protected=True,
+)
+
+
+def _protected_payment(points: Decimal) -> Decimal:
+    """points x £220.62 x CPI (12,000 / 9,964) x APDF ((780 / 12,000) / 0.0650), plain Decimal."""
+    apdf = Decimal(780) / Decimal(12_000) / Decimal("0.0650")
+    return pence(points * Decimal("220.62") * Decimal(12_000) / Decimal(9_964) * apdf)
+
+
+@pytest.mark.parametrize("numerator", [10, 100])  # achievement falls to 10%, or rises to 100%
+def test_a_protected_indicator_keeps_last_years_points_whatever_this_years_achievement(numerator):
+    result = calculate(
+        AST008, qof_2425(AST=780), numerator=numerator, denominator=100, protected_points=Decimal("4.29")
+    )
+    assert result.points == Decimal("4.29")
+    assert result.amount == _protected_payment(Decimal("4.29"))
+    assert result.achieved_points == (Decimal("0.00") if numerator == 10 else Decimal("6.00"))
+    assert result.achievement_display == Decimal(f"{numerator}.00")
+    assert (result.income_protected, result.protected_points, result.protection_missing) == (
+        True, Decimal("4.29"), False,
+    )
+    assert result.patients_to_upper is None and result.amount_at_stake is None  # achievement moves nothing
+
+
+def test_a_protected_indicator_without_a_previous_calculation_is_paid_on_this_years_achievement_flagged():
+    result = calculate(AST008, qof_2425(AST=780), numerator=100, denominator=100)
+    assert result.points == result.achieved_points == Decimal("6.00")
+    assert result.amount == _protected_payment(Decimal(6))
+    assert (result.protected_points, result.protection_missing) == (None, True)
+
+
+def test_protected_points_are_read_only_for_a_protected_rule():
+    unprotected = IndicatorRule(**{**AST008.__dict__, "income_protected": False})
+    result = calculate(unprotected, qof_2425(AST=780), numerator=10, denominator=100, protected_points=Decimal(6))
+    assert result.points == Decimal("0.00")
+    assert (result.income_protected, result.achieved_points, result.protection_missing) == (False, None, False)
+
+
+def test_a_protected_register_and_qi_indicator_pay_last_years_points_at_this_years_cpi():
+    register = IndicatorRule(
+        code="AF001", kind="register", points=Decimal(5), group_code="AF",
+        group_national_prevalence=Decimal("0.0219"), income_protected=True,
+    )
+    qi = IndicatorRule(code="QI013", kind="yes_no", points=Decimal(27), income_protected=True)
+    context = qof_2425(AF=0)
+    lost_register = calculate(register, context, register=0, protected_points=Decimal(5))
+    assert lost_register.points == Decimal("5.00") and lost_register.amount == Decimal("0.00")  # APDF 0 this year
+    qi_result = calculate(qi, context, yes=False, protected_points=Decimal(27))
+    assert qi_result.points == Decimal("27.00")
+    assert qi_result.amount == pence(Decimal(27) * Decimal("220.62") * Decimal(12_000) / Decimal(9_964))
+
+
+def test_protected_points_must_be_a_non_negative_decimal():
+    for bad in (Decimal(-1), 4.5, "4"):
+        with pytest.raises(EngineInputError):
+            IndicatorValues(protected_points=bad)
     with pytest.raises(EngineInputError):
-        aspiration_monthly(1000.0)
+        IndicatorRule(code="X", kind="count", income_protected=True)
+
+
+def test_rule_from_definition_carries_income_protection():
+    indicator = IndicatorDef(
+        code="AF001", name="AF register", kind="register", points=Decimal(5), income_protected=True,
+        protected_code="AF009",
+    )
+    rule = rule_from_definition(indicator, GroupDef(code="AF", name="AF", indicators=(indicator,)))
+    assert rule.income_protected is True
 
 
 def test_payment_totals_sum_the_rounded_indicator_amounts():
@@ -589,8 +701,24 @@ def test_totals_equal_the_sum_of_the_indicator_figures(rules_and_values, context
     assert len(payment.indicators) == len(rules_and_values)
 
 
-@given(amount=st.decimals(min_value=0, max_value=10_000_000, places=2))
-def test_aspiration_is_decimal_pence_within_a_penny_of_the_exact_figure(amount):
-    monthly = aspiration_monthly(amount)
-    assert type(monthly) is Decimal and monthly.as_tuple().exponent == -2
-    assert abs(Fraction(monthly) - Fraction(amount) * Fraction(4, 5) / 12) <= Fraction(1, 200)
+@given(total=st.decimals(min_value=0, max_value=10_000_000, places=2))
+def test_aspiration_instalments_sum_to_the_total_each_a_twelfth_to_the_penny(total):
+    instalments = aspiration_instalments(total)
+    assert len(instalments) == 12 and sum(instalments) == total
+    assert all(type(i) is Decimal and i.as_tuple().exponent == -2 and i >= 0 for i in instalments)
+    assert len(set(instalments[:11])) == 1
+    assert abs(Fraction(instalments[0]) - Fraction(total) / 12) < Fraction(1, 100)
+    assert abs(Fraction(instalments[-1]) - Fraction(total) / 12) <= Fraction(11, 200) + Fraction(1, 100)
+
+
+@given(
+    percent=st.decimals(min_value=1, max_value=100, places=0),
+    previous=st.decimals(min_value=0, max_value=2_000_000, places=2),
+)
+def test_aspiration_total_is_within_half_a_penny_of_the_exact_figure(percent, previous):
+    total = aspiration_total(
+        percent=percent, previous_payment=previous, value_per_point=Decimal("220.62"),
+        previous_value_per_point=Decimal("213.43"),
+    )
+    exact = Fraction(percent) / 100 * Fraction(previous) * Fraction("220.62") / Fraction("213.43")
+    assert abs(Fraction(total) - exact) <= Fraction(1, 200)
