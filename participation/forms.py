@@ -9,7 +9,7 @@ from django import forms
 from accounts.fields import DateInputField
 
 from .models import FinancialYear, QualityService
-from .selectors import MY_SERVICES_STATUSES, OFFERED_SERVICES_STATUSES
+from .selectors import MY_SERVICES_STATUSES, OFFERED_SERVICES_STATUSES, PROVIDER_SORTS
 
 
 class _ServiceChoiceField(forms.ModelChoiceField):
@@ -49,16 +49,6 @@ class MyServicesFilterForm(FinancialYearFilterForm):
     )
 
 
-class StatusFilterForm(forms.Form):
-    """The Status drop-down of an offered service."""
-
-    status = forms.ChoiceField(label="Status", choices=[(s, s) for s in OFFERED_SERVICES_STATUSES], initial="Offered")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _get_helper("Show", "show")
-
-
 class OfferDetailsForm(forms.Form):
     """Create Offers, step 1: the Quality Service and its dates."""
 
@@ -95,19 +85,86 @@ class OfferDetailsForm(forms.Form):
         return cleaned
 
 
+def _cluster_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(label="Cluster", queryset=None, required=False, empty_label="All clusters")
+
+
 class ProviderFilterForm(forms.Form):
-    """Create Offers, step 2: narrow the providers to a PCN or a sub-ICB location."""
+    """Create Offers, step 2: narrow the providers to a PCN, a sub-ICB location or a cluster."""
 
     pcn = forms.ModelChoiceField(label="PCN", queryset=None, required=False, empty_label="All PCNs")
     sub_icb = forms.ModelChoiceField(
         label="Sub-ICB location", queryset=None, required=False, empty_label="All sub-ICB locations"
     )
+    cluster = _cluster_field()
 
-    def __init__(self, *args, pcns, sub_icbs, **kwargs):
+    def __init__(self, *args, pcns, sub_icbs, clusters, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["pcn"].queryset = pcns
         self.fields["sub_icb"].queryset = sub_icbs
+        self.fields["cluster"].queryset = clusters
         self.helper = _get_helper("Filter", "filter")
+
+
+class OfferedServicesFilterForm(FinancialYearFilterForm):
+    """Offered Services: the financial year, and a cluster (the counts are of its providers)."""
+
+    cluster = _cluster_field()
+
+    def __init__(self, *args, clusters, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = clusters
+
+
+class OfferedProvidersFilterForm(forms.Form):
+    """An offered service's providers: Status, Cluster, a search by name or ODS code, Sort by."""
+
+    status = forms.ChoiceField(label="Status", choices=[(s, s) for s in OFFERED_SERVICES_STATUSES], initial="Offered")
+    cluster = _cluster_field()
+    q = forms.CharField(label="Search by Service Provider name or ODS code", required=False, max_length=100)
+    sort = forms.ChoiceField(
+        label="Sort by", choices=[(key, label) for key, (label, _) in PROVIDER_SORTS.items()], initial="name"
+    )
+
+    def __init__(self, *args, clusters, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = clusters
+        self.helper = _get_helper("Show", "show")
+
+    def filters(self) -> dict:
+        """The valid filters; a value that is not a choice falls back to its default."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            "status": cleaned.get("status") or "Offered",
+            "cluster": cleaned.get("cluster"),
+            "query": cleaned.get("q") or "",
+            "sort": cleaned.get("sort") or "name",
+        }
+
+
+class ClusterForm(forms.Form):
+    """Service Provider Clusters: a cluster's name (and, for a user at several ICBs, whose)."""
+
+    name = forms.CharField(label="Cluster name", max_length=100)
+    commissioner = forms.ModelChoiceField(label="Commissioning Organisation", queryset=None)
+
+    def __init__(self, *args, commissioners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if commissioners is None or len(commissioners) < 2:
+            del self.fields["commissioner"]
+        else:
+            self.fields["commissioner"].queryset = commissioners
+
+
+class ProviderSearchForm(forms.Form):
+    """Service Provider Clusters: find the providers to add, by name or ODS code."""
+
+    q = forms.CharField(label="Search by Service Provider name or ODS code", required=False, max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _get_helper("Search", "search")
 
 
 class ProviderSelectionForm(forms.Form):

@@ -49,3 +49,5 @@ rules.add_perm("participation.view_offer", holds_a_role_at_either_side)
 # Screens: Create Offers / Offered Services, and My Services.
 rules.add_perm("participation.create_offers", holds_commissioning_management)
 rules.add_perm("participation.view_my_services", holds_service_management)
+# Service Provider Clusters (each cluster is checked against the user's ICBs by the selectors/services).
+rules.add_perm("participation.manage_clusters", holds_commissioning_management)

@@ -22,6 +22,7 @@ from .models import (
     IndicatorGroup,
     OfferStatus,
     OfferTransition,
+    ProviderCluster,
     ProviderLevel,
     QualityService,
     ServiceOffer,
@@ -124,11 +125,16 @@ def _status_count(status_label: str) -> Count:
     return Count("offers", filter=Q(offers__status__in=STATUS_FILTERS[status_label]))
 
 
-def offered_service_list(*, user, financial_year: FinancialYear | None) -> QuerySet[QualityService]:
+def offered_service_list(
+    *, user, financial_year: FinancialYear | None, cluster: ProviderCluster | None = None
+) -> QuerySet[QualityService]:
     """Offered Services: the services the user's ICBs have offered in the year, with how many of
-    their offers are in each Status filter (one query, whatever the number of providers)."""
+    their offers are in each Status filter (one query, whatever the number of providers); with a
+    cluster, only the offers to its providers are counted."""
     ids = _commissioning_ids(user)
-    services = QualityService.objects.filter(offers__commissioner_id__in=ids)
+    # One filter() call: the cluster condition is on the same offers join as the counts.
+    in_cluster = {"offers__provider__clusters": cluster} if cluster is not None else {}
+    services = QualityService.objects.filter(offers__commissioner_id__in=ids, **in_cluster)
     if financial_year is not None:
         services = services.filter(financial_year=financial_year)
     # filter() before annotate(): the counts are of this commissioner's offers only.
@@ -158,14 +164,40 @@ def offered_service(*, user, service_id: int) -> QualityService:
     return service
 
 
-def offered_service_providers(*, user, service: QualityService, status: str) -> QuerySet[ServiceOffer]:
-    """The providers of an offered service in a Status filter (Cancelled includes Withdrawn)."""
-    return (
-        offers_commissioned(user=user)
-        .filter(service=service, status__in=STATUS_FILTERS[status])
-        .select_related(*_LIST_JOINS)
-        .order_by("provider__name", "pk")
-    )
+# Offered Services' Sort by: the label shown, and the order it means.
+PROVIDER_SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "name": ("Service Provider name", ("provider__name", "pk")),
+    "ods": ("ODS code", ("provider__ods_code", "pk")),
+    "pcn": ("PCN", ("provider__pcn__name", "provider__name", "pk")),
+    "updated": ("Last updated (newest first)", ("-updated_at", "provider__name", "pk")),
+}
+
+
+def provider_search(queryset: QuerySet, *, query: str, prefix: str = "") -> QuerySet:
+    """Narrow ``queryset`` to providers whose name or ODS code contains ``query`` (any case)."""
+    query = " ".join((query or "").split())
+    if not query:
+        return queryset
+    return queryset.filter(Q(**{f"{prefix}name__icontains": query}) | Q(**{f"{prefix}ods_code__icontains": query}))
+
+
+def offered_service_providers(
+    *,
+    user,
+    service: QualityService,
+    status: str,
+    cluster: ProviderCluster | None = None,
+    query: str = "",
+    sort: str = "name",
+) -> QuerySet[ServiceOffer]:
+    """The providers of an offered service in a Status filter (Cancelled includes Withdrawn),
+    optionally within a cluster and matching a search (name or ODS code), in a Sort by order."""
+    offers = offers_commissioned(user=user).filter(service=service, status__in=STATUS_FILTERS[status])
+    if cluster is not None:
+        offers = offers.filter(provider__clusters=cluster)
+    offers = provider_search(offers, query=query, prefix="provider__")
+    order = PROVIDER_SORTS.get(sort, PROVIDER_SORTS["name"])[1]
+    return offers.select_related(*_LIST_JOINS).order_by(*order)
 
 
 def my_service_list(*, user, financial_year: FinancialYear | None, status: str) -> QuerySet[ServiceOffer]:
@@ -187,10 +219,15 @@ def offerable_service_list() -> QuerySet[QualityService]:
 
 
 def offerable_provider_list(
-    *, user, service: QualityService, pcn_id: int | None = None, sub_icb_id: int | None = None
+    *,
+    user,
+    service: QualityService,
+    pcn_id: int | None = None,
+    sub_icb_id: int | None = None,
+    cluster_id: int | None = None,
 ) -> QuerySet[Organisation]:
     """Practices the user's ICBs commission that may be offered ``service`` and do not have it
-    Offered or Approved already, optionally within one PCN or sub-ICB location."""
+    Offered or Approved already, optionally within one PCN, sub-ICB location or cluster."""
     practices = Organisation.objects.filter(
         kind=OrganisationKind.PRACTICE, commissioner_id__in=_commissioning_ids(user)
     ).exclude(
@@ -208,6 +245,8 @@ def offerable_provider_list(
         practices = practices.filter(pcn_id=pcn_id)
     if sub_icb_id:
         practices = practices.filter(parent_id=sub_icb_id)
+    if cluster_id:
+        practices = practices.filter(clusters=cluster_id)
     return practices.select_related("pcn", "parent").order_by("name")
 
 
@@ -225,3 +264,51 @@ def commissioned_pcn_list(*, user) -> QuerySet[Organisation]:
 
 def sub_icb_list(*, user) -> QuerySet[Organisation]:
     return Organisation.objects.filter(kind=OrganisationKind.SUB_ICB, parent_id__in=_commissioning_ids(user))
+
+
+# Service Provider Clusters ------------------------------------------------------------------
+
+
+def cluster_list(*, user) -> QuerySet[ProviderCluster]:
+    """The clusters of the ICBs where the user holds Commissioning Management, with how many
+    providers each has (one query)."""
+    return (
+        ProviderCluster.objects.filter(commissioner_id__in=_commissioning_ids(user))
+        .select_related("commissioner")
+        .annotate(provider_count=Count("providers"))
+        .order_by("name", "pk")
+    )
+
+
+def cluster_get(*, user, cluster_id: int) -> ProviderCluster:
+    """A cluster of an ICB where the user holds Commissioning Management (``NotFound`` otherwise)."""
+    cluster = (
+        ProviderCluster.objects.filter(pk=cluster_id, commissioner_id__in=_commissioning_ids(user))
+        .select_related("commissioner")
+        .first()
+    )
+    if cluster is None:
+        raise NotFound("No such cluster")
+    return cluster
+
+
+def cluster_member_list(*, cluster: ProviderCluster, query: str = "") -> QuerySet[Organisation]:
+    """The cluster's providers, by name, with their PCN."""
+    members = provider_search(cluster.providers.all(), query=query)
+    return members.select_related("pcn").order_by("name", "pk")
+
+
+def cluster_candidate_list(*, cluster: ProviderCluster, query: str = "") -> QuerySet[Organisation]:
+    """The practices and PCNs the cluster's commissioner commissions that are not in it yet,
+    matching a search (name or ODS code)."""
+    candidates = (
+        Organisation.objects.providers()
+        .filter(commissioner_id=cluster.commissioner_id)
+        .exclude(clusters=cluster)
+    )
+    return provider_search(candidates, query=query).select_related("pcn").order_by("name", "pk")
+
+
+def cluster_choice_list(*, user) -> QuerySet[ProviderCluster]:
+    """The Cluster filter's choices (Create Offers, Offered Services)."""
+    return ProviderCluster.objects.filter(commissioner_id__in=_commissioning_ids(user)).order_by("name", "pk")

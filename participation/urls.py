@@ -1,5 +1,12 @@
 from django.urls import path
 
+from .views.clusters import (
+    ChangeClusterProvidersView,
+    DeleteClusterView,
+    ListClustersView,
+    RenameClusterView,
+    ShowClusterView,
+)
 from .views.create_offers import ChooseProvidersView, CreateOffersView, ReviewOffersView
 from .views.my_services import ListMyServicesView, RespondToOffersView
 from .views.offered_services import ListOfferedServiceProvidersView, ListOfferedServicesView, ManageOffersView
@@ -17,4 +24,9 @@ urlpatterns = [
     path("offered-services/", ListOfferedServicesView.as_view(), name="offered_services"),
     path("offered-services/<int:service_pk>/", ListOfferedServiceProvidersView.as_view(), name="offered_service"),
     path("offered-services/<int:service_pk>/manage/", ManageOffersView.as_view(), name="manage_offers"),
+    path("clusters/", ListClustersView.as_view(), name="clusters"),
+    path("clusters/<int:cluster_id>/", ShowClusterView.as_view(), name="cluster_detail"),
+    path("clusters/<int:cluster_id>/rename/", RenameClusterView.as_view(), name="rename_cluster"),
+    path("clusters/<int:cluster_id>/providers/", ChangeClusterProvidersView.as_view(), name="cluster_providers"),
+    path("clusters/<int:cluster_id>/delete/", DeleteClusterView.as_view(), name="delete_cluster"),
 ]

@@ -1,5 +1,6 @@
-"""Writes of Participation Management, by job: the Quality Service catalogue (``catalogue``) and
-the offer use cases (``offers``).  Callers use them from here: ``services.offer_accept(...)``."""
+"""Writes of Participation Management, by job: the Quality Service catalogue (``catalogue``), the
+offer use cases (``offers``) and Service Provider Clusters (``clusters``).  Callers use them from
+here: ``services.offer_accept(...)``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ from accounts.actors import SystemActor
 from accounts.services import message_send
 
 from .catalogue import definition_hash, quality_service_load
+from .clusters import (
+    ClusterInvalid,
+    ClusterNotFound,
+    cluster_create,
+    cluster_delete,
+    cluster_providers_add,
+    cluster_providers_remove,
+    cluster_rename,
+)
 from .offers import (
     NCD_AUTOMATIC_NOTE,
     OfferCreateResult,
@@ -26,8 +36,15 @@ from .offers import (
 
 __all__ = [
     "NCD_AUTOMATIC_NOTE",
+    "ClusterInvalid",
+    "ClusterNotFound",
     "OfferCreateResult",
     "SystemActor",
+    "cluster_create",
+    "cluster_delete",
+    "cluster_providers_add",
+    "cluster_providers_remove",
+    "cluster_rename",
     "definition_hash",
     "message_send",
     "offer_accept",

@@ -66,7 +66,8 @@ class CreateOffersView(RoleRequiredMixin, FormView):
 
 
 class ChooseProvidersView(RoleRequiredMixin, _LaterStep, TemplateView):
-    """Create Offers, step 2: choose providers, filtered by PCN or sub-ICB location, or Select All."""
+    """Create Offers, step 2: choose providers, filtered by PCN, sub-ICB location or cluster, or
+    Select All."""
 
     permission = "participation.create_offers"
     template_name = "participation/choose_providers.html"
@@ -77,16 +78,18 @@ class ChooseProvidersView(RoleRequiredMixin, _LaterStep, TemplateView):
             self.request.GET or None,
             pcns=selectors.commissioned_pcn_list(user=user),
             sub_icbs=selectors.sub_icb_list(user=user),
+            clusters=selectors.cluster_choice_list(user=user),
         )
-        pcn = sub_icb = None
+        pcn = sub_icb = cluster = None
         if form.is_bound and form.is_valid():
-            pcn, sub_icb = form.cleaned_data["pcn"], form.cleaned_data["sub_icb"]
+            pcn, sub_icb, cluster = form.cleaned_data["pcn"], form.cleaned_data["sub_icb"], form.cleaned_data["cluster"]
         providers = list(
             selectors.offerable_provider_list(
                 user=user,
                 service=self.service,
                 pcn_id=pcn.pk if pcn else None,
                 sub_icb_id=sub_icb.pk if sub_icb else None,
+                cluster_id=cluster.pk if cluster else None,
             )
         )
         return form, providers

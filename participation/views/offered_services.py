@@ -6,34 +6,43 @@ from __future__ import annotations
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from accounts.inputs import id_or_none
 from accounts.mixins import RoleRequiredMixin
 from participation import selectors, services
-from participation.forms import FinancialYearFilterForm, StatusFilterForm
+from participation.forms import OfferedProvidersFilterForm, OfferedServicesFilterForm
 
 from .links import url_with_query
 from .offer_actions import ActOnTickedOffersView, OfferAction
 
 
 class ListOfferedServicesView(RoleRequiredMixin, TemplateView):
-    """Offered Services: the services offered in a financial year (the current one by default)."""
+    """Offered Services: the services offered in a financial year (the current one by default),
+    optionally counting one cluster's providers only."""
 
     permission = "participation.create_offers"
     template_name = "participation/offered_services.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        user = self.request.user
         year = selectors.financial_year_or_current(self.request.GET.get("financial_year"))
+        clusters = selectors.cluster_choice_list(user=user)
+        cluster = clusters.filter(pk=id_or_none(self.request.GET.get("cluster") or "")).first()
         context.update(
             page_title="Offered Services",
-            filter_form=FinancialYearFilterForm(initial={"financial_year": year}),
+            filter_form=OfferedServicesFilterForm(
+                initial={"financial_year": year, "cluster": cluster}, clusters=clusters
+            ),
             financial_year=year,
-            services=list(selectors.offered_service_list(user=self.request.user, financial_year=year)),
+            cluster=cluster,
+            services=list(selectors.offered_service_list(user=user, financial_year=year, cluster=cluster)),
         )
         return context
 
 
 class ListOfferedServiceProvidersView(RoleRequiredMixin, TemplateView):
-    """One offered service: the Status drop-down lists its providers with checkboxes."""
+    """One offered service: the Status drop-down lists its providers with checkboxes, narrowed to
+    a cluster or a search (name or ODS code), in the Sort by order."""
 
     permission = "participation.create_offers"
     template_name = "participation/offered_service.html"
@@ -42,15 +51,17 @@ class ListOfferedServiceProvidersView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         service = selectors.offered_service(user=user, service_id=self.kwargs["service_pk"])
-        status = self.request.GET.get("status")
-        if status not in selectors.OFFERED_SERVICES_STATUSES:
-            status = "Offered"
+        clusters = selectors.cluster_choice_list(user=user)
+        form = OfferedProvidersFilterForm(self.request.GET or None, clusters=clusters)
+        filters = form.filters()
+        status = filters["status"]
         context.update(
             page_title=service.name,
             service=service,
             status=status,
-            status_form=StatusFilterForm(initial={"status": status}),
-            offers=list(selectors.offered_service_providers(user=user, service=service, status=status)),
+            filters=filters,
+            status_form=form,
+            offers=list(selectors.offered_service_providers(user=user, service=service, **filters)),
             can_withdraw=status == "Offered",
             can_cancel=status in ("Approved", "Rejected"),
         )

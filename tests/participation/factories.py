@@ -16,6 +16,7 @@ from participation.models import (
     IndicatorGroup,
     OfferStatus,
     OfferTransition,
+    ProviderCluster,
     ProviderLevel,
     QualityService,
     ServiceOffer,
@@ -40,6 +41,23 @@ class QualityServiceFactory(factory.django.DjangoModelFactory):
     provider_level = ProviderLevel.PRACTICE
     value_per_point = Decimal("220.62")
     average_list_size = 9964
+
+
+class ProviderClusterFactory(factory.django.DjangoModelFactory):
+    """A commissioner's Service Provider Cluster: ``ProviderClusterFactory(commissioner=icb,
+    providers=[practice, ...])``."""
+
+    class Meta:
+        model = ProviderCluster
+        skip_postgeneration_save = True
+
+    commissioner = factory.SubFactory(ICBFactory)
+    name = factory.Sequence(lambda n: f"Cluster {n}")
+
+    @factory.post_generation
+    def providers(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.providers.add(*extracted)
 
 
 def service_with_catalogue(**kwargs) -> QualityService:
