@@ -35,22 +35,32 @@ def _paid_achievement_ids(achievement_ids: Iterable[int]) -> list[int]:
     """The achievements whose calculation the given ones feed, sorted (the lock order).
 
     An NCD (PCN-level) service is paid to the PCN, so a practice's NCD achievement stands for
-    its PCN's achievement on the same date (the aggregation the ingestion keeps up to date).
+    the achievement, on the same date, of the PCN it was a member of on that date (the
+    aggregation the ingestion keeps up to date; PCN membership over time, docs/adr/0020).
     """
+    from accounts.models import OrganisationKind
+    from accounts.pcn_membership import membership_table
+
     ids = set(achievement_ids)
     practice_rows = list(
-        Achievement.objects.filter(pk__in=ids, service__provider_level=ProviderLevel.PCN)
-        .exclude(provider__pcn=None)
-        .values_list("pk", "provider__pcn_id", "achievement_date_id")
+        Achievement.objects.filter(
+            pk__in=ids, service__provider_level=ProviderLevel.PCN, provider__kind=OrganisationKind.PRACTICE
+        ).values_list("pk", "provider_id", "achievement_date_id", "achievement_date__date")
     )
     if practice_rows:
-        ids -= {pk for pk, _, _ in practice_rows}
-        wanted = {(pcn_id, date_id) for _, pcn_id, date_id in practice_rows}
-        pcn_rows = Achievement.objects.filter(
-            provider_id__in={pcn_id for pcn_id, _ in wanted},
-            achievement_date_id__in={date_id for _, date_id in wanted},
-        ).values_list("pk", "provider_id", "achievement_date_id")
-        ids |= {pk for pk, provider_id, date_id in pcn_rows if (provider_id, date_id) in wanted}
+        ids -= {pk for pk, _, _, _ in practice_rows}
+        table = membership_table(practice_ids={provider_id for _, provider_id, _, _ in practice_rows})
+        wanted = {
+            (pcn_id, date_id)
+            for _, provider_id, date_id, date in practice_rows
+            if (pcn_id := table.pcn_on(provider_id, date)) is not None
+        }
+        if wanted:
+            pcn_rows = Achievement.objects.filter(
+                provider_id__in={pcn_id for pcn_id, _ in wanted},
+                achievement_date_id__in={date_id for _, date_id in wanted},
+            ).values_list("pk", "provider_id", "achievement_date_id")
+            ids |= {pk for pk, provider_id, date_id in pcn_rows if (provider_id, date_id) in wanted}
     return sorted(ids)
 
 
