@@ -67,6 +67,10 @@ STATUS_TAGS: dict[str, dict[str, str]] = {
     "achievement_date": {
         "payment_date": "yellow",
     },
+    # achievement.models.SubmissionSource: a value the Commissioning Organisation entered.
+    "submission_source": {
+        "commissioner": "purple",
+    },
 }
 
 

@@ -23,6 +23,17 @@ Network Contract DES at a practice (its achievement is the PCN's: the PCN enters
 that has been financially approved.  Adjustment is further limited by
 ``adjustment_blocked_reason``.
 
+A provider marked by its commissioner as having no automatic extract for the service
+(``ManualEntryProvider``) enters every indicator, as one without automatic extracts does.
+
+The Commissioning Organisation (Commissioning Management at the provider's ICB, Record Provider
+Achievement: ``commissioner=True``) enters and adjusts any field of any date until the payment is
+financially approved: the provider's limits (the extract supplied it, the last day of the payment
+period is submitted, a commissioner-set indicator) are not its limits.  What it sets is a
+*Commissioning Organisation entry* (``CommissionerEntry``), which the provider then may not adjust.
+A practice's Network Contract DES is entered on its PCN's achievement, as the PCN does, and a
+PCN-set indicator stays the PCN's.  docs/adr/0019-commissioner-entries-and-manual-providers.md.
+
 Who holds which role, and the django-rules permissions (``achievement.*``), are in
 ``achievement.rules``; the state of the payment is asked through ``achievement.payments``.
 """
@@ -34,6 +45,7 @@ from dataclasses import dataclass
 from accounts import permissions
 from accounts.models import Organisation, OrganisationKind
 from participation.definitions import (
+    COUNT_FIELD,
     DEFAULT_REGISTER_FIELD,
     DENOMINATOR_FIELD,
     NUMERATOR_FIELD,
@@ -44,8 +56,8 @@ from participation.definitions import (
 from participation.models import AchievementDate, EntryKind, Indicator, IndicatorKind, ProviderLevel
 
 from . import payments
-from .models import Achievement, Submission, SubmissionSource, SubmissionStatus
-from .rules import COMMISSIONER_TICK_BOX_ROLES, READ_ROLES, can_enter, can_read
+from .models import Achievement, Submission, SubmissionStatus
+from .rules import COMMISSIONER_TICK_BOX_ROLES, READ_ROLES, can_enter, can_enter_as_commissioner, can_read
 
 # Kinds whose Yes/No is set through the tick-box drop-down (TickBoxValue), never a New Value.
 TICK_BOX_KINDS = frozenset({IndicatorKind.TICK_BOX, IndicatorKind.PER_CAPITA})
@@ -61,6 +73,12 @@ PCN_SETS_IT = "This indicator is set by the PCN."
 SUPPLIED_BY_EXTRACT = "Supplied by the GPES extract: it cannot be entered manually."
 SUPPLIED_BY_AGGREGATION = "Supplied by the GPES extracts of the PCN's practices: it cannot be entered manually."
 COMMISSIONER_ENTRY = "The achievement data are set as a Commissioning Organisation entry."
+NOT_COMMISSIONER = (
+    "You do not hold the Commissioning Management role at the Commissioning Organisation of this provider."
+)
+NCD_AT_PRACTICE_COMMISSIONER = (
+    "The Network Contract DES is paid to the practice's PCN: enter its achievement data on the PCN's achievement."
+)
 FINANCIALLY_APPROVED = "A payment has been financially approved based on the submitted achievement data."
 LAST_DAY_SUBMITTED = "Achievement data have already been submitted for the last day of the payment period ({date})."
 DECLARED = "The PCN has declared the payment: only the Commissioning Organisation can change it now."
@@ -89,6 +107,10 @@ def required_fields(indicator: Indicator) -> tuple[str, ...]:
         return (indicator.register_field or DEFAULT_REGISTER_FIELD,)
     if kind == IndicatorKind.YES_NO:
         return (YES_NO_FIELD,)
+    if kind == IndicatorKind.PER_ITEM:
+        return (COUNT_FIELD,)  # the items claimed (issue 16)
+    if kind == IndicatorKind.MANAGEMENT_INFORMATION:  # its one field (issue 13), stored and shown
+        return (tuple(indicator.fields) or (VALUE_FIELD,))[:1]
     return (VALUE_FIELD,)
 
 
@@ -136,7 +158,7 @@ def adjustment_blocked_reason(
     *,
     achievement: Achievement,
     indicator: Indicator | None = None,
-    last_submission: Submission | None = None,
+    commissioner_entry: bool = False,
 ) -> str | None:
     """Why submitted data of this achievement (of this indicator) may not be adjusted; None if
     they may.
@@ -147,8 +169,8 @@ def adjustment_blocked_reason(
     included: once it is submitted the period is closed), (2) no payment has been financially
     approved based on them (the job aid's "has been" read as "has not been"; asked of the
     payments app through ``achievement.payments``), and (3) the data are not set as a
-    Commissioning Organisation entry (the indicator's ``entry`` is ``commissioner``, or the last
-    submission was made by the commissioner).
+    Commissioning Organisation entry (the indicator's ``entry`` is ``commissioner``, or
+    ``commissioner_entry``: the commissioner set this value, ``CommissionerEntry``).
     """
     facts = _adjustment_facts(achievement)
     if facts.financially_approved:
@@ -157,7 +179,7 @@ def adjustment_blocked_reason(
         return LAST_DAY_SUBMITTED.format(date=f"{facts.last_day.date:%d/%m/%Y}")
     if indicator is not None and indicator.entry == EntryKind.COMMISSIONER:
         return COMMISSIONER_ENTRY
-    if last_submission is not None and last_submission.source == SubmissionSource.COMMISSIONER:
+    if commissioner_entry:
         return COMMISSIONER_ENTRY
     return None
 
@@ -165,8 +187,20 @@ def adjustment_blocked_reason(
 # --- what may be entered ------------------------------------------------------------------
 
 
-def achievement_entry_blocked_reason(*, user, achievement: Achievement) -> str | None:
-    """Why this user may enter nothing at all in this achievement (None: field by field)."""
+def achievement_entry_blocked_reason(*, user, achievement: Achievement, commissioner: bool = False) -> str | None:
+    """Why this user may enter nothing at all in this achievement (None: field by field);
+    ``commissioner``: as its Commissioning Organisation (Record Provider Achievement)."""
+    if commissioner:
+        if not can_enter_as_commissioner(user, achievement.provider):
+            return NOT_COMMISSIONER
+        if (
+            achievement.service.provider_level == ProviderLevel.PCN
+            and achievement.provider.kind == OrganisationKind.PRACTICE
+        ):
+            return NCD_AT_PRACTICE_COMMISSIONER
+        if _adjustment_facts(achievement).financially_approved:
+            return FINANCIALLY_APPROVED
+        return None
     if not can_enter(user, achievement.provider_id):
         return VIEW_ONLY if can_read(user, achievement.provider_id) else NO_ENTRY_ROLE
     if (
@@ -185,27 +219,33 @@ def field_blocked_reason(
     indicator: Indicator,
     has_value: bool,
     supplied_automatically: bool,
-    last_submission: Submission | None,
     achievement_reason: str | None,
+    commissioner_entry: bool = False,
+    manual_entry: bool = False,
+    commissioner: bool = False,
 ) -> str | None:
     """Why one field of an indicator is read-only for this user; None when it can be given a New
     Value.  ``has_value``: the last submission holds it (a change is an adjustment);
     ``supplied_automatically``: the latest extract or aggregation holds it;
-    ``achievement_reason``: ``achievement_entry_blocked_reason`` for the user, asked once."""
+    ``achievement_reason``: ``achievement_entry_blocked_reason`` for the user, asked once;
+    ``commissioner_entry``: the value is a Commissioning Organisation entry; ``manual_entry``:
+    the provider has no automatic extract for the service (``ManualEntryProvider``);
+    ``commissioner``: the user enters as the Commissioning Organisation."""
     if achievement_reason is not None:
         return achievement_reason
-    if indicator.entry == EntryKind.COMMISSIONER:
-        return COMMISSIONER_ENTRY
     if indicator.entry == EntryKind.PCN and achievement.provider.kind != OrganisationKind.PCN:
         return PCN_SETS_IT
-    if indicator.entry == EntryKind.AUTOMATIC and achievement.provider.automatic_extracts and supplied_automatically:
+    if commissioner:
+        return None  # any field, entry or adjustment, until financial approval (achievement_reason)
+    if indicator.entry == EntryKind.COMMISSIONER or commissioner_entry:
+        return COMMISSIONER_ENTRY
+    automatic = achievement.provider.automatic_extracts and not manual_entry
+    if indicator.entry == EntryKind.AUTOMATIC and automatic and supplied_automatically:
         if achievement.provider.kind == OrganisationKind.PCN:
             return SUPPLIED_BY_AGGREGATION
         return SUPPLIED_BY_EXTRACT
     if has_value:
-        return adjustment_blocked_reason(
-            achievement=achievement, indicator=indicator, last_submission=last_submission
-        )
+        return adjustment_blocked_reason(achievement=achievement, indicator=indicator)
     return None
 
 
@@ -219,6 +259,10 @@ class FieldState:
     wip: int | None  # in the open Work in Progress
     reason: str | None  # why it is read-only; None: it takes a New Value
     position: int = 0  # among the indicator's fields
+    # The value is a Commissioning Organisation entry: who set it and when ("" and None if not).
+    commissioner_entry: bool = False
+    entered_by: str = ""
+    entered_at: object = None
 
     @property
     def key(self) -> tuple[int, str]:
@@ -241,13 +285,17 @@ class TickBoxState:
     reason: str | None
 
 
-def entry_states(*, user, data) -> tuple[list[FieldState], list[TickBoxState], str | None]:
+def entry_states(*, user, data, commissioner: bool = False) -> tuple[list[FieldState], list[TickBoxState], str | None]:
     """Decide, for every field of ``data.indicators`` (``selectors.EntryData``), whether this
-    user may give it a New Value and why not; likewise each tick-box.  No query beyond the
-    memoised adjustment facts and the user's memberships, whatever the number of indicators.
-    Returns (field states, tick-box states, the achievement-wide reason if nothing is enterable)."""
+    user may give it a New Value and why not; likewise each tick-box.  ``commissioner``: the
+    user enters as the Commissioning Organisation (Record Provider Achievement).  No query
+    beyond the memoised adjustment facts and the user's memberships, whatever the number of
+    indicators.  Returns (field states, tick-box states, the achievement-wide reason if nothing
+    is enterable)."""
     achievement = data.achievement
-    achievement_reason = achievement_entry_blocked_reason(user=user, achievement=achievement)
+    achievement_reason = achievement_entry_blocked_reason(user=user, achievement=achievement, commissioner=commissioner)
+    marks = getattr(data, "commissioner_entries", {}) or {}
+    manual_entry = getattr(data, "manual_entry", None) is not None
     fields: list[FieldState] = []
     tick_boxes: list[TickBoxState] = []
     tick_box_provider = None
@@ -272,6 +320,7 @@ def entry_states(*, user, data) -> tuple[list[FieldState], list[TickBoxState], s
         for position, name in enumerate(indicator_fields(indicator)):
             key = (indicator.pk, name)
             current = data.current_values.get(key)
+            mark = marks.get(key)
             fields.append(
                 FieldState(
                     indicator=indicator,
@@ -284,9 +333,14 @@ def entry_states(*, user, data) -> tuple[list[FieldState], list[TickBoxState], s
                         indicator=indicator,
                         has_value=current is not None,
                         supplied_automatically=key in data.automatic_values,
-                        last_submission=data.current,
                         achievement_reason=achievement_reason,
+                        commissioner_entry=mark is not None,
+                        manual_entry=manual_entry,
+                        commissioner=commissioner,
                     ),
+                    commissioner_entry=mark is not None,
+                    entered_by=(mark.entered_by.get_full_name() if mark and mark.entered_by else ""),
+                    entered_at=mark.entered_at if mark else None,
                 )
             )
     return fields, tick_boxes, achievement_reason

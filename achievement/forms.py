@@ -5,6 +5,7 @@ from django import forms
 from participation.definitions import DENOMINATOR_FIELD, YES_NO_FIELD
 
 from .entry_rules import fraction_errors
+from .models import NoExtractReason
 from .plausibility import MAX_LIST_SIZE, ValueLimits, value_errors
 
 MAX_UPLOAD_BYTES = 2 * 1024**3  # a national year-end extract is about 450 MB
@@ -86,6 +87,40 @@ class AddAchievementForm(forms.Form):
     def __init__(self, *args, achievement_dates, providers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["achievement_date"].queryset = achievement_dates
+        self.fields["provider"].queryset = providers
+
+
+class RecordProviderAchievementFilterForm(RecordAchievementFilterForm):
+    """Record Provider Achievement: Financial Year, Quality Service and Service Provider."""
+
+    provider = _ProviderField(label="Service Provider", queryset=None, empty_label="All Service Providers",
+                              required=False)
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+
+
+class ManualEntryProviderForm(forms.Form):
+    """A provider with no automatic extract for the service, and why (the job aid's reasons)."""
+
+    provider = _ProviderField(
+        label="Service Provider",
+        queryset=None,
+        empty_label="Select a Service Provider",
+        error_messages={"required": "Select a Service Provider", "invalid_choice": "Select a Service Provider"},
+    )
+    reason = forms.ChoiceField(
+        label="Why the Service Provider has no automatic extract",
+        choices=[("", "Select a reason"), *NoExtractReason.choices],
+        error_messages={
+            "required": "Select why the Service Provider has no automatic extract",
+            "invalid_choice": "Select why the Service Provider has no automatic extract",
+        },
+    )
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
         self.fields["provider"].queryset = providers
 
 

@@ -237,3 +237,68 @@ class TickBoxChange(models.Model):
     def __str__(self) -> str:
         old = "-" if self.old_value is None else ("Yes" if self.old_value else "No")
         return f"{old} -> {'Yes' if self.new_value else 'No'}"
+
+
+class NoExtractReason(models.TextChoices):
+    """Why a provider's data for a service are entered by hand (job aid "manual entry")."""
+
+    PROVIDER = "provider", "The Service Provider does not support automatic extracts."
+    CLINICAL_SYSTEM = (
+        "clinical_system",
+        "The Service Provider's clinical system does not support automatic extracts for the Quality Service(s).",
+    )
+    NOT_EXTRACTABLE = "not_extractable", "The Quality Service achievement data cannot be manually extracted."
+    TECHNICAL_ISSUE = "technical_issue", "There is a technical issue that prevents automatic extracts."
+
+
+class ManualEntryProvider(models.Model):
+    """A provider with no automatic extract for a service, as its Commissioning Organisation
+    marked it (Record Provider Achievement): its data for the service are entered by hand, and a
+    GPES extract row for them is refused with the reason.  Who marked it and when are kept here
+    and in the audit log; unmarking deletes the row (audited too)."""
+
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="manual_entry_services")
+    service = models.ForeignKey(QualityService, on_delete=models.PROTECT, related_name="manual_entry_providers")
+    reason = models.CharField(max_length=20, choices=NoExtractReason.choices)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service", "provider__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "service"], name="one_manual_entry_mark_per_service")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.service.code}: {self.get_reason_display()}"
+
+
+class CommissionerEntry(models.Model):
+    """A value of an achievement set by its Commissioning Organisation (Record Provider
+    Achievement): the job aid's "Commissioning Organisation entry", which the provider may not
+    adjust.  One row per field, updated when the commissioner sets it again.  It marks the field
+    while the current submission holds this value (``selectors.commissioner_entries``): a provider's later manual
+    submission copies it and keeps the mark; a GPES extract or aggregation bringing another value
+    supersedes it, as it supersedes every value of the achievement."""
+
+    achievement = models.ForeignKey(Achievement, on_delete=models.CASCADE, related_name="commissioner_entries")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
+    field_name = models.CharField(max_length=100)
+    value = models.BigIntegerField()
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["achievement", "indicator", "field_name"], name="one_commissioner_entry_per_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.achievement} {self.field_name}: {self.value} (Commissioning Organisation entry)"
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.indicator_id, self.field_name)

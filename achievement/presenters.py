@@ -4,11 +4,14 @@ Achievement's panel, achievement summary and group page."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
 from accounts.formatting import money
+from accounts.models import OrganisationKind
 from participation.definitions import YES_NO_FIELD
+from participation.models import ProviderLevel
 
 from .entry_rules import FieldState, TickBoxState
 from .models import Achievement, ExtractLoad, ExtractStatus, SubmissionStatus
@@ -43,6 +46,44 @@ def extract_load_row(extract: ExtractLoad) -> ExtractLoadRow:
 # --- Record Achievement --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Screens:
+    """Which Data Submission screens an achievement is shown on: the provider's Record
+    Achievement, or the commissioner's Record Provider Achievement (the same pages, their own
+    URLs, entering as the Commissioning Organisation)."""
+
+    commissioner: bool
+    list: str  # URL names
+    detail: str
+    group: str
+    tick_box: str
+    list_label: str
+
+    def list_url(self, achievement) -> str:
+        params = {"financial_year": achievement.service.financial_year_id, "service": achievement.service_id}
+        if self.commissioner:
+            params["provider"] = achievement.provider_id
+        return f"{reverse(self.list)}?{urlencode(params)}"
+
+
+PROVIDER_SCREENS = Screens(
+    commissioner=False,
+    list="achievement:record_achievement",
+    detail="achievement:record_achievement_detail",
+    group="achievement:group_detail",
+    tick_box="achievement:group_tick_box",
+    list_label="Record Achievement",
+)
+COMMISSIONER_SCREENS = Screens(
+    commissioner=True,
+    list="achievement:record_provider_achievement",
+    detail="achievement:record_provider_achievement_detail",
+    group="achievement:record_provider_group_detail",
+    tick_box="achievement:record_provider_group_tick_box",
+    list_label="Record Provider Achievement",
+)
+
+
 def submission_status_label(status: str | None) -> str:
     if status is None:
         return "No data submitted"
@@ -69,7 +110,7 @@ class AchievementPanelRow:
     url: str
 
 
-def achievement_panel_rows(achievements) -> list[AchievementPanelRow]:
+def achievement_panel_rows(achievements, screens: Screens = PROVIDER_SCREENS) -> list[AchievementPanelRow]:
     return [
         AchievementPanelRow(
             achievement=a,
@@ -78,7 +119,7 @@ def achievement_panel_rows(achievements) -> list[AchievementPanelRow]:
             provider_label=f"{a.provider.name} ({a.provider.ods_code})",
             status_label=submission_status_label(getattr(a, "last_status", None)),
             last_at=getattr(a, "last_at", None),
-            url=reverse("achievement:record_achievement_detail", args=[a.pk]),
+            url=reverse(screens.detail, args=[a.pk]),
         )
         for a in achievements
     ]
@@ -123,9 +164,31 @@ class AchievementSummary:
     payment: str | None
     points: str | None
     calculated: bool
+    # A practice's Network Contract DES achievement is not paid itself: its data are aggregated
+    # into its PCN's achievement, which is (the PCN's name; "" otherwise).
+    paid_to_pcn: str = ""
 
 
-def achievement_summary(*, achievement, groups, counts, calculation, show_money: bool) -> AchievementSummary:
+def paid_to_pcn(achievement) -> str:
+    """The PCN a practice's Network Contract DES achievement is paid to (its data are
+    aggregated into the PCN's achievement); "" for any other achievement."""
+    provider = achievement.provider
+    if (
+        achievement.service.provider_level == ProviderLevel.PCN
+        and provider.kind == OrganisationKind.PRACTICE
+    ):
+        pcn = provider.pcn
+        return f"{pcn.name} ({pcn.ods_code})" if pcn is not None else "its PCN"
+    return ""
+
+
+def achievement_summary(
+    *, achievement, groups, counts, calculation, show_money: bool, screens: Screens = PROVIDER_SCREENS
+) -> AchievementSummary:
+    """``calculation``: the achievement's own calculated payment.  A practice's Network Contract
+    DES achievement has none (the PCN is paid, from the aggregation): it is shown as not
+    calculated, saying whose payment it feeds, as Achievement Results shows it, never with the
+    PCN's amount as the practice's."""
     domains: dict[int, DomainBlock] = {}
     incomplete = []
     for group in groups:
@@ -133,7 +196,7 @@ def achievement_summary(*, achievement, groups, counts, calculation, show_money:
         row = GroupRow(
             code=group.code,
             name=group.name,
-            url=reverse("achievement:group_detail", args=[achievement.pk, group.pk]),
+            url=reverse(screens.group, args=[achievement.pk, group.pk]),
             submitted=submitted,
             total=total,
         )
@@ -143,12 +206,16 @@ def achievement_summary(*, achievement, groups, counts, calculation, show_money:
         block.sub_domains[-1].groups.append(row)
         if not row.complete:
             incomplete.append(row)
+    pcn = paid_to_pcn(achievement)
+    if pcn:
+        calculation = None
     return AchievementSummary(
         domains=list(domains.values()),
         incomplete=incomplete,
         payment=money(calculation.total_amount) if calculation is not None and show_money else None,
         points=f"{calculation.total_points:.2f}" if calculation is not None else None,
         calculated=calculation is not None,
+        paid_to_pcn=pcn,
     )
 
 
@@ -160,12 +227,17 @@ def _shown(field_name: str, value: int | None) -> str:
     return f"{value:,}"
 
 
+COMMISSIONER_ENTRY_LABEL = "Commissioning Organisation entry"
+
+
 @dataclass(frozen=True)
 class FieldRow:
     state: FieldState
     label: str
     current: str
     form_field: object  # the bound New Value field, when enterable
+    # "Commissioning Organisation entry" (with who and when) when the commissioner set the value.
+    source_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -204,7 +276,17 @@ class HistoryRow:
     is_current: bool
 
 
-def indicator_blocks(*, achievement, indicators, field_states, tick_box_states, form) -> list[IndicatorBlock]:
+def _source_label(state: FieldState) -> str:
+    if not state.commissioner_entry:
+        return ""
+    who = f" by {state.entered_by}" if state.entered_by else ""
+    when = f" on {state.entered_at:%d/%m/%Y}" if state.entered_at else ""
+    return f"Entered{who}{when}"
+
+
+def indicator_blocks(
+    *, achievement, indicators, field_states, tick_box_states, form, screens: Screens = PROVIDER_SCREENS
+) -> list[IndicatorBlock]:
     blocks = {i.pk: IndicatorBlock(i.code, i.name, i.get_kind_display()) for i in indicators}
     for state in field_states:
         blocks[state.indicator.pk].fields.append(
@@ -213,13 +295,14 @@ def indicator_blocks(*, achievement, indicators, field_states, tick_box_states, 
                 label=state.field_name,
                 current=_shown(state.field_name, state.current),
                 form_field=form[state.name] if form is not None and state.name in form.fields else None,
+                source_label=_source_label(state),
             )
         )
     for state in tick_box_states:
         blocks[state.indicator.pk].tick_box = TickBoxRow(
             state=state,
             value_label="Yes" if state.value else "No",
-            form_action=reverse("achievement:group_tick_box", args=[achievement.pk, state.indicator.pk]),
+            form_action=reverse(screens.tick_box, args=[achievement.pk, state.indicator.pk]),
         )
     return list(blocks.values())
 
@@ -236,4 +319,28 @@ def history_rows(submissions) -> list[HistoryRow]:
             is_current=s.is_current,
         )
         for s in submissions
+    ]
+
+
+@dataclass(frozen=True)
+class ManualEntryRow:
+    """A provider marked as having no automatic extract for the service, and who marked it."""
+
+    pk: int
+    provider_label: str
+    reason_label: str
+    set_by: str
+    set_at: object
+
+
+def manual_entry_rows(marks) -> list[ManualEntryRow]:
+    return [
+        ManualEntryRow(
+            pk=m.pk,
+            provider_label=f"{m.provider.name} ({m.provider.ods_code})",
+            reason_label=m.get_reason_display(),
+            set_by=m.set_by.get_full_name() if m.set_by else "",
+            set_at=m.set_at,
+        )
+        for m in marks
     ]

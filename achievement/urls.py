@@ -25,4 +25,38 @@ urlpatterns = [
         views.SetTickBoxView.as_view(),
         name="group_tick_box",
     ),
+    # Data Submission > Record Provider Achievement (the Commissioning Organisation)
+    path(
+        "record-provider-achievement/", views.RecordProviderAchievementView.as_view(),
+        name="record_provider_achievement",
+    ),
+    path(
+        "record-provider-achievement/add/", views.CommissionerAddAchievementView.as_view(),
+        name="record_provider_achievement_add",
+    ),
+    path(
+        "record-provider-achievement/<int:achievement_id>/",
+        views.ShowProviderAchievementView.as_view(),
+        name="record_provider_achievement_detail",
+    ),
+    path(
+        "record-provider-achievement/<int:achievement_id>/groups/<int:group_id>/",
+        views.ShowProviderGroupView.as_view(),
+        name="record_provider_group_detail",
+    ),
+    path(
+        "record-provider-achievement/<int:achievement_id>/tick-boxes/<int:indicator_id>/",
+        views.SetProviderTickBoxView.as_view(),
+        name="record_provider_group_tick_box",
+    ),
+    path(
+        "record-provider-achievement/manual-entry/",
+        views.MarkManualEntryProviderView.as_view(),
+        name="record_provider_manual_entry",
+    ),
+    path(
+        "record-provider-achievement/manual-entry/<int:manual_entry_id>/remove/",
+        views.RemoveManualEntryProviderView.as_view(),
+        name="record_provider_manual_entry_remove",
+    ),
 ]

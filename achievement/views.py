@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -11,18 +12,20 @@ from accounts.errors import NotAllowed, NotFound
 from accounts.inputs import id_or_none
 from accounts.mixins import RoleRequiredMixin
 from accounts.models import Organisation
-from participation.models import FinancialYear, Indicator, ProviderLevel
+from participation.models import FinancialYear, Indicator, OfferStatus, ProviderLevel, ServiceOffer
 
 from . import entry_rules, presenters, selectors, services
 from . import rules as achievement_rules
 from .forms import (
     AddAchievementForm,
     GroupValuesForm,
+    ManualEntryProviderForm,
     RecordAchievementFilterForm,
+    RecordProviderAchievementFilterForm,
     TickBoxForm,
     UploadExtractForm,
 )
-from .models import SubmissionStatus
+from .models import SubmissionSource, SubmissionStatus
 
 REFRESH_SECONDS = 3
 
@@ -211,39 +214,44 @@ class ShowAchievementView(RoleRequiredMixin, TemplateView):
 
     permission = RECORD_ACHIEVEMENT
     template_name = "achievement/achievement_detail.html"
+    screens = presenters.PROVIDER_SCREENS
+
+    def get_achievement(self):
+        return selectors.record_achievement_get(user=self.request.user, achievement_id=self.kwargs["achievement_id"])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        achievement = selectors.record_achievement_get(user=user, achievement_id=self.kwargs["achievement_id"])
+        screens = self.screens
+        achievement = self.get_achievement()
         groups, indicators = selectors.service_catalogue(service_id=achievement.service_id)
         counts = selectors.completeness(achievement=achievement, groups=groups, indicators=indicators)
-        calculation = selectors.achievement_calculation(achievement=achievement)
         summary = presenters.achievement_summary(
             achievement=achievement,
             groups=groups,
             counts=counts,
-            calculation=calculation,
+            calculation=selectors.achievement_calculation(achievement=achievement),
             show_money=permissions.can_see_money(user, achievement.provider),
+            screens=screens,
         )
         submissions = selectors.submission_list(achievement_id=achievement.pk)
         last = next((s for s in submissions if s.is_current), None)
-        wip = next((s for s in submissions if s.status == SubmissionStatus.WORK_IN_PROGRESS), None)
+        wip_source = SubmissionSource.COMMISSIONER if screens.commissioner else SubmissionSource.MANUAL
+        wip = next(
+            (s for s in submissions if s.status == SubmissionStatus.WORK_IN_PROGRESS and s.source == wip_source), None
+        )
         context.update(
             page_title=f"{achievement.service.name}: {achievement.achievement_date.date:%d/%m/%Y}",
             achievement=achievement,
             summary=summary,
             last_submission=last,
             work_in_progress=wip,
-            read_only_reason=entry_rules.achievement_entry_blocked_reason(user=user, achievement=achievement),
-            breadcrumbs=[
-                (
-                    "Record Achievement",
-                    _record_url(
-                        financial_year_id=achievement.service.financial_year_id, service_id=achievement.service_id
-                    ),
-                )
-            ],
+            commissioner_entries=selectors.commissioner_entry_codes(achievement_id=achievement.pk),
+            screens=screens,
+            read_only_reason=entry_rules.achievement_entry_blocked_reason(
+                user=user, achievement=achievement, commissioner=screens.commissioner
+            ),
+            breadcrumbs=[(screens.list_label, screens.list_url(achievement))],
         )
         return context
 
@@ -257,15 +265,25 @@ class ShowGroupView(RoleRequiredMixin, TemplateView):
 
     permission = RECORD_ACHIEVEMENT
     template_name = "achievement/group_detail.html"
+    screens = presenters.PROVIDER_SCREENS
+    save = staticmethod(services.achievement_values_save)
+
+    def get_achievement(self):
+        return selectors.record_achievement_get(user=self.request.user, achievement_id=self.kwargs["achievement_id"])
 
     def _load(self):
         user = self.request.user
-        self.achievement = selectors.record_achievement_get(user=user, achievement_id=self.kwargs["achievement_id"])
+        commissioner = self.screens.commissioner
+        self.achievement = self.get_achievement()
         self.group = selectors.group_get(achievement=self.achievement, group_id=self.kwargs["group_id"])
         self.indicators = selectors.group_indicators(group_id=self.group.pk)
-        self.data = selectors.entry_data(achievement=self.achievement, indicators=self.indicators)
+        self.data = selectors.entry_data(
+            achievement=self.achievement,
+            indicators=self.indicators,
+            wip_source=SubmissionSource.COMMISSIONER if commissioner else SubmissionSource.MANUAL,
+        )
         self.field_states, self.tick_box_states, self.read_only_reason = entry_rules.entry_states(
-            user=user, data=self.data
+            user=user, data=self.data, commissioner=commissioner
         )
 
     def _form(self, data=None):
@@ -295,7 +313,7 @@ class ShowGroupView(RoleRequiredMixin, TemplateView):
             raise NotAllowed(self.read_only_reason or "These values are read-only.")
         if form.is_valid():
             try:
-                services.achievement_values_save(
+                self.save(
                     user=request.user,
                     achievement_id=self.achievement.pk,
                     group_id=self.group.pk,
@@ -308,40 +326,38 @@ class ShowGroupView(RoleRequiredMixin, TemplateView):
             else:
                 if action == "submit":
                     messages.success(request, SUBMITTED)
-                    return redirect("achievement:record_achievement_detail", achievement_id=self.achievement.pk)
+                    return redirect(self.screens.detail, achievement_id=self.achievement.pk)
                 messages.success(request, SAVED_AS_WORK_IN_PROGRESS)
-                return redirect("achievement:group_detail", achievement_id=self.achievement.pk, group_id=self.group.pk)
+                return redirect(self.screens.group, achievement_id=self.achievement.pk, group_id=self.group.pk)
         return self.render_to_response(self.get_context_data(form=form))
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(**kwargs)
         achievement = self.achievement
+        screens = self.screens
         context.update(
             page_title=f"{self.group.name}: {achievement.achievement_date.date:%d/%m/%Y}",
             achievement=achievement,
             group=self.group,
             form=form,
+            screens=screens,
             blocks=presenters.indicator_blocks(
                 achievement=achievement,
                 indicators=self.indicators,
                 field_states=self.field_states,
                 tick_box_states=self.tick_box_states,
                 form=form,
+                screens=screens,
             ),
             can_save=any(s.editable for s in self.field_states),
             read_only_reason=self.read_only_reason,
             work_in_progress=self.data.wip,
             history=presenters.history_rows(self.data.submissions),
             breadcrumbs=[
-                (
-                    "Record Achievement",
-                    _record_url(
-                        financial_year_id=achievement.service.financial_year_id, service_id=achievement.service_id
-                    ),
-                ),
+                (screens.list_label, screens.list_url(achievement)),
                 (
                     f"{achievement.achievement_date.date:%d/%m/%Y}",
-                    reverse("achievement:record_achievement_detail", args=[achievement.pk]),
+                    reverse(screens.detail, args=[achievement.pk]),
                 ),
             ],
         )
@@ -359,9 +375,13 @@ class SetTickBoxView(RoleRequiredMixin, View):
 
     permission = RECORD_ACHIEVEMENT
     http_method_names = ["post"]
+    screens = presenters.PROVIDER_SCREENS
+
+    def get_achievement(self, achievement_id: int):
+        return selectors.record_achievement_get(user=self.request.user, achievement_id=achievement_id)
 
     def post(self, request, achievement_id: int, indicator_id: int):
-        achievement = selectors.record_achievement_get(user=request.user, achievement_id=achievement_id)
+        achievement = self.get_achievement(achievement_id)
         indicator = (
             Indicator.objects.filter(
                 pk=indicator_id, service_id=achievement.service_id, kind__in=entry_rules.TICK_BOX_KINDS
@@ -370,7 +390,7 @@ class SetTickBoxView(RoleRequiredMixin, View):
         )
         if indicator is None:
             raise NotFound("No such tick-box indicator")
-        back = reverse("achievement:group_detail", args=[achievement.pk, indicator.group_id])
+        back = reverse(self.screens.group, args=[achievement.pk, indicator.group_id])
         form = TickBoxForm(request.POST)
         if not form.is_valid():
             messages.error(request, "Select Yes or No")
@@ -391,3 +411,226 @@ class SetTickBoxView(RoleRequiredMixin, View):
                 request, f"{indicator.code} has been changed to {'Yes' if value else 'No'}; the payment is recalculated."
             )
         return HttpResponseRedirect(back)
+
+
+# --- Data Submission > Record Provider Achievement (the Commissioning Organisation) ---------
+
+# Commissioning Management at an ICB: the achievement of every provider it commissions, entered
+# and adjusted as a Commissioning Organisation entry; and its providers with no automatic
+# extract for a service.  Another ICB's provider or achievement is a 404.
+RECORD_PROVIDER_ACHIEVEMENT = "achievement.view_record_provider_achievement"
+_COMMISSIONER_ROLES = achievement_rules.COMMISSIONER_ENTRY_ROLES
+
+
+def _provider_url(*, financial_year_id=None, service_id=None, provider_id=None) -> str:
+    params = {
+        k: v
+        for k, v in (("financial_year", financial_year_id), ("service", service_id), ("provider", provider_id))
+        if v
+    }
+    url = reverse("achievement:record_provider_achievement")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _commissioned_providers(*, user, service):
+    """The providers the user commissions that take part in the service (an Approved offer):
+    for a PCN-level service, the PCNs (their achievement is entered) and the practices (whose
+    extract rows may be refused)."""
+    offers = ServiceOffer.objects.filter(service=service, status=OfferStatus.APPROVED)
+    providers = selectors.commissioned_provider_list(user=user, roles=_COMMISSIONER_ROLES)
+    return providers.filter(Q(pk__in=offers.values("provider_id")) | Q(pk__in=offers.values("provider__pcn_id")))
+
+
+class RecordProviderAchievementView(RoleRequiredMixin, TemplateView):
+    """Record Provider Achievement: Financial Year, Quality Service and Service Provider filters;
+    the achievement panel of the providers the user commissions; Add New Achievement for a
+    provider and date; and the providers with no automatic extract for the service (mark,
+    unmark).  A fixed number of queries whatever the number of achievements."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    template_name = "achievement/record_provider_achievement.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        years = selectors.commissioner_financial_year_list(user=user, roles=_COMMISSIONER_ROLES)
+        year = _pick(years, self.request.GET.get("financial_year"))
+        if year is None:
+            current = FinancialYear.current()
+            year = next((y for y in years if current and y.pk == current.pk), None) or years.first()
+        services_qs = selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES, financial_year=year)
+        service = _pick(services_qs, self.request.GET.get("service"))
+        providers = _commissioned_providers(user=user, service=service) if service is not None else None
+        provider = _pick(providers, self.request.GET.get("provider")) if providers is not None else None
+        filter_form = RecordProviderAchievementFilterForm(
+            initial={"financial_year": year, "service": service, "provider": provider},
+            financial_years=years,
+            services=services_qs,
+            providers=providers if providers is not None else Organisation.objects.none(),
+        )
+        context.update(
+            page_title="Record Provider Achievement",
+            filter_form=filter_form,
+            financial_year=year,
+            service=service,
+            provider=provider,
+            screens=presenters.COMMISSIONER_SCREENS,
+        )
+        if service is None:
+            return context
+        achievements = selectors.commissioner_achievement_list(
+            user=user, roles=_COMMISSIONER_ROLES, service=service, provider_id=provider.pk if provider else None
+        )
+        context.update(
+            panel_rows=presenters.achievement_panel_rows(achievements, presenters.COMMISSIONER_SCREENS),
+            date_rows=[
+                presenters.DateRow(f"{d.date:%d/%m/%Y}", d.is_payment_date, False)
+                for d in service.achievement_dates.order_by("date")
+            ],
+            add_form=AddAchievementForm(
+                achievement_dates=service.achievement_dates.order_by("date"),
+                providers=providers,
+                initial={"provider": provider},
+                auto_id="add-%s",
+            ),
+            manual_rows=presenters.manual_entry_rows(
+                selectors.manual_entry_provider_list(user=user, roles=_COMMISSIONER_ROLES, service=service)
+            ),
+            manual_form=ManualEntryProviderForm(providers=providers, initial={"provider": provider}, auto_id="manual-%s"),
+        )
+        return context
+
+
+class CommissionerAddAchievementView(RoleRequiredMixin, View):
+    """Add New Achievement on Record Provider Achievement: the provider's achievement for the
+    selected date, created when absent."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    http_method_names = ["post"]
+
+    def post(self, request):
+        user = request.user
+        services_qs = selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES)
+        service = _pick(services_qs, request.POST.get("service"))
+        if service is None:
+            raise NotFound("No such Quality Service")
+        form = AddAchievementForm(
+            request.POST,
+            achievement_dates=service.achievement_dates.all(),
+            providers=_commissioned_providers(user=user, service=service),
+        )
+        back = _provider_url(financial_year_id=service.financial_year_id, service_id=service.pk)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, errors[0])
+                break
+            return HttpResponseRedirect(back)
+        try:
+            achievement, created = services.commissioner_achievement_add(
+                user=user,
+                provider_id=form.cleaned_data["provider"].pk,
+                achievement_date_id=form.cleaned_data["achievement_date"].pk,
+            )
+        except services.AchievementEntryError as error:
+            messages.error(request, error.message)
+            return HttpResponseRedirect(back)
+        date = f"{achievement.achievement_date.date:%d/%m/%Y}"
+        if created:
+            messages.success(request, f"The achievement for {date} has been added.")
+        else:
+            messages.info(request, f"An achievement for {date} is already recorded: it is shown here.")
+        return redirect("achievement:record_provider_achievement_detail", achievement_id=achievement.pk)
+
+
+class ShowProviderAchievementView(ShowAchievementView):
+    """A provider's achievement on Record Provider Achievement: as the provider's page, entered
+    as the Commissioning Organisation."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    screens = presenters.COMMISSIONER_SCREENS
+
+    def get_achievement(self):
+        return selectors.commissioner_achievement_get(
+            user=self.request.user, roles=_COMMISSIONER_ROLES, achievement_id=self.kwargs["achievement_id"]
+        )
+
+
+class ShowProviderGroupView(ShowGroupView):
+    """An Indicator Group of a provider's achievement on Record Provider Achievement: every field
+    takes a New Value until the payment is financially approved; what is submitted is a
+    Commissioning Organisation entry."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    screens = presenters.COMMISSIONER_SCREENS
+    save = staticmethod(services.commissioner_values_save)
+
+    def get_achievement(self):
+        return selectors.commissioner_achievement_get(
+            user=self.request.user, roles=_COMMISSIONER_ROLES, achievement_id=self.kwargs["achievement_id"]
+        )
+
+
+class SetProviderTickBoxView(SetTickBoxView):
+    """The tick-box drop-down on Record Provider Achievement (the commissioner changes it until
+    the payment is financially approved: tick-box job aid)."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    screens = presenters.COMMISSIONER_SCREENS
+
+    def get_achievement(self, achievement_id: int):
+        return selectors.commissioner_achievement_get(
+            user=self.request.user, roles=_COMMISSIONER_ROLES, achievement_id=achievement_id
+        )
+
+
+class MarkManualEntryProviderView(RoleRequiredMixin, View):
+    """Mark a provider as having no automatic extract for the service, with the reason."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    http_method_names = ["post"]
+
+    def post(self, request):
+        user = request.user
+        service = _pick(
+            selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES), request.POST.get("service")
+        )
+        if service is None:
+            raise NotFound("No such Quality Service")
+        form = ManualEntryProviderForm(request.POST, providers=_commissioned_providers(user=user, service=service))
+        back = _provider_url(financial_year_id=service.financial_year_id, service_id=service.pk)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, errors[0])
+                break
+            return HttpResponseRedirect(back)
+        provider = form.cleaned_data["provider"]
+        try:
+            services.manual_entry_provider_set(
+                user=user, provider_id=provider.pk, service_id=service.pk, reason=form.cleaned_data["reason"]
+            )
+        except services.AchievementEntryError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"{provider.name} ({provider.ods_code}) has no automatic extract for {service.label}: its data are "
+                "entered manually, and GPES extract rows for it are refused.",
+            )
+        return HttpResponseRedirect(back)
+
+
+class RemoveManualEntryProviderView(RoleRequiredMixin, View):
+    """Unmark: the provider's data for the service come from GPES extracts again."""
+
+    permission = RECORD_PROVIDER_ACHIEVEMENT
+    http_method_names = ["post"]
+
+    def post(self, request, manual_entry_id: int):
+        mark = services.manual_entry_provider_remove(user=request.user, manual_entry_id=manual_entry_id)
+        messages.success(
+            request,
+            f"{mark.provider.name} ({mark.provider.ods_code}) has automatic extracts for {mark.service.label} again.",
+        )
+        return HttpResponseRedirect(
+            _provider_url(financial_year_id=mark.service.financial_year_id, service_id=mark.service_id)
+        )

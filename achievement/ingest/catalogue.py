@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from accounts.models import Organisation
+from achievement.models import ManualEntryProvider
 from achievement.plausibility import RuleFigures, service_ceiling
 from participation.models import (
     AchievementDate,
@@ -46,6 +47,8 @@ class Catalogue:
     services: dict[str, ServiceEntry]
     organisations: dict[str, OrganisationEntry]
     approved: set[tuple[int, int]]  # (service id, provider id) with an Approved offer
+    # (service id, provider id) marked by the commissioner as having no automatic extract -> why
+    manual: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> Catalogue:
@@ -54,13 +57,13 @@ class Catalogue:
         figures: dict[int, list[RuleFigures]] = {}
         rows = Indicator.objects.values_list(
             "service_id", "code", "pk", "entry", "kind", "points", "national_prevalence", "group__national_prevalence",
-            "rate",
+            "rate", "amount_per_item",
         )
-        for service_id, code, pk, entry, kind, points, prevalence, group_prevalence, rate in rows.iterator():
+        for service_id, code, pk, entry, kind, points, prevalence, group_prevalence, rate, per_item in rows.iterator():
             indicators.setdefault(service_id, {})[code] = pk
             if entry != EntryKind.AUTOMATIC:
                 entered.setdefault(service_id, {})[code] = entry
-            figures.setdefault(service_id, []).append(RuleFigures(kind, points, prevalence or group_prevalence, rate))
+            figures.setdefault(service_id, []).append(RuleFigures(kind, points, prevalence or group_prevalence, rate, per_item))
         dates: dict[int, dict[dt.date, int]] = {}
         for service_id, date, pk in AchievementDate.objects.values_list("service_id", "date", "pk").iterator():
             dates.setdefault(service_id, {})[date] = pk
@@ -90,7 +93,14 @@ class Catalogue:
         approved = set(
             ServiceOffer.objects.filter(status=OfferStatus.APPROVED).values_list("service_id", "provider_id")
         )
-        return cls(services, organisations, approved)
+        reasons = dict(ManualEntryProvider._meta.get_field("reason").choices)
+        manual = {
+            (service_id, provider_id): reasons.get(reason, reason)
+            for service_id, provider_id, reason in ManualEntryProvider.objects.values_list(
+                "service_id", "provider_id", "reason"
+            )
+        }
+        return cls(services, organisations, approved, manual)
 
     def group_for(self, key: tuple[str, str, str]) -> Group | list[str]:
         """The group of a (service, organisation, achievement date), or the errors that stop it."""
@@ -113,6 +123,13 @@ class Catalogue:
             and (service.id, organisation.id) not in self.approved
         ):
             messages.append(f"{org_code} has no Approved offer of {service_code}.")
+        if service is not None and organisation is not None:
+            reason = self.manual.get((service.id, organisation.id))
+            if reason is not None:
+                messages.append(
+                    f"{org_code} has no automatic extract for {service_code}: its Commissioning Organisation "
+                    f"marked it so ({reason}). Its data are entered manually; remove its rows from the extract."
+                )
         if messages:
             return messages
         return Group(service=service, provider=organisation, date=date, date_id=service.dates[date])

@@ -176,11 +176,17 @@ def test_a_commissioning_organisation_entry_is_read_only(entry_user, march, qof)
 def test_data_set_as_a_commissioning_organisation_entry_cannot_be_adjusted(entry_user, practice, february, qof):
     practice.automatic_extracts = False
     practice.save()
-    submit_snapshot(february, {("AF006", "Numerator"): 40, ("AF006", "Denominator"): 50}, source=SubmissionSource.COMMISSIONER)
+    submit_snapshot(february, {("AF006", "Numerator"): 40, ("AF006", "Denominator"): 50}, source=SubmissionSource.MANUAL)
+    commissioner = member(practice.commissioner, Role.COMMISSIONING_MANAGEMENT)
+    services.commissioner_values_save(
+        user=commissioner, achievement_id=february.pk, group_id=Indicator.objects.get(service=qof, code="AF006").group_id,
+        values={key(qof, "AF006", "Numerator"): 45}, submit=True,
+    )
 
     states = states_for(entry_user, february)
 
     assert states[("AF006", "Numerator")].reason == entry_rules.COMMISSIONER_ENTRY
+    assert states[("AF006", "Denominator")].editable  # the provider's own value: still adjustable
     assert states[("AF001", "Atrial Fibrillation Register")].editable  # no value yet: entry, not adjustment
 
 

@@ -353,7 +353,9 @@ def test_group_pages_run_a_fixed_number_of_queries_whatever_the_number_of_indica
         counts[code] = len(queries)
 
     assert counts["TWO"] == counts["TWELVE"], counts
-    assert counts["TWELVE"] <= 16, counts
+    # 16 before Record Provider Achievement; + the Commissioning Organisation entries and the
+    # provider's manual-entry mark for the service.
+    assert counts["TWELVE"] <= 18, counts
 
 
 # --- a submission recalculates: "2 of 2" and the new payment ---------------------------------
