@@ -24,11 +24,16 @@ AMOUNT_HIDDEN = "[amount hidden]"
 # The reasons a recalculation writes a record (``detail["reason"]``).
 RECALCULATED = "recalculated"  # not yet declared: the amount to declare changed
 SENT_BACK = "sent_back"  # declared, not financially approved: it must be declared again
+# Declared, not financially approved, and a practice joined or left the PCN after it was declared
+# (its NCD achievement was aggregated again from the members on the date, docs/adr/0020).
+REAGGREGATION = "sent_back_reaggregation"
+AWAITING_REAGGREGATION = "Awaiting reaggregation: a practice joined or left the PCN after this payment was declared."
 
 _RECALCULATED_NOTE = "Recalculated after the achievement data changed."
 _NOTES = {
     RECALCULATED: _RECALCULATED_NOTE,
     SENT_BACK: f"{_RECALCULATED_NOTE} It must be declared again.",
+    REAGGREGATION: f"{AWAITING_REAGGREGATION} It must be declared again.",
 }
 
 
@@ -61,6 +66,11 @@ def recalculation_text(
 
     listed = "; ".join(f"{code} {pounds(was)} -> {pounds(now)}" for code, was, now in changes)
     listed = f" ({listed})" if listed else ""
+    if reason == REAGGREGATION:
+        return (
+            f"{AWAITING_REAGGREGATION} Recalculated from the PCN's members on the achievement date: the payment "
+            f"is now {pounds(amount)}, not the {pounds(previous)} declared{listed}. It must be declared again."
+        )
     if reason == SENT_BACK:
         return (
             f"Recalculated after the achievement data changed: the payment is now {pounds(amount)}, "

@@ -80,6 +80,12 @@ def finance_approved(declaration: Declaration) -> None:
     )
 
 
+def _cause(record: DeclarationTransition) -> str:
+    if (record.detail or {}).get("reason") == history.REAGGREGATION:
+        return "a practice joined or left the PCN, so its achievement was aggregated again"
+    return "a new extract, a manual adjustment or a tick-box change"
+
+
 def sent_back(declaration: Declaration, record: DeclarationTransition) -> None:
     """The commissioner's open tasks close; the provider is asked to declare again, and told why
     (with the amounts: Declaration Management may see money)."""
@@ -92,7 +98,7 @@ def sent_back(declaration: Declaration, record: DeclarationTransition) -> None:
         subject=f"Your declaration of {declaration.service.name} must be declared again",
         body=(
             f"The payment for {describe(declaration)} was recalculated after its achievement data changed "
-            "(a new extract, a manual adjustment or a tick-box change), before it was financially approved. "
+            f"({_cause(record)}), before it was financially approved. "
             f"{why} The declaration has been returned to Awaiting Service Provider Approval."
         ),
         link=declaration_url(declaration),

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from accounts import transitions
 from accounts.actors import SystemActor
+from accounts.models import OrganisationKind
+from accounts.pcn_membership import memberships_changed_after
 from declarations import history
 from declarations.models import Calculation, Declaration, DeclarationStatus, DeclarationTransition
 
@@ -91,9 +93,20 @@ def _recalculated_record(
     )
 
 
-def _send_back(declaration: Declaration, calculation: Calculation, old: Amounts, new: Amounts) -> transitions.Step:
+def _reaggregated(declarations: list[Declaration]) -> set[int]:
+    """The ids of these declared PCN payments whose PCN gained or lost a practice, on or before
+    the achievement date, after they were declared (one query, none when there is no PCN's)."""
+    pcn_level = [d for d in declarations if d.provider.kind == OrganisationKind.PCN]
+    key = {d.pk: (d.provider_id, d.achievement_date.date, d.declared_at or d.created_at) for d in pcn_level}
+    changed = memberships_changed_after(payments=key.values())
+    return {pk for pk, payment in key.items() if payment in changed}
+
+
+def _send_back(
+    declaration: Declaration, calculation: Calculation, old: Amounts, new: Amounts, reason: str = history.SENT_BACK
+) -> transitions.Step:
     """Declared, not financially approved, and the amount changed: back to Awaiting Service
-    Provider Approval (in memory), with the amounts of why."""
+    Provider Approval (in memory), with the amounts of why (``reason``: a history reason)."""
     declared = declaration.amount_declared
     from_status = declaration.status
     declaration.send_back()
@@ -101,12 +114,12 @@ def _send_back(declaration: Declaration, calculation: Calculation, old: Amounts,
         declaration,
         from_status,
         RECALCULATION,
-        history.recalculation_note(history.SENT_BACK),
+        history.recalculation_note(reason),
         calculation.total_amount,
         record={
             "previous_amount": declared,
             "detail": history.recalculation_detail(
-                reason=history.SENT_BACK, old=old.get(calculation.pk, {}), new=new.get(calculation.pk, {})
+                reason=reason, old=old.get(calculation.pk, {}), new=new.get(calculation.pk, {})
             ),
         },
     )
@@ -156,6 +169,7 @@ def declarations_after_recalculation(
     created: list[Declaration] = []
     recalculated: list[DeclarationTransition] = []
     sent_back: list[transitions.Step] = []
+    to_send_back: list[tuple[Declaration, Calculation]] = []
     for achievement, calculation in calculated:
         declaration = declarations.get(achievement.pk)
         if declaration is None:
@@ -169,7 +183,11 @@ def declarations_after_recalculation(
                 if record is not None:
                     recalculated.append(record)
         elif declaration.status in _DECLARED and calculation.total_amount != declaration.amount_declared:
-            sent_back.append(_send_back(declaration, calculation, old_amounts, new_amounts))
+            to_send_back.append((declaration, calculation))
+    reaggregated = _reaggregated([d for d, _ in to_send_back]) if to_send_back else set()
+    for declaration, calculation in to_send_back:
+        reason = history.REAGGREGATION if declaration.pk in reaggregated else history.SENT_BACK
+        sent_back.append(_send_back(declaration, calculation, old_amounts, new_amounts, reason))
 
     _declarations_create(created, now)
     DeclarationTransition.objects.bulk_create(recalculated, batch_size=1000)
