@@ -253,3 +253,121 @@ class DeclarationTransition(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Transition records are immutable")
+
+
+# ---------------------------------------------------------------------------------------------
+# Aspiration payments (issue 13, ADR 0022)
+# ---------------------------------------------------------------------------------------------
+
+
+class AspirationStatus(models.TextChoices):
+    """An aspiration's approval, as a declaration's: Approval Management, then Finance Management."""
+
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting Commissioning Organisation Approval"
+    AWAITING_FINANCE = "awaiting_finance", "Awaiting Finance Approval"
+    APPROVED = "approved", "Financially Approved"
+
+
+class Aspiration(models.Model):
+    """A provider's aspiration payments for a service: ``percent`` of its year-end achievement
+    payment in the service the definition names (``previous_payment``, uplifted by the change in
+    the value of a point), or of the points the commissioner agreed with it (``agreed_points``),
+    paid in twelve monthly instalments (``monthly`` x 11 and ``last_month``).
+
+    Awaiting Commissioning Organisation Approval -> (``approve``) Awaiting Finance Approval ->
+    (``finance_approve``) Financially Approved.  Agreeing points before finance approval returns it
+    (``send_back``) to Awaiting Commissioning Organisation Approval; once financially approved its
+    amounts are locked.  Who may do what is in ``declarations.aspiration.rules``.
+    """
+
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="aspirations")
+    service = models.ForeignKey(QualityService, on_delete=models.PROTECT, related_name="aspirations")
+    status = FSMField(
+        default=AspirationStatus.AWAITING_APPROVAL, choices=AspirationStatus.choices, protected=True, db_index=True
+    )
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+    previous_payment = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="The year-end achievement payment in the aspiration's from service; empty: none calculated",
+    )
+    agreed_points = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True,
+        help_text="Aspiration points the commissioner agreed with the provider (they replace the previous payment)",
+    )
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    monthly = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    last_month = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    finance_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finance_approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service", "provider__name"]
+        constraints = [models.UniqueConstraint(fields=["provider", "service"], name="one_aspiration_per_service")]
+        indexes = [models.Index(fields=["service", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} aspiration {self.provider.ods_code}: £{self.total}"
+
+    @property
+    def instalments(self) -> tuple:
+        """The twelve monthly payments, April to March."""
+        return (self.monthly,) * 11 + (self.last_month,)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == AspirationStatus.APPROVED
+
+    @transition(field=status, source=AspirationStatus.AWAITING_APPROVAL, target=AspirationStatus.AWAITING_FINANCE)
+    def approve(self, *, by, at) -> None:
+        """Approval Management approves the aspiration."""
+        self.approved_by, self.approved_at = by, at
+
+    @transition(field=status, source=AspirationStatus.AWAITING_FINANCE, target=AspirationStatus.APPROVED)
+    def finance_approve(self, *, by, at) -> None:
+        """Finance Management approves it: its instalments are paid, and its amounts locked."""
+        self.finance_approved_by, self.finance_approved_at = by, at
+
+    @transition(
+        field=status,
+        source=[AspirationStatus.AWAITING_APPROVAL, AspirationStatus.AWAITING_FINANCE],
+        target=AspirationStatus.AWAITING_APPROVAL,
+    )
+    def agree_points(self, *, points, total, monthly, last_month) -> None:
+        """The commissioner agrees aspiration points (or clears them): the amounts change, so any
+        approval so far is undone."""
+        self.agreed_points, self.total, self.monthly, self.last_month = points, total, monthly, last_month
+        self.approved_by = self.approved_at = None
+
+
+class AspirationTransition(models.Model):
+    """An immutable record of one aspiration transition: who, when, from, to, note, the total."""
+
+    aspiration = models.ForeignKey(Aspiration, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=30, choices=AspirationStatus.choices, blank=True)
+    to_status = models.CharField(max_length=30, choices=AspirationStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} at {self.at:%d/%m/%Y %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Transition records are immutable")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Transition records are immutable")

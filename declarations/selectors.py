@@ -304,3 +304,34 @@ def tick_box_indicator_get(*, service_id: int, indicator_id: int) -> Indicator:
     if indicator is None:
         raise NotFound("No such tick-box indicator")
     return indicator
+
+
+def protected_points(*, provider_ids: Iterable[int], service: QualityService) -> dict[tuple[int, str], Decimal]:
+    """Income protection's input (issue 13): for each provider and income-protected indicator of
+    ``service``, the points the provider earned for it (or for its ``protected_code``) in the
+    year-end calculation of the service named by ``service.protected_from`` (its latest payment
+    date).  Keyed ``(provider_id, this service's indicator code)``; a provider with no such
+    calculation (or an indicator that calculation lacks) has no key, and the engine then pays it on
+    this year's achievement, flagged.  Two queries whatever the number of providers."""
+    if not service.protected_from:
+        return {}
+    this_code_of = {
+        (indicator.protected_code or indicator.code): indicator.code
+        for indicator in Indicator.objects.filter(service=service, income_protected=True).only(
+            "code", "protected_code"
+        )
+    }
+    provider_ids = list(provider_ids)
+    if not this_code_of or not provider_ids:
+        return {}
+    year_end = (
+        AchievementDate.objects.filter(service__code=service.protected_from, is_payment_date=True)
+        .order_by("-date")
+        .values("pk")[:1]
+    )
+    rows = IndicatorCalculation.objects.filter(
+        calculation__achievement_date=Subquery(year_end),
+        calculation__provider_id__in=provider_ids,
+        indicator__code__in=list(this_code_of),
+    ).values_list("calculation__provider_id", "indicator__code", "points")
+    return {(provider_id, this_code_of[code]): points for provider_id, code, points in rows}

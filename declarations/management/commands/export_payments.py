@@ -1,7 +1,9 @@
-"""python manage.py export_payments --service CODE --achievement-date YYYY-MM-DD [--format csv|json]
+"""python manage.py export_payments --service CODE --achievement-date YYYY-MM-DD [--format csv|json] [--summary]
 
 One row per provider and indicator (every points-bearing or per-capita indicator of every provider
-with a calculation) on stdout, and nothing else there: messages go to stderr.
+with a calculation) on stdout, and nothing else there: messages go to stderr.  With ``--summary``
+one row per provider instead: its achievement payment, the aspiration paid by the date and the
+balance (``QUALITY_SERVICE,ORG_CODE,ACH_DATE,ACHIEVEMENT_PAYMENT,ASPIRATION_PAID,BALANCE``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from declarations.aspiration.selectors import SUMMARY_COLUMNS, payment_summary_rows
 from declarations.selectors import EXPORT_COLUMNS, payment_export_rows
 from participation.models import AchievementDate, QualityService
 
@@ -30,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--service", required=True, help="Quality Service code, e.g. QOF2425")
         parser.add_argument("--achievement-date", required=True, help="YYYY-MM-DD")
         parser.add_argument("--format", choices=("csv", "json"), default="csv")
+        parser.add_argument(
+            "--summary", action="store_true", help="one row per provider: payment, aspiration paid, balance"
+        )
 
     def handle(self, *args, **options):
         code, date = options["service"], _date(options["achievement_date"])
@@ -40,13 +46,16 @@ class Command(BaseCommand):
         if achievement_date is None:
             raise CommandError(f"{code} has no achievement date {date:%d/%m/%Y}.")
 
-        rows = payment_export_rows(achievement_date=achievement_date)
+        if options["summary"]:
+            rows, columns = payment_summary_rows(achievement_date=achievement_date), SUMMARY_COLUMNS
+        else:
+            rows, columns = payment_export_rows(achievement_date=achievement_date), EXPORT_COLUMNS
         if options["format"] == "json":
             rows = list(rows)
             self.stdout.write(json.dumps(rows, indent=2))
             count = len(rows)
         else:
-            writer = csv.DictWriter(self.stdout, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+            writer = csv.DictWriter(self.stdout, fieldnames=columns, lineterminator="\n")
             writer.writeheader()
             count = 0
             for row in rows:

@@ -1,0 +1,76 @@
+"""Income protection's input (issue 13): ``selectors.protected_points`` reads each provider's points
+in the protecting year's year-end calculation, by this year's code (or its protected_code), in a
+fixed number of queries; a provider without that calculation has none (the engine then pays this
+year's achievement, flagged: tests/declarations/test_engine.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from achievement.models import Achievement
+from declarations.models import Calculation, IndicatorCalculation
+from declarations.selectors import protected_points
+from participation.models import AchievementDate
+from tests.factories import PracticeFactory
+
+from .factories import qof_2425
+
+pytestmark = pytest.mark.django_db
+
+
+def previous_year(points: dict) -> object:
+    """QOF2324 whose 31 March 2024 calculation gave each provider ``points`` ({provider: {code: pts}});
+    also a 28 February calculation that must not be read."""
+    service = qof_2425("QOF2324")
+    AchievementDate.objects.filter(service=service).delete()
+    dates = {
+        day: AchievementDate.objects.create(service=service, date=day, is_payment_date=True)
+        for day in (dt.date(2024, 2, 29), dt.date(2024, 3, 31))
+    }
+    indicators = {i.code: i for i in service.indicators.all()}
+    for provider, by_code in points.items():
+        for day, date in dates.items():
+            achievement = Achievement.objects.create(provider=provider, service=service, achievement_date=date)
+            calculation = Calculation.objects.create(
+                achievement=achievement, provider=provider, service=service, achievement_date=date, inputs_hash="x"
+            )
+            IndicatorCalculation.objects.bulk_create(
+                IndicatorCalculation(
+                    calculation=calculation, indicator=indicators[code],
+                    points=Decimal(value) if day.month == 3 else Decimal("0.01"),
+                )
+                for code, value in by_code.items()
+            )
+    return service
+
+
+def test_protected_points_by_this_years_code_renumbered_or_not_year_end_only(django_assert_num_queries):
+    this_year = qof_2425()
+    this_year.protected_from = "QOF2324"
+    this_year.save()
+    this_year.indicators.filter(code="AF001").update(income_protected=True)
+    # VI001 was renumbered: last year it was AF006 (a made-up mapping, to exercise protected_code).
+    this_year.indicators.filter(code="VI001").update(income_protected=True, protected_code="AF006")
+    a, b, new = (PracticeFactory(ods_code=code) for code in ("A81001", "A81002", "A81003"))
+    previous_year({a: {"AF001": "5", "AF006": "7.25", "VI001": "18"}, b: {"AF001": "0", "AF006": "12"}})
+    with django_assert_num_queries(2):
+        found = protected_points(provider_ids=[a.pk, b.pk, new.pk], service=this_year)
+    assert found == {
+        (a.pk, "AF001"): Decimal("5.00"),
+        (a.pk, "VI001"): Decimal("7.25"),  # last year's AF006, not last year's VI001
+        (b.pk, "AF001"): Decimal("0.00"),
+        (b.pk, "VI001"): Decimal("12.00"),
+    }  # ``new`` had no calculation last year: no key
+
+
+def test_no_protection_without_protected_from_or_protected_indicators(django_assert_num_queries):
+    this_year = qof_2425()
+    provider = PracticeFactory(ods_code="A81001")
+    with django_assert_num_queries(0):
+        assert protected_points(provider_ids=[provider.pk], service=this_year) == {}
+    this_year.protected_from = "QOF2324"
+    this_year.save()
+    assert protected_points(provider_ids=[provider.pk], service=this_year) == {}
