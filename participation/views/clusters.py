@@ -114,6 +114,7 @@ class ChangeClusterProvidersView(RoleRequiredMixin, DomainErrorsMixin, View):
         return _cluster_url(self.kwargs["cluster_id"], q=self.request.POST.get("q", ""))
 
     def post(self, request, cluster_id: int):
+        selectors.cluster_get(user=request.user, cluster_id=cluster_id)  # another ICB's: 404, whatever was posted
         action = request.POST.get("action")
         raw = request.POST.getlist("providers")
         ids = [id_or_none(value) for value in raw]

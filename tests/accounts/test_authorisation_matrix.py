@@ -133,6 +133,15 @@ def _report_run(world) -> int:
     return run.pk
 
 
+def _cluster(world) -> int:
+    """A Service Provider Cluster of the demo ICB, holding the demo practice."""
+    from participation.models import ProviderCluster
+
+    cluster, _ = ProviderCluster.objects.get_or_create(commissioner=_org(DEMO_ICB), name="Matrix cluster")
+    cluster.providers.add(_org(DEMO_PRACTICE))
+    return cluster.pk
+
+
 FINANCE = "finance@demo.nhs.net"
 PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
 
@@ -159,6 +168,8 @@ REGISTRY: dict[str, Kwarg] = {
         ).values_list("pk", flat=True).first(),
         owners=(PRACTICE_USER, COMMISSIONER),
     ),
+    # A Service Provider Cluster: the demo ICB's Commissioning Management.
+    "cluster_id": Kwarg(_cluster, owners=(COMMISSIONER,)),
     # A prepared report download: only the user who asked for it.
     "report_run_id": Kwarg(_report_run, owners=(FINANCE,)),
 }
