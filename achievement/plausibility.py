@@ -28,8 +28,9 @@ and tests/achievement/test_plausibility.py checks them against the models):
 - every amount is Decimal(12, 2): at most £9,999,999,999.99 (``MAX_AMOUNT``).  With every register
   and Denominator at most the list size L, the largest payment of a service is L x k, where k sums
   over its point-paid indicators points x £ a point / average list size x (1 / national
-  prevalence where the indicator is prevalence-weighted), and over its per-capita indicators
-  their rate.  So L may be at most MAX_AMOUNT / k.
+  prevalence where the indicator is prevalence-weighted), over its per-capita indicators
+  their rate, and over its per-item indicators their amount per item (a month's Count of items is a
+  count of patients too: not above the list size).  So L may be at most MAX_AMOUNT / k.
 
 A service's ceiling is the smaller of the two (``service_ceiling``); 1,000,000,000 is above every
 ceiling.  A PCN-level service's extract rows are a practice's, summed to the PCN: the extract
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from participation.definitions import YES_NO_FIELD
-from participation.definitions.kinds import PER_CAPITA, POINT_KINDS
+from participation.definitions.kinds import PER_CAPITA, PER_ITEM, POINT_KINDS
 
 MAX_DECIMAL_20_12 = 10**8  # Decimal(20, 12) holds values below this (cpi, apdf)
 MAX_POSITIVE_INTEGER = 2**31 - 1  # PositiveIntegerField (list_size, patients_to_upper)
@@ -62,6 +63,7 @@ class RuleFigures:
     points: Decimal
     national_prevalence: Decimal | None  # the indicator's own, else its group's
     rate: Decimal | None
+    amount_per_item: Decimal | None = None  # per_item: pounds an item
 
 
 def service_ceiling(*, value_per_point: Decimal, average_list_size: int, indicators: Iterable[RuleFigures]) -> int:
@@ -77,6 +79,8 @@ def service_ceiling(*, value_per_point: Decimal, average_list_size: int, indicat
             per_patient += weight
         elif rule.kind == PER_CAPITA and rule.rate:
             per_patient += Decimal(rule.rate)
+        elif rule.kind == PER_ITEM and rule.amount_per_item:
+            per_patient += Decimal(rule.amount_per_item)
     if per_patient <= 0:
         return MAX_LIST_SIZE
     return max(0, min(MAX_LIST_SIZE, math.floor(MAX_AMOUNT / per_patient)))
@@ -90,6 +94,7 @@ def indicator_figures(indicators) -> list[RuleFigures]:
             points=i.points,
             national_prevalence=i.national_prevalence or i.group.national_prevalence,
             rate=i.rate,
+            amount_per_item=i.amount_per_item,
         )
         for i in indicators
     ]

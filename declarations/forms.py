@@ -128,3 +128,20 @@ class CommissionerTickBoxForm(forms.Form):
         coerce=lambda v: v == "1",
         error_messages={"required": "Select Yes or No", "invalid_choice": "Select Yes or No"},
     )
+
+
+# --- Monthly claims (issue 16) -------------------------------------------------------------------
+
+
+class MonthlyClaimsFilterForm(forms.Form):
+    """Monthly Claims: the Service Provider (of those the user may see) and its monthly Quality
+    Service.  The view picks the first of each when none (or one not offered) is chosen."""
+
+    provider = _ProviderField(label="Service Provider", queryset=None, required=False, empty_label=None)
+    service = _ServiceField(label="Quality Service", queryset=QualityService.objects.none(), required=False,
+                            empty_label=None)
+
+    def __init__(self, *args, providers, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+        self.fields["service"].queryset = services

@@ -26,17 +26,31 @@ def financial_year_bounds(financial_year: str) -> tuple[dt.date, dt.date]:
     return dt.date(start, 4, 1), dt.date(start + 1, 3, 31)
 
 
+def month_ends(financial_year: str) -> tuple[dt.date, ...]:
+    """The last day of each month of a financial year, April to March: a Monthly service's
+    achievement dates when its definition lists none."""
+    start, _ = financial_year_bounds(financial_year)
+    ends = []
+    for offset in range(12):
+        year, month = start.year + (start.month - 1 + offset) // 12, (start.month - 1 + offset) % 12 + 1
+        following = dt.date(year + (month == 12), month % 12 + 1, 1)
+        ends.append(following - dt.timedelta(days=1))
+    return tuple(ends)
+
+
 @dataclass(frozen=True)
 class IndicatorDef:
     code: str
     name: str
     kind: str  # one of INDICATOR_KINDS
-    points: Decimal = Decimal(0)  # points available (G); 0 for count / per_capita
+    points: Decimal = Decimal(0)  # points available (G); 0 for count / per_capita / per_item
     lower: Decimal | None = None  # fraction: lower threshold, percent
     upper: Decimal | None = None  # fraction: upper threshold, percent
     register_field: str | None = None  # register: the FIELD_NAME carrying the register size
     national_prevalence: Decimal | None = None  # IIF-style own prevalence adjustment
     rate: Decimal | None = None  # per_capita: pounds per patient
+    amount_per_item: Decimal | None = None  # per_item: pounds per item (issue 16)
+    max_items: int | None = None  # per_item: the most items paid per provider and achievement date
     entry: str = AUTOMATIC  # one of ENTRY_KINDS
     carry_forward: bool = False  # tick_box: a Yes stands for the next achievement date
     fields: tuple[str, ...] = ()  # FIELD_NAMEs the indicator carries (derived from kind when omitted)

@@ -25,7 +25,17 @@ from pydantic import (
 )
 
 from .errors import Problems, ServiceDefinitionError, describe, key_path, problem_lines, refuse
-from .kinds import AUTOMATIC, FRACTION, PER_CAPITA, POINT_KINDS, REGISTER, TICK_BOX, default_fields
+from .kinds import (
+    AUTOMATIC,
+    FRACTION,
+    MONTHLY,
+    PER_CAPITA,
+    PER_ITEM,
+    POINT_KINDS,
+    REGISTER,
+    TICK_BOX,
+    default_fields,
+)
 from .objects import (
     AchievementDateDef,
     AspirationDef,
@@ -34,6 +44,7 @@ from .objects import (
     IndicatorDef,
     ServiceDef,
     financial_year_bounds,
+    month_ends,
 )
 from .scalars import (
     Code,
@@ -82,6 +93,8 @@ class IndicatorSchema(_Mapping):
     register_field: Text | None = None
     national_prevalence: Proportion | None = None
     rate: DecimalString | None = None
+    amount_per_item: DecimalString | None = None
+    max_items: PositiveWholeNumber | None = None
     fields: FieldNames | None = None
     income_protected: StrictBool = False
     protected_code: Code | None = None
@@ -122,6 +135,19 @@ class IndicatorSchema(_Mapping):
             problems.add(f"only a per_capita indicator has a rate, not a {kind}", "rate")
         elif self.rate is not None and self.rate <= 0:
             problems.add(f"must be above 0, got {self.rate}", "rate")
+        if self.amount_per_item is None and kind == PER_ITEM:
+            problems.add("is required", "amount_per_item")
+        elif self.amount_per_item is not None and kind != PER_ITEM:
+            problems.add(f"only a per_item indicator has an amount_per_item, not a {kind}", "amount_per_item")
+        elif self.amount_per_item is not None and self.amount_per_item <= 0:
+            problems.add(f"must be above 0, got {self.amount_per_item}", "amount_per_item")
+        elif self.amount_per_item is not None and self.amount_per_item != self.amount_per_item.quantize(
+            Decimal("0.01")
+        ):
+            problems.add(f"must be pounds and pence (at most 2 decimal places), got {self.amount_per_item}",
+                         "amount_per_item")
+        if self.max_items is not None and kind != PER_ITEM:
+            problems.add(f"only a per_item indicator has max_items, not a {kind}", "max_items")
         if self.carry_forward and kind != TICK_BOX:
             problems.add(f"only a tick_box indicator carries forward, not a {kind}", "carry_forward")
         if self.income_protected and kind not in POINT_KINDS:
@@ -142,6 +168,8 @@ class IndicatorSchema(_Mapping):
             register_field=self.register_field,
             national_prevalence=self.national_prevalence,
             rate=self.rate,
+            amount_per_item=self.amount_per_item,
+            max_items=self.max_items,
             entry=self.entry,
             carry_forward=self.carry_forward,
             fields=self.fields or default_fields(self.kind, self.register_field),
@@ -240,7 +268,8 @@ class ServiceSchema(_Mapping):
     payment: PaymentSchema
     protected_from: Code | None = None
     aspiration: AspirationSchema | None = None
-    achievement_dates: Annotated[list[AchievementDateSchema], NonEmptyList]
+    # Required, but for a Monthly service (issue 16): omitted, its dates are each month's last day.
+    achievement_dates: Annotated[list[AchievementDateSchema], NonEmptyList] | None = None
     domains: Annotated[list[DomainSchema], NonEmptyList]
 
     @field_validator("achievement_dates")
@@ -267,8 +296,32 @@ class ServiceSchema(_Mapping):
                 kept.append(item)
         if kept and not any(item.payment for item in kept):
             problems.add("at least one must be a payment date (payment: true)")
+        if info.data.get("payment_frequency") == MONTHLY:
+            # A monthly service pays each month on its own: one date a month, each a payment date.
+            months: dict[tuple[int, int], int] = {}
+            for index, item in enumerate(kept):
+                if not item.payment:
+                    problems.add("a Monthly service's achievement dates are each a payment date (payment: true)",
+                                 index, "payment")
+                month = (item.date.year, item.date.month)
+                if month in months:
+                    problems.add(
+                        f"a Monthly service has one achievement date a month ({item.date:%B %Y} twice)", index, "date"
+                    )
+                months.setdefault(month, index)
         problems.raise_any()
         return dates
+
+    @model_validator(mode="after")
+    def _dates_given_unless_monthly(self) -> ServiceSchema:
+        if self.achievement_dates is None and self.payment_frequency != MONTHLY:
+            refuse_at = Problems()
+            refuse_at.add(
+                f"is required (only a {MONTHLY} service may omit it: its dates are then each month's last day)",
+                "achievement_dates",
+            )
+            refuse_at.raise_any()
+        return self
 
     @field_validator("domains")
     @classmethod
@@ -329,7 +382,9 @@ class ServiceSchema(_Mapping):
             achievement_dates=tuple(
                 AchievementDateDef(date=item.date, payment=item.payment)
                 for item in sorted(self.achievement_dates, key=lambda item: item.date)
-            ),
+            )
+            if self.achievement_dates is not None
+            else tuple(AchievementDateDef(date=date, payment=True) for date in month_ends(self.financial_year)),
             domains=tuple(domain.to_definition() for domain in self.domains),
             protected_from=self.protected_from,
             aspiration=None if self.aspiration is None else self.aspiration.to_definition(),

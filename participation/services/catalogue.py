@@ -124,6 +124,8 @@ def _catalogue_sync(*, service: QualityService, definition: ServiceDef) -> None:
                         "register_field": ind.register_field or "",
                         "national_prevalence": ind.national_prevalence,
                         "rate": ind.rate,
+                        "amount_per_item": ind.amount_per_item,
+                        "max_items": ind.max_items,
                         "entry": ind.entry,
                         "carry_forward": ind.carry_forward,
                         "fields": list(ind.fields),
