@@ -9,9 +9,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from accounts.formatting import money
-from accounts.models import OrganisationKind
 from participation.definitions import YES_NO_FIELD
-from participation.models import ProviderLevel
 
 from .entry_rules import FieldState, TickBoxState
 from .models import Achievement, ExtractLoad, ExtractStatus, SubmissionStatus
@@ -169,26 +167,21 @@ class AchievementSummary:
     paid_to_pcn: str = ""
 
 
-def paid_to_pcn(achievement) -> str:
-    """The PCN a practice's Network Contract DES achievement is paid to (its data are
-    aggregated into the PCN's achievement); "" for any other achievement."""
-    provider = achievement.provider
-    if (
-        achievement.service.provider_level == ProviderLevel.PCN
-        and provider.kind == OrganisationKind.PRACTICE
-    ):
-        pcn = provider.pcn
-        return f"{pcn.name} ({pcn.ods_code})" if pcn is not None else "its PCN"
-    return ""
-
-
 def achievement_summary(
-    *, achievement, groups, counts, calculation, show_money: bool, screens: Screens = PROVIDER_SCREENS
+    *,
+    achievement,
+    groups,
+    counts,
+    calculation,
+    show_money: bool,
+    screens: Screens = PROVIDER_SCREENS,
+    paid_to_pcn: tuple[bool, object] = (False, None),
 ) -> AchievementSummary:
-    """``calculation``: the achievement's own calculated payment.  A practice's Network Contract
-    DES achievement has none (the PCN is paid, from the aggregation): it is shown as not
-    calculated, saying whose payment it feeds, as Achievement Results shows it, never with the
-    PCN's amount as the practice's."""
+    """``calculation``: the achievement's calculated payment.  ``paid_to_pcn``
+    (``selectors.paid_to_pcn``): (True, the PCN on the date or None) for a practice's Network
+    Contract DES achievement, which has no payment of its own (the PCN is paid, from the
+    aggregation): it is shown as not calculated, saying whose payment it feeds, as Achievement
+    Results shows it, never with the PCN's amount as the practice's."""
     domains: dict[int, DomainBlock] = {}
     incomplete = []
     for group in groups:
@@ -206,9 +199,11 @@ def achievement_summary(
         block.sub_domains[-1].groups.append(row)
         if not row.complete:
             incomplete.append(row)
-    pcn = paid_to_pcn(achievement)
-    if pcn:
+    pcn = ""
+    if paid_to_pcn[0]:
         calculation = None
+        found = paid_to_pcn[1]
+        pcn = f"{found.name} ({found.ods_code})" if found is not None else "its PCN"
     return AchievementSummary(
         domains=list(domains.values()),
         incomplete=incomplete,

@@ -14,6 +14,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts import permissions
 from accounts.models import ListSize, Organisation, OrganisationKind
+from accounts.pcn_membership import membership_table
 from participation.models import (
     AchievementDate,
     FinancialYear,
@@ -216,6 +217,17 @@ def record_achievement_get(*, user, achievement_id: int):
     if achievement is None:
         raise AchievementNotFound("No achievement found")
     return achievement
+
+
+def paid_to_pcn(*, achievement) -> tuple[bool, Organisation | None]:
+    """Is this a practice's Network Contract DES achievement, which is not paid itself (its data
+    are aggregated into its PCN's achievement, which is), and the PCN it was a member of on the
+    achievement date (None: none).  No query for any other achievement; else two."""
+    provider = achievement.provider
+    if achievement.service.provider_level != ProviderLevel.PCN or provider.kind != OrganisationKind.PRACTICE:
+        return False, None
+    pcn_id = membership_table(practice_ids=[provider.pk]).pcn_on(provider.pk, achievement.achievement_date.date)
+    return True, Organisation.objects.filter(pk=pcn_id).first() if pcn_id is not None else None
 
 
 def achievement_calculation(*, achievement) -> payments.CalculatedPayment | None:

@@ -226,13 +226,15 @@ class ShowAchievementView(RoleRequiredMixin, TemplateView):
         achievement = self.get_achievement()
         groups, indicators = selectors.service_catalogue(service_id=achievement.service_id)
         counts = selectors.completeness(achievement=achievement, groups=groups, indicators=indicators)
+        paid_to_pcn = selectors.paid_to_pcn(achievement=achievement)
         summary = presenters.achievement_summary(
             achievement=achievement,
             groups=groups,
             counts=counts,
-            calculation=selectors.achievement_calculation(achievement=achievement),
+            calculation=None if paid_to_pcn[0] else selectors.achievement_calculation(achievement=achievement),
             show_money=permissions.can_see_money(user, achievement.provider),
             screens=screens,
+            paid_to_pcn=paid_to_pcn,
         )
         submissions = selectors.submission_list(achievement_id=achievement.pk)
         last = next((s for s in submissions if s.is_current), None)
