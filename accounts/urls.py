@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import oidc, views
+from . import oidc, pcn_move_views, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -25,6 +25,11 @@ urlpatterns = [
     ),
     path("messages/<int:pk>/", views.ShowMessageView.as_view(), name="message_detail"),
     path("organisations/<str:ods_code>/", views.ShowOrganisationView.as_view(), name="organisation_detail"),
+    path(
+        "organisations/<str:ods_code>/pcn-move/",
+        pcn_move_views.RecordPcnMoveView.as_view(),
+        name="practice_pcn_move",
+    ),
     path("my-account/", views.MyAccountView.as_view(), name="my_account"),
     path("my-account/password/", views.ChangePasswordView.as_view(), name="password_change"),
     # Registration by emailed link, and Sign in with NHSmail (public: they sign people in).

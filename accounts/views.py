@@ -13,7 +13,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from . import invitations, oidc, passwords, registration, selectors, services
+from . import invitations, oidc, passwords, pcn_membership, registration, selectors, services
 from .forms import (
     ChangePasswordForm,
     ForgottenPasswordForm,
@@ -23,6 +23,7 @@ from .forms import (
     SignInForm,
 )
 from .middleware import client_ip
+from .models import OrganisationKind
 
 
 class SignInView(auth_views.LoginView):
@@ -73,6 +74,9 @@ class ShowOrganisationView(TemplateView):
         context["organisation"] = organisation
         context["list_sizes"] = organisation.list_sizes.all()[:5]
         context["people"] = selectors.organisation_people(organisation=organisation)
+        if organisation.kind == OrganisationKind.PRACTICE:  # PCN membership over time (ADR 0020)
+            context["memberships"] = pcn_membership.practice_memberships(practice=organisation)
+            context["can_move_pcn"] = pcn_membership.can_move_practice(self.request.user, organisation)
         return context
 
 
