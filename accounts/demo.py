@@ -11,6 +11,7 @@ from .models import ListSize, Membership, Organisation, OrganisationKind, Role, 
 
 DEMO_PASSWORD = "cqrs-demo-2026"
 
+NATIONAL = ("X24", "NHS England")  # the National Administrator's organisation (issue 13)
 REGION = ("Y63", "North East and Yorkshire")
 ICB = ("QHM", "NHS North East and North Cumbria Integrated Care Board")
 SUB_ICB = ("16C", "NHS North East and North Cumbria ICB - 16C")
@@ -46,6 +47,7 @@ USERS = {
         [("pcn", Role.DECLARATION_MANAGEMENT), ("pcn", Role.ACHIEVEMENT_ENTRY)],
     ),
     "admin@demo.nhs.net": ("Alex Administrator", [("icb", Role.USER_ADMINISTRATOR)]),
+    "national@demo.nhs.net": ("Nia National", [("national", Role.NATIONAL_ADMINISTRATOR)]),
 }
 
 
@@ -59,6 +61,7 @@ def _upsert(ods_code: str, name: str, kind: str, **links) -> Organisation:
 @transaction.atomic
 def seed_organisations_and_users() -> dict:
     """Create (or bring back to the demo state) the organisations and users; returns the world."""
+    national = _upsert(*NATIONAL, OrganisationKind.NATIONAL)
     region = _upsert(*REGION, OrganisationKind.REGION)
     icb = _upsert(*ICB, OrganisationKind.ICB, parent=region)
     sub_icb = _upsert(*SUB_ICB, OrganisationKind.SUB_ICB, parent=icb)
@@ -76,7 +79,7 @@ def seed_organisations_and_users() -> dict:
             size = sum(s for _, _, i, s in PRACTICES if PCNS[i][0] == pcn.ods_code)
             ListSize.objects.update_or_create(organisation=pcn, date=date, defaults={"size": size})
 
-    orgs = {"icb": icb, "practice": practices[0], "pcn": pcns[0]}
+    orgs = {"icb": icb, "practice": practices[0], "pcn": pcns[0], "national": national}
     users = {}
     for email, (full_name, holdings) in USERS.items():
         user = User.objects.filter(email=email).first()

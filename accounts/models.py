@@ -71,6 +71,7 @@ class OrganisationKind(models.TextChoices):
     SUB_ICB = "sub_icb", "Sub-ICB location"
     PCN = "pcn", "Primary Care Network"
     PRACTICE = "practice", "GP practice"
+    NATIONAL = "national", "NHS England"  # sets the national figures (National Administrator)
 
 
 # ODS code formats per kind (NHS Digital's Organisation Data Service).
@@ -81,6 +82,7 @@ ODS_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     OrganisationKind.SUB_ICB: re.compile(r"^(\d{2}[A-Z0-9]|[A-Z]\d[A-Z]\d[A-Z])$"),
     OrganisationKind.ICB: re.compile(r"^Q[A-Z0-9]{2}$"),
     OrganisationKind.REGION: re.compile(r"^Y\d{2}$"),
+    OrganisationKind.NATIONAL: re.compile(r"^X\d{2}$"),  # NHS England is X24
 }
 
 
@@ -252,6 +254,7 @@ class Role(models.TextChoices):
     DECLARATION_MANAGEMENT = "declaration_management", "Declaration Management"
     VIEW = "view", "View"
     FINANCE_VIEW = "finance_view", "Finance View"
+    NATIONAL_ADMINISTRATOR = "national_administrator", "National Administrator"  # NHS England (issue 13)
 
 
 COMMISSIONER_ROLES = frozenset(

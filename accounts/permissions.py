@@ -162,5 +162,21 @@ def roles_for_organisation(organisation: Organisation) -> list[str]:
     commissioner, providers' roles at a practice or PCN; User Administrator anywhere."""
     from .models import COMMISSIONER_ROLES, PROVIDER_ROLES
 
-    allowed = PROVIDER_ROLES if organisation.is_provider else COMMISSIONER_ROLES
+    if organisation.kind == OrganisationKind.NATIONAL:  # NHS England sets the national figures
+        allowed = frozenset({Role.NATIONAL_ADMINISTRATOR})
+    else:
+        allowed = PROVIDER_ROLES if organisation.is_provider else COMMISSIONER_ROLES
     return [role for role in Role if role in allowed or role == Role.USER_ADMINISTRATOR]
+
+
+def is_national_administrator(user) -> bool:
+    """Does the user hold the National Administrator role (at NHS England, the one organisation
+    of kind national), which sees and sets the national figures (issue 13)?"""
+    if Role.NATIONAL_ADMINISTRATOR not in roles(user):  # no query for anyone else
+        return False
+    cached = getattr(user, "_cqrs_national_administrator", None)
+    if cached is None:  # the role counts only where it belongs: at an organisation of kind national
+        cached = user._cqrs_national_administrator = Membership.objects.filter(
+            user=user, role=Role.NATIONAL_ADMINISTRATOR, organisation__kind=OrganisationKind.NATIONAL
+        ).exists()
+    return cached

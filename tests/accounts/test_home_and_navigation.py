@@ -52,6 +52,7 @@ def test_home_shows_the_users_organisations_and_roles(client_for, demo_world):
         ("practice@demo.nhs.net", {Role.SERVICE_MANAGEMENT, Role.ACHIEVEMENT_ENTRY, Role.DECLARATION_MANAGEMENT}),
         ("pcnlead@demo.nhs.net", {Role.DECLARATION_MANAGEMENT, Role.ACHIEVEMENT_ENTRY}),
         ("admin@demo.nhs.net", {Role.USER_ADMINISTRATOR}),
+        ("national@demo.nhs.net", {Role.NATIONAL_ADMINISTRATOR}),
     ],
 )
 def test_each_demo_user_sees_exactly_the_tabs_their_roles_allow(client_for, demo_world, email, allowed_roles):
