@@ -297,3 +297,36 @@ def test_approving_a_month_of_another_icb_is_404(client, orgs, claims_world):
     october = AchievementDate.objects.get(service=claims_world, date=OCTOBER)
     assert client.post(reverse("declarations:approve_claims_month", args=[october.pk])).status_code == 404
     assert client.get(reverse("declarations:claims_months")).context["months"] == []
+
+
+# --- the demo world ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_demo_world_has_months_of_claims_in_every_state():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # idempotent: nothing moves on
+    demo = {
+        d.achievement_date.date: d
+        for d in Declaration.objects.filter(service__code="FLU2425", provider__ods_code="A81001").select_related(
+            "achievement_date", "calculation"
+        )
+    }
+    assert [demo[month].status for month in sorted(demo)] == [
+        DeclarationStatus.FINANCIALLY_APPROVED,
+        DeclarationStatus.AWAITING_FINANCE,
+        DeclarationStatus.AWAITING_PROVIDER,
+        DeclarationStatus.AWAITING_PROVIDER,
+    ]
+    assert all(d.calculation.total_amount > 0 for d in demo.values())
+    others = Declaration.objects.filter(service__code="FLU2425", achievement_date__date=OCTOBER).exclude(
+        provider__ods_code="A81001"
+    )
+    assert others.count() == 5
+    assert {d.status for d in others} == {DeclarationStatus.AWAITING_COMMISSIONER}
+    phlebotomy = Declaration.objects.select_related("calculation").get(
+        service__code="PHLIOS2425", provider__ods_code="A81001"
+    )
+    assert phlebotomy.calculation.total_amount == Decimal("742.00")  # 212 samples x £3.50
+    assert phlebotomy.status == DeclarationStatus.AWAITING_PROVIDER
+    assert phlebotomy.achievement.submissions.get(is_current=True).source == "manual"

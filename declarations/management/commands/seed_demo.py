@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from accounts.demo import DEMO_PASSWORD, USERS, seed_organisations_and_users
 from achievement.demo import seed_achievement
 from declarations.demo import seed_declarations
+from declarations.demo_claims import seed_monthly_claims
 from participation.demo import seed_participation
 
 # The later steps of the demo world, in workflow order: (name shown, step).
@@ -17,6 +18,7 @@ DEMO_STEPS = [
     ("participation.demo", seed_participation),
     ("achievement.demo", seed_achievement),
     ("declarations.demo", seed_declarations),
+    ("declarations.demo_claims", seed_monthly_claims),
 ]
 
 
