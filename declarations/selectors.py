@@ -216,9 +216,16 @@ def declarations_to_declare(*, user) -> QuerySet[Declaration]:
 
 
 def declarations_declared(*, user) -> QuerySet[Declaration]:
-    """The Declare screen's second list: the providers' declarations already declared."""
+    """The Declare screen's Payment Declaration History: the providers' declarations already
+    declared, the latest declared first, with who declared them."""
     provider_ids = permissions.organisation_ids_with_role(user, rules.DECLARE_ROLES)
-    return _declarations().filter(provider_id__in=provider_ids).exclude(status=DeclarationStatus.AWAITING_PROVIDER)
+    return (
+        _declarations()
+        .filter(provider_id__in=provider_ids)
+        .exclude(status=DeclarationStatus.AWAITING_PROVIDER)
+        .select_related("declared_by")
+        .order_by(F("declared_at").desc(nulls_last=True), "-pk")
+    )
 
 
 def declaration_management_list(

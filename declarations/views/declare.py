@@ -1,6 +1,7 @@
-"""Achievement > Declare (provider): the achievements awaiting the provider's declaration,
-Declare Achievement with its confirmation step, and the commissioner's tick-box change on a
-declaration page."""
+"""Achievement > Declare (provider): every payment awaiting the provider's declaration with a
+checkbox each, Select All, Notes and Declare Achievement (all or nothing), and the Payment
+Declaration History; Declare Achievement with its confirmation step on one declaration's page;
+and the commissioner's tick-box change on a declaration page."""
 
 from __future__ import annotations
 
@@ -14,38 +15,60 @@ from django.urls import reverse
 from django.views.generic import TemplateView, View
 
 from accounts import permissions
-from accounts.errors import NotAllowed
+from accounts.errors import NotAllowed, NotFound
 from accounts.formatting import money
+from accounts.inputs import id_or_none
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from achievement import services as achievement_services
 from declarations import selectors, services
 from declarations.forms import CommissionerTickBoxForm, DeclareForm
 from declarations.presenters import declaration_row
+from declarations.workflow.use_cases import declarations_declare
 
-DECLARED = "The achievement and payment have been successfully declared."
+# The confirmation once declared (Achievement > Declare, one payment or several).
+DECLARED = (
+    "The achievement and payment declaration has been successfully submitted and is awaiting approval "
+    "by the Commissioning Organisation."
+)
+NOTHING_TICKED = "Select at least one payment to declare."
+HISTORY_ROWS = 100
+
+
+def declared_message(count: int) -> str:
+    if count == 1:
+        return DECLARED
+    return (
+        f"The achievement and payment declarations of {count} payments have been successfully submitted "
+        "and are awaiting approval by the Commissioning Organisation."
+    )
 
 
 def _declaration_url(declaration_id: int) -> str:
     return reverse("declarations:declaration_detail", args=[declaration_id])
 
 
-class ListDeclarationsToDeclareView(RoleRequiredMixin, TemplateView):
-    """Achievement > Declare: the achievements awaiting the provider's approval (declaration),
-    and those it has declared with their status."""
+class ListDeclarationsToDeclareView(RoleRequiredMixin, DomainErrorsMixin, TemplateView):
+    """Achievement > Declare: every payment awaiting the provider's declaration, a checkbox each,
+    Select All, Notes and Declare Achievement (the ticked ones are declared all together or not
+    at all: a refusal names the payment and nothing changes); and the Payment Declaration
+    History, the payments declared with who declared them and when."""
 
     permission = "declarations.view_declare"
     template_name = "declarations/declare.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
 
         def rows(declarations):
             return [
-                declaration_row(
+                (
+                    declaration_row(
+                        d,
+                        url=_declaration_url(d.pk),
+                        show_money=permissions.can_see_money(user, d.provider),
+                    ),
                     d,
-                    url=_declaration_url(d.pk),
-                    show_money=permissions.can_see_money(user, d.provider),
                 )
                 for d in declarations
             ]
@@ -53,9 +76,26 @@ class ListDeclarationsToDeclareView(RoleRequiredMixin, TemplateView):
         context.update(
             page_title="Declare",
             to_declare=rows(selectors.declarations_to_declare(user=user)),
-            declared=rows(selectors.declarations_declared(user=user)[:100]),
+            history=rows(selectors.declarations_declared(user=user)[:HISTORY_ROWS]),
+            history_limit=HISTORY_ROWS,
+            form=form or DeclareForm(),
         )
         return context
+
+    def post(self, request, *args, **kwargs):
+        form = DeclareForm(request.POST)
+        ticked = request.POST.getlist("declarations")
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        if not ticked:
+            messages.error(request, NOTHING_TICKED)
+            return self.render_to_response(self.get_context_data(form=form))
+        ids = [id_or_none(value) for value in ticked]
+        if None in ids:  # not an id at all: as if it did not exist
+            raise NotFound("No such declaration")
+        declared = declarations_declare(declaration_ids=ids, user=request.user, note=form.cleaned_data["note"])
+        messages.success(request, declared_message(len(declared)))
+        return redirect("declarations:declare")
 
 
 class DeclareAchievementView(DomainErrorsMixin, View):

@@ -197,3 +197,39 @@ def declarations_finance_approve(*, declaration_ids: Sequence[int], user, note: 
     for declaration in declarations:
         notifications.finance_approved(declaration)
     return declarations
+
+
+@transaction.atomic
+def declarations_declare(*, declaration_ids: Sequence[int], user, note: str = "") -> list[Declaration]:
+    """Declare Achievement on Achievement > Declare: every ticked payment is declared, or none.
+
+    The rules of ``declaration_declare`` for each row (Declaration Management at its provider;
+    Awaiting Service Provider Approval; calculated from the current data), all checked before
+    anything changes, and a refusal names the row.  Each is declared at its calculation's figures
+    as they are after the row locks; the same notes go with every one.  Those of a service with
+    "No Approval Required" move straight on to Awaiting Finance Approval, recorded as such.
+    """
+    rows = DECLARATIONS.lock(declaration_ids, actor=user)
+    transitions.check(rows, actor=user, action=DECLARE, machine=DECLARATIONS)
+    calculations = Calculation.objects.in_bulk([d.calculation_id for d in rows])
+    for declaration in rows:
+        declaration.calculation = calculations[declaration.calculation_id]
+    if is_system(user) and not note:
+        note = f"Declared on the Service Provider's behalf by {user.name}."
+    now = timezone.now()
+    steps = transitions.apply(
+        rows,
+        actor=user,
+        action=DECLARE,
+        note=note,
+        arguments=_declare_arguments(actor_user(user), now),
+        amount=_amount_declared,
+    )
+    transitions.record(steps, machine=DECLARATIONS, done=DECLARE.done, fields=DECLARE_FIELDS)
+    no_approval = [d for d in rows if d.service.no_approval_required]
+    if no_approval:
+        auto_steps(no_approval, now=now)
+    for declaration in rows:
+        if not declaration.service.no_approval_required:
+            notifications.declared(declaration)
+    return rows

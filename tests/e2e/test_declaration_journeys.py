@@ -108,7 +108,7 @@ def test_practice_pcn_and_commissioner_journeys(demo_world, live_server, page, s
     expect(page.get_by_role("heading", name="Are you sure you want to declare this achievement and payment?")).to_be_visible()
     screenshot(page, "declarations-02-pcn-confirm-declare")
     page.get_by_role("button", name="Yes").click()
-    expect(_banner(page)).to_contain_text("The achievement and payment have been successfully declared.")
+    expect(_banner(page)).to_contain_text("successfully submitted and is awaiting approval by the Commissioning Organisation")
     expect(page.get_by_test_id("nothing-to-declare")).to_be_visible()
     logout(page)
 
