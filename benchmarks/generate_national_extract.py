@@ -1,10 +1,11 @@
 """Write a national QOF 2023/24 year-end GPES extract for the benchmark.
 
 One practice per row of NHS Digital's mapping file (QOF_MANUAL_MAPPINGS.csv, 6,410 practices),
-each with the indicator fields of the public sample INDICATOR_VALUES.csv that GPES extracts (543
-rows a practice for the 70 automatic published indicators: the six manually entered Quality
-Improvement indicators are not extracted, and a load refuses their rows) plus a LISTSIZE row:
-3,487,040 rows in the CQRS indicator-values layout.  Values are random but plausible and
+each with the indicator fields of the public sample INDICATOR_VALUES.csv that GPES extracts (546
+rows a practice: 543 for the 70 automatic published indicators and 3 for the management-information
+components COPD009MI1-3, which the QOF definitions declare (stored, never paid); the six manually
+entered Quality Improvement indicators are not extracted, and a load refuses their rows) plus a
+LISTSIZE row: 3,506,270 rows in the CQRS indicator-values layout.  Values are random but plausible and
 reproducible (``--seed``): list sizes around the national average, registers a few percent of
 the list, every count below the list size, Numerator never above Denominator.
 
@@ -33,13 +34,14 @@ TRAILER = "None,AUTOMATED,02/04/2024,11:19:50,Y"
 
 def sample_fields(values_csv: Path, reference_control_csv: Path) -> list[tuple[str, str]]:
     """(IND_CODE, FIELD_NAME) in the order of the public sample, for the 70 published indicators
-    GPES extracts (the sample also carries COPD009MI1-3, components that are not indicators of
-    their own, and the six Quality Improvement indicators QI013-QI019, entered manually
-    (AUTOMATIC_MANUAL_ENTRY M): GPES does not extract them, and a load refuses their rows)."""
+    GPES extracts and the management-information components COPD009MI1-3 (not indicators of their
+    own: the QOF definitions declare them as management information, stored and never paid);
+    not the six Quality Improvement indicators QI013-QI019, entered manually
+    (AUTOMATIC_MANUAL_ENTRY M): GPES does not extract them, and a load refuses their rows."""
     with reference_control_csv.open(newline="", encoding="utf-8") as f:
-        extracted = {row["INDICATOR_CODE"] for row in csv.DictReader(f) if row["AUTOMATIC_MANUAL_ENTRY"] != "M"}
+        manual = {row["INDICATOR_CODE"] for row in csv.DictReader(f) if row["AUTOMATIC_MANUAL_ENTRY"] == "M"}
     with values_csv.open(newline="", encoding="utf-8") as f:
-        return [(row["IND_CODE"], row["FIELD_NAME"]) for row in csv.DictReader(f) if row["IND_CODE"] in extracted]
+        return [(row["IND_CODE"], row["FIELD_NAME"]) for row in csv.DictReader(f) if row["IND_CODE"] not in manual]
 
 
 def practice_codes(mappings_csv: Path, limit: int | None = None) -> list[str]:

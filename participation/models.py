@@ -92,6 +92,11 @@ class QualityService(models.Model):
         return f"{self.payment_type}— {self.payment_frequency}—{self.name}"
 
     @property
+    def is_monthly(self) -> bool:
+        """Paid month by month: one achievement date a month, each a payment date (issue 16)."""
+        return self.payment_frequency == kinds.MONTHLY
+
+    @property
     def is_network_contract_des(self) -> bool:
         return self.provider_level == ProviderLevel.PCN
 
@@ -137,6 +142,8 @@ class IndicatorKind(models.TextChoices):
     TICK_BOX = kinds.TICK_BOX, "Tick-box"
     COUNT = kinds.COUNT, "Count"
     PER_CAPITA = kinds.PER_CAPITA, "Per capita"
+    PER_ITEM = kinds.PER_ITEM, "Per item"
+    MANAGEMENT_INFORMATION = kinds.MANAGEMENT_INFORMATION, "Management information"
 
 
 class EntryKind(models.TextChoices):
@@ -151,13 +158,19 @@ class Indicator(models.Model):
     group = models.ForeignKey(IndicatorGroup, on_delete=models.CASCADE, related_name="indicators")
     code = models.CharField(max_length=20)
     name = models.TextField()
-    kind = models.CharField(max_length=12, choices=IndicatorKind.choices)
+    kind = models.CharField(max_length=24, choices=IndicatorKind.choices)
     points = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     lower = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     upper = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     register_field = models.CharField(max_length=100, blank=True)
     national_prevalence = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     rate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    amount_per_item = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Per item: pounds an item"
+    )
+    max_items = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Per item: the most items paid per provider and achievement date"
+    )
     entry = models.CharField(max_length=12, choices=EntryKind.choices, default=EntryKind.AUTOMATIC)
     carry_forward = models.BooleanField(default=False)
     fields = models.JSONField(default=list, help_text="FIELD_NAMEs the indicator carries")
@@ -305,3 +318,51 @@ class ProviderCluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NationalFigures(models.Model):
+    """The national figures of a service on an achievement date, as a National Administrator set
+    them from the year-end data of every practice taking part (issue 13): the average list size
+    (the CPI's denominator) and each prevalence-weighted group's national prevalence (the APDF's).
+
+    Kept as the sums they are ratios of, so each figure is exact, never rounded: average list size
+    = ``list_size_total`` / ``practices``; a group's prevalence = its ``NationalRegister.register_total``
+    / ``list_size_total``.  Every setting is a new row (immutable, with who and when): the latest
+    is in force (``participation.national``); until one exists, payments use the definition's.
+    """
+
+    service = models.ForeignKey(QualityService, on_delete=models.PROTECT, related_name="national_figures")
+    achievement_date = models.ForeignKey(AchievementDate, on_delete=models.PROTECT, related_name="national_figures")
+    practices = models.PositiveIntegerField(help_text="The practices whose year-end data the figures come from")
+    list_size_total = models.PositiveBigIntegerField(help_text="The sum of those practices' list sizes")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-set_at", "-pk"]
+        indexes = [models.Index(fields=["service", "achievement_date", "-set_at"])]
+        verbose_name_plural = "national figures"
+
+    def __str__(self) -> str:
+        return f"{self.service.code} {self.achievement_date}: set {self.set_at:%d/%m/%Y %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("National figures are immutable: set them again instead")
+        return super().save(*args, **kwargs)
+
+
+class NationalRegister(models.Model):
+    """One prevalence-weighted group's register total in a setting of ``NationalFigures``."""
+
+    figures = models.ForeignKey(NationalFigures, on_delete=models.CASCADE, related_name="registers")
+    group = models.ForeignKey(IndicatorGroup, on_delete=models.PROTECT, related_name="+")
+    register_total = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["figures", "group"], name="one_national_register_per_group")]
+
+    def __str__(self) -> str:
+        return f"{self.group.code}: {self.register_total}"

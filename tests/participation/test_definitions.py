@@ -35,7 +35,12 @@ REFERENCE_CONTROL = REFERENCE_DIR / "INDICATOR_REFERENCE_CONTROL.csv"
 REFERENCE_VALUES = REFERENCE_DIR / "INDICATOR_VALUES.csv"
 
 QOF_FILES = ("qof-2023-24.yaml", "qof-2024-25.yaml")
-SHIPPED = ("ncd-2021-22.yaml", "ncd-2024-25.yaml", *QOF_FILES)
+# The management-information components the extract layout carries (never paid; issue 13).
+QOF_MANAGEMENT_INFORMATION = ("COPD009MI1", "COPD009MI2", "COPD009MI3")
+# 2024/25 codes that replace a 2023/24 code (the reference CSV; issue 13).
+QOF_RENUMBERED = {"CHOL003": "CHOL001", "CHOL004": "CHOL002"}
+ITEM_OF_SERVICE_FILES = ("flu-2024-25.yaml", "phlebotomy-ios-2024-25.yaml", "shingles-2024-25.yaml")  # issue 16
+SHIPPED = ("ncd-2021-22.yaml", "ncd-2024-25.yaml", *QOF_FILES, *ITEM_OF_SERVICE_FILES)
 
 
 def load(name: str):
@@ -74,7 +79,10 @@ def test_qof_totals(name, code, value_per_point, average_list_size, payment_date
     assert service.provider_level == "practice"
     assert service.value_per_point == Decimal(value_per_point)
     assert service.average_list_size == average_list_size
-    assert len(list(service.indicators)) == 76
+    assert len([i for i in service.indicators if i.code not in QOF_MANAGEMENT_INFORMATION]) == 76
+    assert [i.kind for i in service.indicators if i.code in QOF_MANAGEMENT_INFORMATION] == [
+        "management_information"
+    ] * 3
     assert service.total_points == 635
     assert {d.code: d.points for d in service.domains} == {"CL": 401, "PH": 160, "QI": 74}
     assert [d.name for d in service.domains] == ["Clinical", "Public Health", "Quality Improvement"]
@@ -113,7 +121,8 @@ def test_qof_matches_nhs_digital_reference(name):
     for domain in service.domains:
         for group in domain.groups:
             for indicator in group.indicators:
-                shipped[indicator.code] = (domain, group, indicator)
+                if indicator.kind != "management_information":
+                    shipped[QOF_RENUMBERED.get(indicator.code, indicator.code)] = (domain, group, indicator)
     assert set(shipped) == {r["INDICATOR_CODE"] for r in rows}
     for row in rows:
         domain, group, indicator = shipped[row["INDICATOR_CODE"]]
@@ -148,15 +157,15 @@ def test_qof_register_fields_are_extract_field_names(name):
             fields.setdefault(row["IND_CODE"], set()).add(row["FIELD_NAME"])
     service = load(name)
     for indicator in service.indicators:
-        assert set(indicator.fields) <= fields[indicator.code], indicator.code
+        assert set(indicator.fields) <= fields[QOF_RENUMBERED.get(indicator.code, indicator.code)], indicator.code
         if indicator.provides_register:
-            assert indicator.register_field in fields[indicator.code], indicator.code
+            assert indicator.register_field in fields[QOF_RENUMBERED.get(indicator.code, indicator.code)], indicator.code
 
 
 def test_qof_years_share_the_indicator_set():
     old, new = load("qof-2023-24.yaml"), load("qof-2024-25.yaml")
     assert [(i.code, i.points, i.kind) for i in old.indicators] == [
-        (i.code, i.points, i.kind) for i in new.indicators
+        (QOF_RENUMBERED.get(i.code, i.code), i.points, i.kind) for i in new.indicators
     ]
 
 
@@ -345,7 +354,7 @@ def test_the_catalogue_choices_are_the_schema_kinds():
     assert tuple(ProviderLevel.values) == PROVIDER_LEVELS
     assert IndicatorKind.TICK_BOX in TICK_BOX_KINDS and IndicatorKind.PER_CAPITA in TICK_BOX_KINDS
     assert TICK_BOX_KINDS < YES_NO_KINDS < set(INDICATOR_KINDS)
-    assert POINT_KINDS < PAID_KINDS == set(INDICATOR_KINDS) - {IndicatorKind.COUNT}
+    assert POINT_KINDS < PAID_KINDS == set(INDICATOR_KINDS) - {IndicatorKind.COUNT, IndicatorKind.MANAGEMENT_INFORMATION}
 
 
 def test_explicit_fields_are_kept():
