@@ -40,6 +40,16 @@ STATUS_TAGS: dict[str, dict[str, str]] = {
         "awaiting_finance": "purple",
         "financially_approved": "green",
     },
+    # declarations.models.AspirationStatus
+    "aspiration": {
+        "awaiting_approval": "blue",
+        "awaiting_finance": "purple",
+        "approved": "green",
+    },
+    # A year-end balance below zero: the aspiration paid is more than the achievement payment.
+    "aspiration_balance": {
+        "to_recover": "red",
+    },
     # A calculation's payment: provisional until financially approved.
     "calculation": {
         "provisional": "grey",

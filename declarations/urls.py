@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .aspiration import urls as aspiration_urls
 from .views import declare, detail, management, results
 
 app_name = "declarations"
@@ -38,3 +39,5 @@ urlpatterns = [
         name="declaration_tick_box",
     ),
 ]
+# Aspiration payments (issue 13): Aspiration Management and Aspiration Payments.
+urlpatterns += aspiration_urls.urlpatterns

@@ -142,6 +142,18 @@ def _cluster(world) -> int:
     return cluster.pk
 
 
+def _aspiration(world) -> int:
+    """An aspiration payment of the demo practice (issue 13): its own, and its ICB's to approve."""
+    from declarations.models import Aspiration
+    from participation.models import QualityService
+
+    service = QualityService.objects.get(code="QOF2425")
+    aspiration, _ = Aspiration.objects.get_or_create(
+        provider=_org(DEMO_PRACTICE), service=service, defaults={"percent": 80, "total": 12, "monthly": 1, "last_month": 1}
+    )
+    return aspiration.pk
+
+
 FINANCE = "finance@demo.nhs.net"
 PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
 
@@ -170,6 +182,8 @@ REGISTRY: dict[str, Kwarg] = {
     ),
     # A Service Provider Cluster: the demo ICB's Commissioning Management.
     "cluster_id": Kwarg(_cluster, owners=(COMMISSIONER,)),
+    # An aspiration payment (issue 13): the demo practice's, and its ICB's Approval Management.
+    "aspiration_id": Kwarg(_aspiration, owners=(PRACTICE_USER, COMMISSIONER)),
     # A prepared report download: only the user who asked for it.
     "report_run_id": Kwarg(_report_run, owners=(FINANCE,)),
 }
