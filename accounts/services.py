@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,6 +31,26 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None else "",
         detail=storable(detail or {}),  # a request's path may hold a NUL byte
         ip_address=ip_address,
+    )
+
+
+def audit_records(*, events: Iterable[dict]) -> list[AuditEvent]:
+    """``audit_record`` for many events at once (a bulk transition's): one INSERT.  Each event is
+    a dict of ``audit_record``'s arguments (actor, action, organisation, obj, detail)."""
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=event.get("actor") if getattr(event.get("actor"), "is_authenticated", False) else None,
+                action=event["action"],
+                organisation=event.get("organisation"),
+                object_type=event["obj"]._meta.label if event.get("obj") is not None else "",
+                object_id=str(event["obj"].pk) if event.get("obj") is not None else "",
+                detail=storable(event.get("detail") or {}),
+                ip_address=event.get("ip_address"),
+            )
+            for event in events
+        ],
+        batch_size=1000,
     )
 
 
@@ -60,6 +82,35 @@ def message_send(
     return message
 
 
+# Messages per email task: a bulk approval's thousand messages are a few tasks, not a thousand.
+EMAIL_TASK_SIZE = 200
+
+
+@transaction.atomic
+def messages_send(*, messages: Sequence[Message]) -> list[Message]:
+    """``message_send`` for many messages at once (a bulk approval's tasks and notices): one
+    INSERT of them all, and their emails enqueued after commit, a task per ``EMAIL_TASK_SIZE``
+    messages.  ``messages``: unsaved ``Message`` rows, addressed as ``message_send``'s."""
+    from .tasks import message_emails
+
+    created = Message.objects.bulk_create(messages, batch_size=1000)
+    ids = [message.pk for message in created]
+    for start in range(0, len(ids), EMAIL_TASK_SIZE):
+        message_emails.delay_on_commit(ids[start : start + EMAIL_TASK_SIZE])
+    return created
+
+
+@transaction.atomic
+def tasks_close(*, task_keys: Iterable[str]) -> int:
+    """``task_close`` for many actions at once: one UPDATE."""
+    keys = sorted(set(task_keys))
+    if not keys:
+        return 0
+    return Message.objects.filter(task_key__in=keys, is_task=True, closed_at__isnull=True).update(
+        closed_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def task_close(*, task_key: str) -> int:
     """Close the open tasks that asked for the action identified by ``task_key``."""
@@ -76,6 +127,11 @@ def message_open(*, message_id: int, user) -> Message:
         raise NotFound("No such message")
     MessageRead.objects.get_or_create(message=message, user=user)
     return message
+
+
+def messages_email_send(*, message_ids: Sequence[int]) -> int:
+    """Email each of these messages (``message_email_send``); returns how many emails were sent."""
+    return sum(message_email_send(message_id=pk) for pk in message_ids)
 
 
 def message_email_recipients(*, message: Message) -> list[str]:

@@ -15,10 +15,13 @@ an aspiration approved) goes through these steps, in this order, inside the use 
    is legal and sets the fields the transition owns;
 4. **record** (``record``): the rows written set-based (one UPDATE when every row gets the same
    values, else one ``bulk_update``), one INSERT of the immutable transition records (who, when,
-   from, to, note, and the amount where the machine records one), one audit event per row;
+   from, to, note, and the amount where the machine records one), one INSERT of the audit events
+   (one per row);
 5. **notify**: the messages and tasks of the other side, written in the same transaction (so a
    refused or failed request leaves none); their emails go after the commit
-   (``accounts.services.message_send``).
+   (``accounts.services.message_send``).  A bulk use case notifies the rows together
+   (``notify_all``: one UPDATE closing the tasks answered, one INSERT of the messages,
+   ``accounts.services.messages_send``), so a request's statements do not grow with its rows.
 
 ``run`` does all five for the plain case; a use case that needs something in between (reading
 the figures to declare after the lock) calls the steps itself.  The rules stay where they are:
@@ -38,7 +41,7 @@ from django_fsm import can_proceed
 
 from .actors import is_system, lock_in_id_order
 from .errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
-from .services import audit_record
+from .services import audit_record, audit_records
 
 __all__ = ["Action", "Machine", "Step", "actor_user", "apply", "audit", "check", "record", "run"]
 
@@ -48,12 +51,17 @@ def actor_user(actor):
     return None if is_system(actor) else actor
 
 
-def audit(*, actor, action: str, organisation, obj, detail: dict) -> None:
-    """Put what ``actor`` did on record; a ``SystemActor`` is named in the detail."""
+def _audit_event(*, actor, action: str, organisation, obj, detail: dict) -> dict:
+    """The audit event of what ``actor`` did; a ``SystemActor`` is named in the detail."""
     if is_system(actor):
         detail = {**detail, "system_actor": actor.name}
         actor = None
-    audit_record(actor=actor, action=action, organisation=organisation, obj=obj, detail=detail)
+    return {"actor": actor, "action": action, "organisation": organisation, "obj": obj, "detail": detail}
+
+
+def audit(*, actor, action: str, organisation, obj, detail: dict) -> None:
+    """Put what ``actor`` did on record; a ``SystemActor`` is named in the detail."""
+    audit_record(**_audit_event(actor=actor, action=action, organisation=organisation, obj=obj, detail=detail))
 
 
 @dataclass(frozen=True)
@@ -161,8 +169,8 @@ def record(
     organisation: Callable[[Any], Any] | None = None,
     now=None,
 ) -> None:
-    """Write the staged transitions: the rows, one INSERT of their records, an audit event each.
-    Every row has an ``updated_at``, set to ``now``.
+    """Write the staged transitions: the rows, one INSERT of their records, one INSERT of their
+    audit events (one per row).  Every row has an ``updated_at``, set to ``now``.
 
     ``same``: the values every row gets (expressions such as ``F`` allowed): one plain UPDATE of
     them and the status.  Else, when only the status changes and every row reaches the same one,
@@ -200,12 +208,16 @@ def record(
         batch_size=1000,
     )
     organisation = organisation or machine.audit_organisation
+    events = []
     for step in steps:
         detail = {**machine.audit_detail(step.row), "from": step.from_status, "to": step.row.status}
         if machine.records_amount:
             detail["amount"] = str(step.amount)
-        audit(actor=step.actor, action=f"{machine.audit_name}_{done}", organisation=organisation(step.row),
-              obj=step.row, detail=detail)
+        events.append(
+            _audit_event(actor=step.actor, action=f"{machine.audit_name}_{done}",
+                         organisation=organisation(step.row), obj=step.row, detail=detail)
+        )
+    audit_records(events=events)
 
 
 def run(
@@ -219,10 +231,14 @@ def run(
     amount: Callable[[Any], Decimal | None] | None = None,
     same: dict | None = None,
     notify: Callable[[Any], None] | None = None,
+    notify_all: Callable[[list], None] | None = None,
     now=None,
 ) -> list:
     """Lock, check, transition, record, audit and notify: the whole use case on the selected rows.
-    Returns the rows, transitioned.  Call it inside the use case's ``transaction.atomic()``."""
+    Returns the rows, transitioned.  Call it inside the use case's ``transaction.atomic()``.
+
+    ``notify(row)`` tells people of one row; ``notify_all(rows)`` of all of them at once (set-based:
+    the statements of a bulk request then do not grow with its rows)."""
     rows = machine.lock(ids, actor=actor)
     check(rows, actor=actor, action=action, machine=machine)
     steps = apply(rows, actor=actor, action=action, note=note, arguments=arguments, amount=amount)
@@ -230,4 +246,6 @@ def run(
     if notify is not None:
         for row in rows:
             notify(row)
+    if notify_all is not None:
+        notify_all(rows)
     return rows

@@ -1,9 +1,9 @@
-"""Benchmark: ONE bulk-approve request of 500 declarations (issue 6: under 2 seconds, every row
-transitioned and recorded, or none).
+"""Benchmark: ONE bulk-approve request of 500 declarations (issue 12: under 0.5 seconds, every row
+transitioned and recorded, or none; issue 6 asked for 2 seconds).
 
     .venv/bin/python benchmarks/bulk_approve.py [--declarations 500] \\
         [--database-url postgres://root@127.0.0.1:5432/cqrs_bench_approve] \\
-        [--redis-url redis://127.0.0.1:6379/12]
+        [--redis-url redis://127.0.0.1:6379/12] [--profile]
 
 Builds, in a fresh PostgreSQL database (dropped and created: use a name of its own), one ICB
 with N practices, each with a calculated payment for a small practice-level service and its
@@ -19,8 +19,11 @@ with one transition record each, and prints the figures.  Exit status 1 if the t
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
 import os
+import pstats
 import sys
 import time
 from decimal import Decimal
@@ -31,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/cqrs_bench_approve"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
-TARGET_SECONDS = 2.0
+TARGET_SECONDS = 0.5
 PAYMENT_DATE = dt.date(2025, 3, 31)
 
 
@@ -151,8 +154,19 @@ def build_world(*, practices: int, declared: bool = True, log=print) -> dict:
     finance = User.objects.create_user("finance@bench.nhs.net", "bench-password-2026", full_name="Bench Finance")
     Membership.objects.create(user=approver, organisation=icb, role=Role.APPROVAL_MANAGEMENT)
     Membership.objects.create(user=finance, organisation=icb, role=Role.FINANCE_MANAGEMENT)
+    analyze()
     log(f"built {practices} practices with declarations in {time.perf_counter() - started:.1f}s")
     return {"icb": icb, "service": service, "approver": approver, "finance": finance}
+
+
+def analyze() -> None:
+    """The planner's statistics of the tables just filled, as autovacuum would soon gather them (a
+    freshly built database has none: PostgreSQL then guesses one row a table, and joins 400
+    declarations to their providers by scanning the ICB's practices 400 times)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def purge_queue() -> int:
@@ -166,6 +180,7 @@ def main() -> int:
     parser.add_argument("--declarations", type=int, default=500)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--profile", action="store_true", help="cProfile the request: the 40 costliest functions")
     args = parser.parse_args()
 
     fresh_database(args.database_url)
@@ -191,9 +206,14 @@ def main() -> int:
     client.get(reverse("declarations:declaration_management"))  # warm: session, templates, imports
     messages_before = Message.objects.count()
 
+    profiler = cProfile.Profile() if args.profile else None
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         response = client.post(reverse("declarations:approve_declarations"), {"declarations": ids})
+        if profiler:
+            profiler.disable()
         seconds = time.perf_counter() - started
 
     moved = Declaration.objects.filter(pk__in=ids, status=DeclarationStatus.AWAITING_FINANCE).count()
@@ -204,9 +224,15 @@ def main() -> int:
     enqueued = purge_queue()
     ok = response.status_code == 302 and moved == recorded == len(ids) and seconds < TARGET_SECONDS
     print(f"bulk approve: {len(ids)} declarations in ONE request: {seconds:.3f} s "
-          f"(target < {TARGET_SECONDS:.0f} s) -> {'OK' if ok else 'MISSED'}")
+          f"(target < {TARGET_SECONDS} s) -> {'OK' if ok else 'MISSED'}")
     print(f"  status {response.status_code}; transitioned {moved}/{len(ids)}; transition records {recorded}; "
-          f"messages and tasks {messages}; emails enqueued {enqueued}; SQL queries {len(queries)}")
+          f"messages and tasks {messages}; email tasks enqueued {enqueued}; SQL queries {len(queries)}")
+    if profiler:
+        for order in ("cumulative", "tottime"):
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(40)
+            print(f"--- the request, by {order} ---")
+            print(out.getvalue().split("\n\n", 2)[-1].rstrip())
     return 0 if ok else 1
 
 

@@ -1,13 +1,15 @@
 """What the declaration use cases tell people: Home-screen tasks and messages (their emails go
-after the commit, ``accounts.services.message_send``), and closing the tasks a step answers."""
+after the commit, ``accounts.services.messages_send``), and closing the tasks a step answers.
+Each is set-based (``*_many``): a bulk approval of 500 declarations closes their tasks in one
+UPDATE and writes its 1,000 messages in one INSERT."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from accounts.formatting import money
-from accounts.models import Role
-from accounts.services import message_send, task_close
+from accounts.models import Message, Role
+from accounts.services import message_send, messages_send, task_close, tasks_close
 from declarations import history
 from declarations.models import Declaration, DeclarationTransition
 
@@ -15,68 +17,104 @@ from .machine import declaration_url, describe, task_key
 
 
 def declared(declaration: Declaration) -> None:
+    declared_many([declaration])
+
+
+def declared_many(declarations: Sequence[Declaration]) -> None:
     """Job aid: the commissioner's Approval Management users get a Home-screen task (and an email,
-    per their notification preferences) that the declaration is available for approval."""
-    task_close(task_key=task_key(declaration, "declare"))
-    commissioner = declaration.provider.commissioner
-    if commissioner is None:
-        return
-    message_send(
-        organisation=commissioner,
-        role=Role.APPROVAL_MANAGEMENT,
-        subject=f"Achievement and payment declaration available for approval: {declaration.provider.name}",
-        body=(
-            f"{describe(declaration)} has been declared ({money(declaration.amount_declared)}). "
-            "The achievement and payment declaration is available for approval in Achievement > Declaration Management."
-        ),
-        link=declaration_url(declaration),
-        is_task=True,
-        task_key=task_key(declaration, "approve"),
+    per their notification preferences) that the declaration is available for approval.  One
+    UPDATE closes the providers' tasks, one INSERT writes the messages, however many."""
+    tasks_close(task_keys=[task_key(d, "declare") for d in declarations])
+    messages_send(
+        messages=[
+            Message(
+                organisation=declaration.provider.commissioner,
+                role=Role.APPROVAL_MANAGEMENT,
+                subject=f"Achievement and payment declaration available for approval: {declaration.provider.name}",
+                body=(
+                    f"{describe(declaration)} has been declared ({money(declaration.amount_declared)}). "
+                    "The achievement and payment declaration is available for approval in "
+                    "Achievement > Declaration Management."
+                ),
+                link=declaration_url(declaration),
+                is_task=True,
+                task_key=task_key(declaration, "approve"),
+            )
+            for declaration in declarations
+            if declaration.provider.commissioner is not None
+        ]
     )
 
 
 def approved(declaration: Declaration, *, automatically: bool) -> None:
-    """Finance Management gets a task; the provider hears of the approval."""
-    task_close(task_key=task_key(declaration, "approve"))
-    commissioner = declaration.provider.commissioner
-    if commissioner is not None:
-        message_send(
-            organisation=commissioner,
-            role=Role.FINANCE_MANAGEMENT,
-            subject=f"Achievement and payment declaration available for finance approval: {declaration.provider.name}",
-            body=(
-                f"{describe(declaration)} has been approved ({money(declaration.amount_approved)}). "
-                "The achievement and payment declaration is available for finance approval in "
-                "Achievement > Declaration Management."
-            ),
-            link=declaration_url(declaration),
-            is_task=True,
-            task_key=task_key(declaration, "finance_approve"),
-        )
+    approved_many([declaration], automatically=automatically)
+
+
+def approved_many(declarations: Sequence[Declaration], *, automatically: bool) -> None:
+    """Finance Management gets a task per declaration; each provider hears of its approval.  One
+    UPDATE closes the approval tasks, one INSERT writes the messages, however many."""
+    tasks_close(task_keys=[task_key(d, "approve") for d in declarations])
     how = "needs no approval" if automatically else "has been approved by the Commissioning Organisation"
-    message_send(
-        organisation=declaration.provider,
-        role=Role.DECLARATION_MANAGEMENT,
-        subject=f"Your declaration of {declaration.service.name} has been approved",
-        body=(
-            f"Your achievement and payment declaration for {describe(declaration)} ({money(declaration.amount_approved)}) "
-            f"{how}. It is now Awaiting Finance Approval."
-        ),
-        link=declaration_url(declaration),
-    )
+    messages = []
+    for declaration in declarations:
+        commissioner = declaration.provider.commissioner
+        if commissioner is not None:
+            messages.append(
+                Message(
+                    organisation=commissioner,
+                    role=Role.FINANCE_MANAGEMENT,
+                    subject=(
+                        "Achievement and payment declaration available for finance approval: "
+                        f"{declaration.provider.name}"
+                    ),
+                    body=(
+                        f"{describe(declaration)} has been approved ({money(declaration.amount_approved)}). "
+                        "The achievement and payment declaration is available for finance approval in "
+                        "Achievement > Declaration Management."
+                    ),
+                    link=declaration_url(declaration),
+                    is_task=True,
+                    task_key=task_key(declaration, "finance_approve"),
+                )
+            )
+        messages.append(
+            Message(
+                organisation=declaration.provider,
+                role=Role.DECLARATION_MANAGEMENT,
+                subject=f"Your declaration of {declaration.service.name} has been approved",
+                body=(
+                    f"Your achievement and payment declaration for {describe(declaration)} "
+                    f"({money(declaration.amount_approved)}) {how}. It is now Awaiting Finance Approval."
+                ),
+                link=declaration_url(declaration),
+            )
+        )
+    messages_send(messages=messages)
 
 
 def finance_approved(declaration: Declaration) -> None:
-    task_close(task_key=task_key(declaration, "finance_approve"))
-    message_send(
-        organisation=declaration.provider,
-        role=Role.DECLARATION_MANAGEMENT,
-        subject=f"Your payment for {declaration.service.name} has been financially approved",
-        body=(
-            f"The payment for {describe(declaration)} ({money(declaration.amount_finance_approved)}) has been "
-            "financially approved. The achievement data, tick-boxes and calculation it is based on can no longer be changed."
-        ),
-        link=declaration_url(declaration),
+    finance_approved_many([declaration])
+
+
+def finance_approved_many(declarations: Sequence[Declaration]) -> None:
+    """Each provider hears its payment was financially approved: one UPDATE closes the finance
+    approval tasks, one INSERT writes the messages, however many."""
+    tasks_close(task_keys=[task_key(d, "finance_approve") for d in declarations])
+    messages_send(
+        messages=[
+            Message(
+                organisation=declaration.provider,
+                role=Role.DECLARATION_MANAGEMENT,
+                subject=f"Your payment for {declaration.service.name} has been financially approved",
+                body=(
+                    f"The payment for {describe(declaration)} ({money(declaration.amount_finance_approved)}) has "
+                    "been financially approved. The achievement data, tick-boxes and calculation it is based on "
+                    "can no longer be changed."
+                ),
+                link=declaration_url(declaration),
+            )
+            for declaration in declarations
+        ]
     )
 
 
@@ -112,20 +150,26 @@ def ask_providers_to_declare(declaration_ids: Sequence[int]) -> None:
     holders (closed when they declare), unless the service needs no declaration."""
     if not declaration_ids:
         return
-    new = Declaration.objects.select_related("provider", "service", "achievement_date", "calculation").filter(
-        pk__in=declaration_ids, service__no_declaration_required=False
+    new = (
+        Declaration.objects.select_related("provider", "service", "achievement_date", "calculation")
+        .defer("service__definition")  # the YAML a service was loaded from: large, not needed
+        .filter(pk__in=declaration_ids, service__no_declaration_required=False)
     )
-    for declaration in new:
-        message_send(
-            organisation=declaration.provider,
-            role=Role.DECLARATION_MANAGEMENT,
-            subject=f"Achievement to declare: {declaration.service.name}",
-            body=(
-                f"A provisional payment has been calculated for {describe(declaration)}: "
-                f"{money(declaration.calculation.total_amount)}. Review the Achievement Summary and "
-                "declare it (Declare Achievement) for your Commissioning Organisation to approve."
-            ),
-            link=declaration_url(declaration),
-            is_task=True,
-            task_key=task_key(declaration, "declare"),
-        )
+    messages_send(
+        messages=[
+            Message(
+                organisation=declaration.provider,
+                role=Role.DECLARATION_MANAGEMENT,
+                subject=f"Achievement to declare: {declaration.service.name}",
+                body=(
+                    f"A provisional payment has been calculated for {describe(declaration)}: "
+                    f"{money(declaration.calculation.total_amount)}. Review the Achievement Summary and "
+                    "declare it (Declare Achievement) for your Commissioning Organisation to approve."
+                ),
+                link=declaration_url(declaration),
+                is_task=True,
+                task_key=task_key(declaration, "declare"),
+            )
+            for declaration in new
+        ]
+    )

@@ -4,7 +4,9 @@ Each goes through ``accounts.transitions``: lock the declaration rows in id orde
 rule (``declarations.rules``), check the FSM says the transition is legal and the payment was
 calculated from the current data, transition, record the immutable ``DeclarationTransition``
 (who, when, from, to, note, amount) and the audit event, then the messages and tasks.  A bulk
-request is all-or-nothing, and set-based: one UPDATE for every row, one INSERT of the records.
+request is all-or-nothing, and set-based: one UPDATE for every row, one INSERT of the records,
+one of the audit events, one UPDATE closing the tasks answered and one INSERT of the messages,
+whatever the number of rows (``tests/declarations/test_bulk_approve_queries.py``).
 
 Two approvers at once: the second waits for the first's row lock, then finds the declaration
 already approved and is told so ("This declaration has already been approved.").
@@ -20,7 +22,7 @@ from django.utils import timezone
 
 from accounts import transitions
 from accounts.actors import is_system
-from accounts.services import task_close
+from accounts.services import tasks_close
 from accounts.transitions import actor_user
 from declarations.models import Calculation, Declaration, DeclarationStatus
 
@@ -91,12 +93,9 @@ def auto_steps(declarations: list[Declaration], *, now) -> None:
     )
     transitions.record(approved, machine=DECLARATIONS, done=APPROVE.done, fields=APPROVE_FIELDS)
     approved_ids = {step.row.pk for step in approved}
-    for step in declared:
-        if step.row.pk not in approved_ids:
-            notifications.declared(step.row)
-    for step in approved:
-        task_close(task_key=task_key(step.row, "declare"))
-        notifications.approved(step.row, automatically=True)
+    notifications.declared_many([step.row for step in declared if step.row.pk not in approved_ids])
+    tasks_close(task_keys=[task_key(step.row, "declare") for step in approved])
+    notifications.approved_many([step.row for step in approved], automatically=True)
 
 
 @transaction.atomic
@@ -161,7 +160,7 @@ def declarations_approve(*, declaration_ids: Sequence[int], user, note: str = ""
             "approved_at": now,
             "amount_approved": F("amount_declared"),
         },
-        notify=lambda d: notifications.approved(d, automatically=False),
+        notify_all=lambda rows: notifications.approved_many(rows, automatically=False),
     )
 
 
@@ -194,8 +193,7 @@ def declarations_finance_approve(*, declaration_ids: Sequence[int], user, note: 
     )
     # The payment is final: its calculation is no longer provisional (and is locked).
     Calculation.objects.filter(pk__in=[d.calculation_id for d in declarations]).update(is_provisional=False)
-    for declaration in declarations:
-        notifications.finance_approved(declaration)
+    notifications.finance_approved_many(declarations)
     return declarations
 
 
