@@ -1,7 +1,8 @@
 """Reads of the declarations app, every one scoped before it is filtered.
 
 A user sees the calculations of the providers in which they hold a results role, of the providers
-their ICB commissions, and of their PCN's member practices (``permissions.visible_organisations``).
+their ICB commissions, and of their PCN's member practices for the PCN's services only
+(``results_scope``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, QuerySet, Subquery, Sum, When
+from django.db.models import Case, Count, F, Q, QuerySet, Subquery, Sum, When
 
 from accounts import permissions
 from accounts.errors import NotFound
@@ -41,8 +42,25 @@ EXPORT_COLUMNS = ("QUALITY_SERVICE", "ORG_CODE", "ACH_DATE", "IND_CODE", "ACHIEV
 
 
 def result_providers(*, user) -> QuerySet[Organisation]:
-    """The practices and PCNs whose achievement results the user may see."""
+    """The practices and PCNs whose achievement results the user may see (some of them: a PCN's
+    member practices only for the PCN's services, ``results_scope``)."""
     return permissions.visible_organisations(user, rules.RESULTS_ROLES).providers().order_by("name")
+
+
+def results_scope(*, user) -> Q:
+    """The achievements (or declarations) whose results the user may see, as a filter on their
+    ``provider`` and ``service``: those of the providers where the user holds a results role and
+    of the providers their ICB commissions, all services; of their PCN's member practices, only
+    the PCN's services (a member's contribution to the Network Contract DES), never the
+    practice's own services' payments."""
+    own = permissions.organisation_ids_with_role(user, rules.RESULTS_ROLES)
+    if not own:
+        return Q(pk__in=[])
+    return (
+        Q(provider_id__in=own)
+        | Q(provider__commissioner_id__in=own)
+        | Q(provider__pcn_id__in=own, service__provider_level=ProviderLevel.PCN)
+    )
 
 
 def achievement_list(
@@ -53,8 +71,8 @@ def achievement_list(
     provider: Organisation | None = None,
     achievement_date: AchievementDate | None = None,
 ) -> QuerySet[Achievement]:
-    """Achievements of the providers the user may see, with their calculation where there is one."""
-    achievements = Achievement.objects.filter(provider__in=result_providers(user=user))
+    """Achievements the user may see (``results_scope``), with their calculation where there is one."""
+    achievements = Achievement.objects.filter(results_scope(user=user))
     if financial_year is not None:
         achievements = achievements.filter(service__financial_year=financial_year)
     if service is not None:
@@ -69,9 +87,9 @@ def achievement_list(
 
 
 def achievement_get(*, user, achievement_id: int) -> Achievement:
-    """An achievement of a provider the user may see (with its calculation, if any); else NotFound."""
+    """An achievement the user may see (``results_scope``; with its calculation, if any); else NotFound."""
     achievement = (
-        Achievement.objects.filter(pk=achievement_id, provider__in=result_providers(user=user))
+        Achievement.objects.filter(results_scope(user=user), pk=achievement_id)
         .select_related("provider", "service__financial_year", "achievement_date", "calculation")
         .first()
     )
@@ -276,9 +294,9 @@ def declaration_management_services(*, user) -> QuerySet[QualityService]:
 
 
 def declaration_get(*, user, declaration_id: int) -> Declaration:
-    """A declaration of a provider the user may see (its own, commissioned, its PCN's member); else NotFound."""
+    """A declaration the user may see (its own, commissioned; ``results_scope``); else NotFound."""
     declaration = (
-        Declaration.objects.filter(pk=declaration_id, provider__in=result_providers(user=user))
+        Declaration.objects.filter(results_scope(user=user), pk=declaration_id)
         .select_related(
             "provider__commissioner",
             "service__financial_year",

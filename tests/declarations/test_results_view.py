@@ -59,7 +59,8 @@ def test_roles_that_may_see_money_see_points_and_pounds(world, client_for, where
     assert 'role="img"' in page and "against a lower threshold of 89%" in page
 
 
-@pytest.mark.parametrize("where, role", [("practice", Role.VIEW), ("pcn", Role.ACHIEVEMENT_ENTRY)])
+# Not a PCN's user: a PCN sees its members' contributions to its services only (test_pcn_results_scope).
+@pytest.mark.parametrize("where, role", [("practice", Role.VIEW)])
 def test_view_sees_points_only(world, client_for, where, role):
     user = member(world[where], role)
 
