@@ -50,6 +50,10 @@ STATUS_TAGS: dict[str, dict[str, str]] = {
     "aspiration_balance": {
         "to_recover": "red",
     },
+    # An indicator paid at last year's points (issue 13).
+    "protection": {
+        "income_protected": "aqua-green",
+    },
     # A calculation's payment: provisional until financially approved.
     "calculation": {
         "provisional": "grey",
@@ -76,6 +80,10 @@ STATUS_TAGS: dict[str, dict[str, str]] = {
     # An achievement date that is also a payment date.
     "achievement_date": {
         "payment_date": "yellow",
+    },
+    # A national figure the year-end data now give differently from the one in force (issue 13).
+    "national_figures": {
+        "changed": "orange",
     },
     # achievement.models.SubmissionSource: a value the Commissioning Organisation entered.
     "submission_source": {

@@ -106,3 +106,57 @@ def national_figures_derive(*, achievement_date: AchievementDate, group_ids: lis
     return DerivedFigures(
         practices=len(sizes), list_size_total=sum(size for _, size in sizes), registers=registers
     )
+
+
+@dataclass(frozen=True)
+class FiguresChange:
+    """A service and date whose national figures are set, which an extract's data now change."""
+
+    service_id: int
+    service_name: str
+    achievement_date_id: int
+    date: object  # datetime.date
+    changed: tuple[str, ...]  # "List size" and the codes of the registers whose figure differs
+
+
+def national_figures_changes(*, extract_id: int) -> list[FiguresChange]:
+    """Once set, national figures do not change silently: for each service and date this extract
+    loaded data for whose figures are set, the figures its data now give differently (an empty
+    list when none).  A few queries a (service, date) the extract touched: one for a year-end
+    extract."""
+    from participation.national import national_figures_in_force
+
+    pairs = (
+        Submission.objects.filter(extract_id=extract_id)
+        .values_list("achievement__service_id", "achievement__achievement_date_id")
+        .distinct()
+        .order_by()
+    )
+    changes = []
+    for service_id, date_id in pairs:
+        in_force = national_figures_in_force(service_id=service_id, achievement_date_id=date_id)
+        if in_force is None:
+            continue
+        achievement_date = AchievementDate.objects.select_related("service").get(pk=date_id)
+        groups = weighted_groups(service_id=service_id)
+        derived = national_figures_derive(achievement_date=achievement_date, group_ids=[g.pk for g in groups])
+        changed = []
+        if (derived.practices, derived.list_size_total) != (in_force.practices, in_force.list_size_total):
+            changed.append("List size")
+        changed += [
+            g.code
+            for g in groups
+            if (derived.registers.get(g.pk, 0), derived.list_size_total)
+            != (in_force.registers.get(g.code), in_force.list_size_total)
+        ]
+        if changed:
+            changes.append(
+                FiguresChange(
+                    service_id=service_id,
+                    service_name=achievement_date.service.name,
+                    achievement_date_id=date_id,
+                    date=achievement_date.date,
+                    changed=tuple(changed),
+                )
+            )
+    return changes

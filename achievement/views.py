@@ -14,7 +14,7 @@ from accounts.mixins import RoleRequiredMixin
 from accounts.models import Organisation
 from participation.models import FinancialYear, Indicator, OfferStatus, ProviderLevel, ServiceOffer
 
-from . import entry_rules, presenters, selectors, services
+from . import entry_rules, national, presenters, selectors, services
 from . import rules as achievement_rules
 from .forms import (
     AddAchievementForm,
@@ -25,7 +25,7 @@ from .forms import (
     TickBoxForm,
     UploadExtractForm,
 )
-from .models import SubmissionSource, SubmissionStatus
+from .models import ExtractStatus, SubmissionSource, SubmissionStatus
 
 REFRESH_SECONDS = 3
 
@@ -76,6 +76,10 @@ class ShowExtractLoadView(StaffOnlyMixin, TemplateView):
         context["row"] = row
         context["refresh_seconds"] = REFRESH_SECONDS if row.in_progress else None
         context["breadcrumbs"] = [("Extract Loads", reverse("achievement:extract_loads"))]
+        # National figures already set which this extract's data change (issue 13): set them again.
+        context["national_figures_changes"] = (
+            national.national_figures_changes(extract_id=extract.pk) if extract.status == ExtractStatus.LOADED else []
+        )
         return context
 
 

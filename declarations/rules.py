@@ -142,6 +142,7 @@ def commissions_the_provider_for_tick_boxes(user, declaration) -> bool:
 
 # Screens
 django_rules.add_perm("declarations.view_results", holds_a_results_role)
+django_rules.add_perm("declarations.set_national_figures", django_rules.predicate(permissions.is_national_administrator))
 django_rules.add_perm("declarations.view_declare", can_declare_anything)
 django_rules.add_perm("declarations.manage_declarations", can_manage_declarations)
 # One declaration

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .aspiration import urls as aspiration_urls
-from .views import declare, detail, management, results
+from .views import claims, declare, detail, management, national, results
 
 app_name = "declarations"
 
@@ -29,6 +29,22 @@ urlpatterns = [
         "declaration-management/export/",
         management.ExportDeclarationsView.as_view(),
         name="export_declarations",
+    ),
+    # Monthly claims (issue 16): the provider's month by month, the commissioner's months
+    path("monthly-claims/", claims.ListMonthlyClaimsView.as_view(), name="monthly_claims"),
+    path("monthly-claims/declare/", claims.DeclareClaimsView.as_view(), name="declare_claims"),
+    path("declaration-management/months/", claims.ListMonthsToApproveView.as_view(), name="claims_months"),
+    path(
+        "declaration-management/months/<int:achievement_date_id>/approve/",
+        claims.ApproveClaimsMonthView.as_view(),
+        name="approve_claims_month",
+    ),
+    # Administrative Tasks > National Figures (National Administrator, issue 13)
+    path("national-figures/", national.ListNationalFiguresView.as_view(), name="national_figures"),
+    path(
+        "national-figures/<int:service_id>/<int:achievement_date_id>/",
+        national.ShowNationalFiguresView.as_view(),
+        name="national_figures_detail",
     ),
     # One declaration
     path("<int:declaration_id>/", detail.ShowDeclarationView.as_view(), name="declaration_detail"),

@@ -17,6 +17,7 @@ from declarations.history import history_rows
 from declarations.models import DeclarationStatus
 from declarations.presenters import AchievementResults, calculation_failure_notice
 from participation.models import ProviderLevel
+from participation.national import NOT_YET_SET, national_figures_pending
 
 
 class ShowDeclarationView(TemplateView):
@@ -54,6 +55,9 @@ class ShowDeclarationView(TemplateView):
                 "finance_approved": money(declaration.amount_finance_approved),
             },
             results=results,
+            national_figures_pending=NOT_YET_SET
+            if national_figures_pending(service=declaration.service, achievement_date_id=declaration.achievement_date_id)
+            else None,
             calculation_failure=calculation_failure_notice(
                 failure=failure,
                 who_corrects=calculation_failures.who_corrects(declaration.achievement) if failure else "",

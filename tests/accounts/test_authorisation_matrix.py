@@ -117,6 +117,17 @@ def _tick_box_indicator(world) -> int:
     return Indicator.objects.filter(service_id=service_id, kind__in=["tick_box", "per_capita"]).values_list("pk", flat=True).first()
 
 
+def _manual_entry(world) -> int:
+    """The demo practice marked as having no automatic extract for one of its services."""
+    from achievement.models import Achievement, ManualEntryProvider, NoExtractReason
+
+    achievement = Achievement.objects.get(pk=_achievement(world))
+    mark, _ = ManualEntryProvider.objects.get_or_create(
+        provider=achievement.provider, service=achievement.service, defaults={"reason": NoExtractReason.PROVIDER}
+    )
+    return mark.pk
+
+
 def _report_run(world) -> int:
     """A prepared Payments download of the demo finance user's (Reports > Payments)."""
     from reports.models import ReportRun, ReportRunStatus
@@ -142,6 +153,13 @@ def _cluster(world) -> int:
     return cluster.pk
 
 
+def _national_figures_date(world):
+    """The QOF 2024/25 payment date (National Figures: the demo National Administrator's)."""
+    from participation.models import AchievementDate
+
+    return AchievementDate.objects.filter(service__code="QOF2425", is_payment_date=True).first()
+
+
 def _aspiration(world) -> int:
     """An aspiration payment of the demo practice (issue 13): its own, and its ICB's to approve."""
     from declarations.models import Aspiration
@@ -154,7 +172,16 @@ def _aspiration(world) -> int:
     return aspiration.pk
 
 
+def _claims_month(world) -> int:
+    """A month of the demo ICB's monthly flu claims (issue 16: seed_demo leaves October's awaiting
+    its approval): Approve Monthly Claims approves it for the ICB."""
+    from participation.models import AchievementDate
+
+    return AchievementDate.objects.filter(service__code="FLU2425", date="2024-10-31").values_list("pk", flat=True).first()
+
+
 FINANCE = "finance@demo.nhs.net"
+NATIONAL = "national@demo.nhs.net"
 PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
 
 # kwarg name -> how to find a real object; "<view name>:<kwarg>" when a name means different
@@ -173,6 +200,14 @@ REGISTRY: dict[str, Kwarg] = {
     # Record Achievement: an indicator group, and a tick-box indicator, of that achievement's service.
     "achievement:group_detail:group_id": Kwarg(_achievement_group, owners=(PRACTICE_USER,)),
     "achievement:group_tick_box:indicator_id": Kwarg(_tick_box_indicator, owners=(PRACTICE_USER,)),
+    # Record Provider Achievement: the demo practice's achievement, entered by its ICB's
+    # Commissioning Management; its groups and tick-boxes; the practice marked as without extracts.
+    "achievement:record_provider_achievement_detail:achievement_id": Kwarg(_achievement, owners=(COMMISSIONER,)),
+    "achievement:record_provider_group_detail:achievement_id": Kwarg(_achievement, owners=(COMMISSIONER,)),
+    "achievement:record_provider_group_detail:group_id": Kwarg(_achievement_group, owners=(COMMISSIONER,)),
+    "achievement:record_provider_group_tick_box:achievement_id": Kwarg(_achievement, owners=(COMMISSIONER,)),
+    "achievement:record_provider_group_tick_box:indicator_id": Kwarg(_tick_box_indicator, owners=(COMMISSIONER,)),
+    "manual_entry_id": Kwarg(_manual_entry, owners=(COMMISSIONER,)),
     # A declaration: the demo practice's (seed_demo leaves it Awaiting Service Provider Approval).
     "declaration_id": Kwarg(
         lambda w: __import__("declarations.models", fromlist=["Declaration"]).Declaration.objects.filter(
@@ -182,8 +217,17 @@ REGISTRY: dict[str, Kwarg] = {
     ),
     # A Service Provider Cluster: the demo ICB's Commissioning Management.
     "cluster_id": Kwarg(_cluster, owners=(COMMISSIONER,)),
+    # National Figures (issue 13): national data, for the demo National Administrator only.
+    "declarations:national_figures_detail:service_id": Kwarg(
+        lambda w: _national_figures_date(w).service_id, owners=(NATIONAL,), shared=True
+    ),
+    "declarations:national_figures_detail:achievement_date_id": Kwarg(
+        lambda w: _national_figures_date(w).pk, owners=(NATIONAL,), shared=True
+    ),
     # An aspiration payment (issue 13): the demo practice's, and its ICB's Approval Management.
     "aspiration_id": Kwarg(_aspiration, owners=(PRACTICE_USER, COMMISSIONER)),
+    # A month of a monthly service (issue 16): the demo ICB's Approval Management approves it.
+    "declarations:approve_claims_month:achievement_date_id": Kwarg(_claims_month, owners=(COMMISSIONER,)),
     # A prepared report download: only the user who asked for it.
     "report_run_id": Kwarg(_report_run, owners=(FINANCE,)),
 }
