@@ -20,23 +20,18 @@ same figures and recalculating unchanged data can skip every write.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from participation.definitions import (
-    DEFAULT_REGISTER_FIELD,
-    DENOMINATOR_FIELD,
-    NUMERATOR_FIELD,
-    PAID_KINDS,
-    TICK_BOX_KINDS,
-    VALUE_FIELD,
-    YES_NO_FIELD,
-)
+from participation.definitions import DEFAULT_REGISTER_FIELD, PAID_KINDS, TICK_BOX_KINDS, VALUE_FIELD
+from participation.definitions.kinds import YES_NO_KINDS
 from participation.models import Indicator, IndicatorKind, QualityService
 
+from . import engine_batch
 from .engine import (
     IndicatorRule,
     IndicatorValues,
@@ -47,7 +42,7 @@ from .engine import (
 )
 
 # Bump when the mapping below changes meaning, so every stored calculation is redone once.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2  # 2: the batch recalculation (ADR 0017)
 
 # The kinds that appear in the payment export: paid as points, or per capita.
 EXPORTED_KINDS = PAID_KINDS
@@ -62,26 +57,31 @@ def register_field_of(indicator: Indicator) -> str | None:
     return None
 
 
+def value_field_of(indicator: Indicator) -> str | None:
+    """The FIELD_NAME a count-like indicator reads: its one field (``Value`` for a count, ``Count``
+    for an item of service, the register a management-information row carries); None for the
+    kinds that read named fields."""
+    if indicator.kind in (IndicatorKind.FRACTION, IndicatorKind.REGISTER) or indicator.kind in YES_NO_KINDS:
+        return None
+    return indicator.fields[0] if indicator.fields else VALUE_FIELD
+
+
 def values_from_fields(
-    indicator: Indicator, fields: Mapping[str, int], *, tick_box_yes: bool | None = None
+    indicator: Indicator,
+    fields: Mapping[str, int],
+    *,
+    tick_box_yes: bool | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> IndicatorValues:
     """The engine's values for one indicator from its stored fields (and its tick-box answer)."""
-    kind = indicator.kind
-    if kind == IndicatorKind.FRACTION:
-        register_field = register_field_of(indicator)
-        return IndicatorValues(
-            numerator=fields.get(NUMERATOR_FIELD),
-            denominator=fields.get(DENOMINATOR_FIELD),
-            register=fields.get(register_field) if register_field else None,
-        )
-    if kind == IndicatorKind.REGISTER:
-        return IndicatorValues(register=fields.get(register_field_of(indicator)))
-    if kind == IndicatorKind.YES_NO:
-        flag = fields.get(YES_NO_FIELD)
-        return IndicatorValues(yes=None if flag is None else flag > 0)
-    if kind in TICK_BOX_KINDS:
-        return IndicatorValues(yes=tick_box_yes)
-    return IndicatorValues(value=fields.get(VALUE_FIELD))
+    return engine_batch.indicator_values(
+        kind=indicator.kind,
+        register_field=register_field_of(indicator),
+        value_field=value_field_of(indicator),
+        fields=fields,
+        answer=tick_box_yes if indicator.kind in TICK_BOX_KINDS else None,
+        extra=extra,
+    )
 
 
 def group_registers(indicators: Iterable[Indicator], values: Mapping[str, IndicatorValues]) -> dict[str, int]:
@@ -107,7 +107,7 @@ def service_indicators(service: QualityService) -> list[Indicator]:
 
 @dataclass(frozen=True)
 class CalculationInputs:
-    """Everything one provider's calculation depends on, and its hash."""
+    """Everything one provider's calculation depends on, for the reference engine."""
 
     indicators: tuple[Indicator, ...]
     rules: tuple[IndicatorRule, ...]
@@ -118,41 +118,6 @@ class CalculationInputs:
     def calculate(self) -> PaymentResult:
         return payment_calculate(indicators=zip(self.rules, self.values, strict=True), context=self.context)
 
-    @property
-    def inputs_hash(self) -> str:
-        def text(value: Decimal | None) -> str | None:
-            return None if value is None else str(value)
-
-        payload = {
-            "mapping": MAPPING_VERSION,
-            "value_per_point": text(self.context.value_per_point),
-            "average_list_size": self.context.average_list_size,
-            "list_size": self.list_size,
-            "registers": sorted(self.context.group_registers.items()),
-            "indicators": [
-                [
-                    indicator.pk,
-                    rule.code,
-                    rule.kind,
-                    text(rule.points),
-                    text(rule.lower),
-                    text(rule.upper),
-                    text(rule.rate),
-                    text(rule.own_national_prevalence),
-                    rule.group_code,
-                    text(rule.group_national_prevalence),
-                    values.numerator,
-                    values.denominator,
-                    values.register,
-                    values.yes,
-                    values.value,
-                ]
-                for indicator, rule, values in zip(self.indicators, self.rules, self.values, strict=True)
-            ],
-        }
-        encoded = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        return hashlib.sha256(encoded).hexdigest()
-
 
 def inputs_build(
     *,
@@ -161,12 +126,19 @@ def inputs_build(
     fields_by_code: Mapping[str, Mapping[str, int]],
     tick_boxes: Mapping[str, bool],
     list_size: int | None,
+    extras: Mapping[str, Mapping[str, object]] | None = None,
+    rules: Sequence[IndicatorRule] | None = None,
 ) -> CalculationInputs:
     """The engine inputs of one provider from its stored values (pure: no queries)."""
-    rules = tuple(rule_from_definition(indicator, indicator.group) for indicator in indicators)
+    if rules is None:
+        rules = [rule_from_definition(indicator, indicator.group) for indicator in indicators]
+    extras = extras or {}
     values = {
         indicator.code: values_from_fields(
-            indicator, fields_by_code.get(indicator.code, {}), tick_box_yes=tick_boxes.get(indicator.code)
+            indicator,
+            fields_by_code.get(indicator.code, {}),
+            tick_box_yes=tick_boxes.get(indicator.code),
+            extra=extras.get(indicator.code),
         )
         for indicator in indicators
     }
@@ -178,22 +150,89 @@ def inputs_build(
     )
     return CalculationInputs(
         indicators=tuple(indicators),
-        rules=rules,
+        rules=tuple(rules),
         values=tuple(values[indicator.code] for indicator in indicators),
         list_size=list_size,
         context=context,
     )
 
 
-def tick_box_answers(*, achievement, indicators: Iterable[Indicator]) -> dict[str, bool]:
-    """The provider's Yes/No per tick-box or per-capita indicator (default No, Yes carried forward)."""
-    wanted = [indicator for indicator in indicators if indicator.kind in TICK_BOX_KINDS]
-    if not wanted:
-        return {}
-    from achievement import selectors as achievement_selectors  # the ingestion's read contract
+# ---------------------------------------------------------------------------------------------
+# A service's compiled rules, and the hash of a provider's inputs
+# ---------------------------------------------------------------------------------------------
 
-    return achievement_selectors.tick_box_values(
-        provider_id=achievement.provider_id,
-        achievement_date_id=achievement.achievement_date_id,
-        indicator_ids=[indicator.pk for indicator in wanted],
+
+def _text(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return sorted((str(k), _text(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    """A service's indicators, their engine rules, the batch engine's plan and the fingerprint of
+    all of them (every figure of the definition a payment depends on)."""
+
+    service: QualityService
+    indicators: tuple[Indicator, ...]
+    rules: tuple[IndicatorRule, ...]
+    plan: engine_batch.ServicePlan
+    fingerprint: str
+
+    @property
+    def by_id(self) -> dict[int, Indicator]:
+        return {indicator.pk: indicator for indicator in self.indicators}
+
+
+def service_rules(service: QualityService, indicators: Sequence[Indicator] | None = None) -> ServiceRules:
+    """Compile a service's rules (one query for its indicators unless given)."""
+    indicators = tuple(service_indicators(service) if indicators is None else indicators)
+    rules = tuple(rule_from_definition(indicator, indicator.group) for indicator in indicators)
+    plan = engine_batch.plan_compile(
+        indicators=[
+            (indicator.pk, rule, register_field_of(indicator), value_field_of(indicator))
+            for indicator, rule in zip(indicators, rules, strict=True)
+        ],
+        value_per_point=service.value_per_point,
+        average_list_size=service.average_list_size,
     )
+    payload = {
+        "mapping": MAPPING_VERSION,
+        "value_per_point": str(service.value_per_point),
+        "average_list_size": service.average_list_size,
+        "indicators": [
+            [indicator.pk, register_field_of(indicator), value_field_of(indicator),
+             sorted((name, _text(value)) for name, value in dataclasses.asdict(rule).items())]
+            for indicator, rule in zip(indicators, rules, strict=True)
+        ],
+    }
+    fingerprint = hashlib.sha256(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+    return ServiceRules(service=service, indicators=indicators, rules=rules, plan=plan, fingerprint=fingerprint)
+
+
+def inputs_hash(
+    *,
+    fingerprint: str,
+    values_digest: str | None,
+    list_size: int | None,
+    yes_answers: Mapping[str, bool],
+    extras: Mapping[str, Mapping[str, object]] | None = None,
+) -> str:
+    """The hash of every input of one provider's calculation: the service's rules (their
+    fingerprint), the digest of the current submission's values (``calculation_reads``), the list
+    size, the tick-box answers that are Yes, and any further per-provider inputs.  Two
+    calculations with the same hash have the same figures."""
+    payload = "|".join(
+        (
+            fingerprint,
+            values_digest or "-",
+            "-" if list_size is None else str(list_size),
+            ",".join(sorted(code for code, yes in yes_answers.items() if yes)),
+            json.dumps(_text(extras or {}), separators=(",", ":")),
+        )
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()

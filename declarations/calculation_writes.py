@@ -18,10 +18,11 @@ from django.utils import timezone
 from achievement.models import Achievement
 
 from . import calculation as calc
+from . import engine_batch
 from .engine import PaymentResult
 from .models import Calculation, IndicatorCalculation
 
-_RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
+_RATIO_PLACES = engine_batch.RATIO_PLACES  # 12 decimals: the stored CPI and APDF
 
 
 def _ratio(value: Decimal | None) -> Decimal | None:
@@ -117,39 +118,16 @@ _INDICATOR_FIGURES = (
 )
 
 
-def calculation_write(
-    *,
-    achievement: Achievement,
-    existing: Calculation | None,
-    inputs: calc.CalculationInputs,
-    inputs_hash: str,
-    result: PaymentResult,
-) -> tuple[Calculation, list[IndicatorCalculation]]:
-    """Save the achievement's calculation (new, or the existing one with ``version`` bumped) and
-    build, unsaved, its indicator results.
+def figures_checked(*, inputs: calc.CalculationInputs, result: PaymentResult) -> engine_batch.ProviderFigures:
+    """The reference engine's figures of one provider as the batch stores them.
 
-    Raises ``FiguresBeyondStorage`` before anything is written (and ``existing`` is left as it
-    was) when a figure is beyond what its stored field holds."""
+    Raises ``FiguresBeyondStorage`` when a figure is beyond what its stored field holds."""
     cpi = next((r.cpi for r in result.indicators if r.cpi is not None), None)
     calculation = Calculation(
-        pk=None if existing is None else existing.pk,
-        achievement=achievement,
-        provider_id=achievement.provider_id,
-        service_id=achievement.service_id,
-        achievement_date_id=achievement.achievement_date_id,
-        list_size=inputs.list_size,
-        cpi=_ratio(cpi),
-        total_points=result.total_points,
-        total_amount=result.total_amount,
-        is_provisional=True,
-        inputs_hash=inputs_hash,
-        data_version=achievement.data_version,
-        version=(0 if existing is None else existing.version) + 1,
-        calculated_at=timezone.now(),
+        list_size=inputs.list_size, cpi=_ratio(cpi), total_points=result.total_points, total_amount=result.total_amount
     )
     rows = [
         IndicatorCalculation(
-            calculation=calculation,
             indicator=indicator,
             numerator=values.numerator,
             denominator=values.denominator,
@@ -163,16 +141,86 @@ def calculation_write(
             patients_to_upper=outcome.patients_to_upper,
             amount_at_stake=outcome.amount_at_stake,
         )
-        for indicator, values, outcome in zip(
-            inputs.indicators, inputs.values, result.indicators, strict=True
-        )
+        for indicator, values, outcome in zip(inputs.indicators, inputs.values, result.indicators, strict=True)
     ]
     for row in rows:
         _check(row, _INDICATOR_FIGURES, f" for {row.indicator.code}")
     largest = max(rows, key=lambda row: abs(row.amount or 0), default=None)
     _check(calculation, _CALCULATION_FIGURES, f" (the largest part for {largest.indicator.code})" if largest else "")
-    calculation.save(force_insert=existing is None, force_update=existing is not None)
-    return calculation, rows
+    return engine_batch.ProviderFigures(
+        rows=[tuple(getattr(row, column) for column in _COPY_COLUMNS[1:]) for row in rows],
+        total_points=result.total_points,
+        total_amount=result.total_amount,
+        cpi=calculation.cpi,
+        list_size=inputs.list_size,
+    )
+
+
+def data_versions_update(*, calculations: list[Calculation]) -> None:
+    """Unchanged figures, newer data: the calculations are up to date with their data versions."""
+    if calculations:
+        Calculation.objects.bulk_update(calculations, ["data_version"], batch_size=1000)
+
+
+_SAVED_FIELDS = (
+    "list_size", "cpi", "total_points", "total_amount", "is_provisional", "inputs_hash", "data_version", "version",
+    "calculated_at",
+)
+_SAVED_TYPES = ("bigint", "integer", "numeric", "numeric", "numeric", "boolean", "varchar", "integer", "integer",
+                "timestamptz")
+
+
+def calculations_save(
+    *, calculated: list[tuple[Achievement, Calculation | None, str, engine_batch.ProviderFigures]]
+) -> dict[int, Calculation]:
+    """Save the calculations of these achievements, (achievement, existing calculation or None,
+    inputs' hash, figures): the new ones in one INSERT, the existing ones (``version`` bumped) in
+    one UPDATE.  Returns them by achievement id."""
+    now = timezone.now()
+    saved: dict[int, Calculation] = {}
+    new: list[Calculation] = []
+    changed: list[Calculation] = []
+    for achievement, existing, inputs_hash, figures in calculated:
+        calculation = Calculation(
+            pk=None if existing is None else existing.pk,
+            achievement=achievement,
+            provider_id=achievement.provider_id,
+            service_id=achievement.service_id,
+            achievement_date_id=achievement.achievement_date_id,
+            list_size=figures.list_size,
+            cpi=figures.cpi,
+            total_points=figures.total_points,
+            total_amount=figures.total_amount,
+            is_provisional=True,
+            inputs_hash=inputs_hash,
+            data_version=achievement.data_version,
+            version=(0 if existing is None else existing.version) + 1,
+            calculated_at=now,
+        )
+        (new if existing is None else changed).append(calculation)
+        saved[achievement.pk] = calculation
+    if new:
+        Calculation.objects.bulk_create(new, batch_size=2000)
+    if changed:
+        _calculations_update(changed)
+    return saved
+
+
+def _calculations_update(calculations: list[Calculation]) -> None:
+    if connection.vendor != "postgresql":
+        Calculation.objects.bulk_update(calculations, list(_SAVED_FIELDS), batch_size=500)
+        return
+    from psycopg2.extras import execute_values
+
+    table = connection.ops.quote_name(Calculation._meta.db_table)
+    columns = ("id", *_SAVED_FIELDS)
+    template = "(" + ", ".join(f"%s::{kind}" for kind in _SAVED_TYPES) + ")"
+    assignments = ", ".join(f"{name} = v.{name}" for name in _SAVED_FIELDS)
+    sql = f"UPDATE {table} AS c SET {assignments} FROM (VALUES %s) AS v ({', '.join(columns)}) WHERE c.id = v.id"
+    rows = [tuple(getattr(c, "pk" if name == "id" else name) for name in columns) for c in calculations]
+    with connection.cursor() as cursor:
+        execute_values(cursor.cursor if hasattr(cursor, "cursor") else cursor, sql, rows, template=template,
+                       page_size=len(rows))
 
 
 _COPY_COLUMNS = (
@@ -192,34 +240,43 @@ _COPY_COLUMNS = (
 )
 
 
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    return str(value)
+def _copy_line(calculation_id: int, row: tuple) -> str:
+    parts = [str(calculation_id)]
+    for value in row:
+        if value is None:
+            parts.append("\\N")
+        elif value is True:
+            parts.append("t")
+        elif value is False:
+            parts.append("f")
+        else:
+            parts.append(str(value))
+    return "\t".join(parts)
 
 
-def indicator_calculations_insert(rows: list[IndicatorCalculation]) -> None:
-    """Insert indicator results: ``COPY`` on PostgreSQL (a national recalculation writes ~500,000
-    rows, and building INSERT parameters cost as much as the calculation), else bulk_create."""
+def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, list[tuple]]]) -> None:
+    """Drop the indicator results of the recalculated calculations, then insert the new ones,
+    (calculation id, rows in ``_COPY_COLUMNS`` order after the first): ``COPY`` on PostgreSQL (a
+    national recalculation writes ~500,000 rows), else bulk_create."""
+    if replaced:
+        IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
+    if not results:
+        return
     if connection.vendor != "postgresql":
-        IndicatorCalculation.objects.bulk_create(rows, batch_size=2000)
+        IndicatorCalculation.objects.bulk_create(
+            [
+                IndicatorCalculation(**dict(zip(_COPY_COLUMNS, (calculation_id, *row), strict=True)))
+                for calculation_id, rows in results
+                for row in rows
+            ],
+            batch_size=2000,
+        )
         return
     buffer = io.StringIO()
-    for row in rows:
-        row.calculation_id = row.calculation.pk
-        buffer.write("\t".join(_copy_text(getattr(row, column)) for column in _COPY_COLUMNS))
-        buffer.write("\n")
+    buffer.writelines(
+        _copy_line(calculation_id, row) + "\n" for calculation_id, rows in results for row in rows
+    )
     buffer.seek(0)
     table = connection.ops.quote_name(IndicatorCalculation._meta.db_table)
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN", buffer)
-
-
-def indicator_calculations_replace(*, replaced: list[int], rows: list[IndicatorCalculation]) -> None:
-    """Drop the indicator results of the recalculated calculations, then insert the new ones."""
-    if replaced:
-        IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
-    if rows:
-        indicator_calculations_insert(rows)

@@ -14,16 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 
+from achievement import calculation_inputs
 from achievement.models import Achievement
+from participation.definitions import TICK_BOX_KINDS
 from participation.models import Indicator, ProviderLevel
 
 from . import calculation as calc
 from . import calculation_failures as failures
 from . import calculation_writes as writes
-from . import workflow
+from . import engine_batch, workflow
 from .engine import EngineInputError
 from .errors import DeclarationError
 from .models import Calculation, CalculationFailure, Declaration, DeclarationStatus, IndicatorCalculation
@@ -75,61 +77,76 @@ def calculations_mark_stale(*, achievement_ids: Iterable[int]) -> None:
 
 @dataclass
 class _Batch:
-    """One recalculation's locked rows and what it has written so far."""
+    """One recalculation's locked rows, its inputs, and what it has written so far."""
 
     achievements: list[Achievement]
     declarations: dict[int, Declaration]  # by achievement id, locked
-    values: dict  # the current submissions' fields by indicator code, by achievement id
     existing: dict[int, Calculation]  # by achievement id
-    indicators: dict[int, list[Indicator]] = field(default_factory=dict)  # by service id
+    had_failed: set[int]  # achievement ids with a failure recorded
+    rules: dict[int, calc.ServiceRules] = field(default_factory=dict)  # by service id
+    digests: dict[int, str] = field(default_factory=dict)  # values digest by achievement id
+    list_sizes: dict[tuple[int, object], int | None] = field(default_factory=dict)  # by (provider id, date)
+    answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
+    fields: dict[int, dict[int, dict[str, int]]] = field(default_factory=dict)  # by achievement id
     calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
-    replaced: list[int] = field(default_factory=list)  # calculation ids whose results are redone
+    to_calculate: list[tuple[Achievement, str]] = field(default_factory=list)  # with their inputs' hash
+    versions_kept: list[Calculation] = field(default_factory=list)  # unchanged, data version raised
     written: list[tuple[Achievement, Calculation]] = field(default_factory=list)
-    new_rows: list[IndicatorCalculation] = field(default_factory=list)
-    had_failed: set[int] = field(default_factory=set)  # achievement ids with a failure recorded
+    figures: dict[int, engine_batch.ProviderFigures] = field(default_factory=dict)  # by achievement id
     failed: dict[int, tuple[str, str]] = field(default_factory=dict)  # (reason, error) by achievement id
 
 
 def _batch_lock(ids: list[int]) -> _Batch:
     """Lock the achievements in id order, then their declarations (the lock order), and read
-    what their calculations depend on."""
-    from achievement import selectors as achievement_selectors  # the ingestion's read contract
-
+    their calculations, failures and every input but the values (a fixed number of queries)."""
     achievements = list(
         Achievement.objects.select_for_update(of=("self",))
         .filter(pk__in=ids)
         .select_related("service", "achievement_date")
+        .defer("service__definition")  # the YAML a service was loaded from: large, not needed
         .order_by("pk")
     )
-    return _Batch(
+    batch = _Batch(
         achievements=achievements,
         declarations=workflow.lock_for_recalculation(achievement_ids=ids),
-        values=achievement_selectors.current_values(achievement_ids=ids),
         existing={c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)},
         had_failed=set(CalculationFailure.objects.filter(achievement_id__in=ids).values_list("achievement_id", flat=True)),
     )
+    services = {a.service_id: a.service for a in achievements}
+    indicators: dict[int, list[Indicator]] = {service_id: [] for service_id in services}
+    for indicator in (
+        Indicator.objects.filter(service_id__in=services)
+        .select_related("group")
+        .order_by("service_id", "group__domain__position", "group__position", "position", "pk")
+    ):
+        indicators[indicator.service_id].append(indicator)
+    batch.rules = {
+        service_id: calc.service_rules(service, indicators[service_id]) for service_id, service in services.items()
+    }
+    batch.digests = calculation_inputs.values_digests(achievement_ids=ids)
+    batch.list_sizes = calculation_inputs.list_sizes_on(
+        keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
+    )
+    with_tick_boxes = {
+        service_id for service_id, rules in batch.rules.items() if any(i.kind in TICK_BOX_KINDS for i in rules.indicators)
+    }
+    batch.answers = calculation_inputs.tick_box_answers(
+        keys=[(a.provider_id, a.achievement_date_id) for a in achievements if a.service_id in with_tick_boxes]
+    )
+    return batch
 
 
-def _inputs(batch: _Batch, achievement: Achievement) -> calc.CalculationInputs | None:
-    """The engine inputs of one achievement; None when it has no data and was never calculated."""
-    from achievement import selectors as achievement_selectors
-
-    service = achievement.service
-    if service.pk not in batch.indicators:
-        batch.indicators[service.pk] = calc.service_indicators(service)
-    indicators = batch.indicators[service.pk]
-    fields_by_code = batch.values.get(achievement.pk) or {}
-    tick_boxes = calc.tick_box_answers(achievement=achievement, indicators=indicators)
-    if not fields_by_code and not any(tick_boxes.values()) and achievement.pk not in batch.existing:
+def _inputs_hash(batch: _Batch, achievement: Achievement) -> str | None:
+    """The hash of the achievement's inputs; None when it has no data and was never calculated."""
+    digest = batch.digests.get(achievement.pk)
+    answers = batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {})
+    if digest is None and not any(answers.values()) and achievement.pk not in batch.existing:
         return None
-    return calc.inputs_build(
-        service=service,
-        indicators=indicators,
-        fields_by_code=fields_by_code,
-        tick_boxes=tick_boxes,
-        list_size=achievement_selectors.list_size_on(
-            provider_id=achievement.provider_id, date=achievement.achievement_date.date
-        ),
+    return calc.inputs_hash(
+        fingerprint=batch.rules[achievement.service_id].fingerprint,
+        values_digest=digest,
+        list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
+        yes_answers=answers,
     )
 
 
@@ -142,7 +159,7 @@ def _kept(batch: _Batch, achievement: Achievement, inputs_hash: str) -> bool:
     if previous.inputs_hash == inputs_hash:
         if previous.data_version != achievement.data_version:
             previous.data_version = achievement.data_version
-            Calculation.objects.filter(pk=previous.pk).update(data_version=achievement.data_version)
+            batch.versions_kept.append(previous)
         batch.calculations[achievement.pk] = previous
         return True
     declaration = batch.declarations.get(achievement.pk)
@@ -155,46 +172,45 @@ def _kept(batch: _Batch, achievement: Achievement, inputs_hash: str) -> bool:
     return False
 
 
-def _recalculate(batch: _Batch, achievement: Achievement) -> None:
-    """Calculate one achievement and save its calculation if its inputs changed.
+def _reference_figures(batch: _Batch, achievement: Achievement) -> engine_batch.ProviderFigures:
+    """The achievement's figures by the reference engine: for input the batch engine leaves to it
+    (the reference raises ``EngineInputError`` or ``FiguresBeyondStorage`` with its reason)."""
+    rules = batch.rules[achievement.service_id]
+    by_id = rules.by_id
+    fields = batch.fields.get(achievement.pk, {})
+    inputs = calc.inputs_build(
+        service=achievement.service,
+        indicators=list(rules.indicators),
+        fields_by_code={by_id[indicator_id].code: values for indicator_id, values in fields.items() if indicator_id in by_id},
+        tick_boxes=batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {}),
+        list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
+        rules=rules.rules,
+    )
+    return writes.figures_checked(inputs=inputs, result=inputs.calculate())
 
-    A failure of this achievement alone (data the engine refuses, figures beyond what a payment
-    can be, a value the database refuses) is recorded in ``batch.failed``: it keeps its last
-    good calculation, and the rest of the batch goes on."""
+
+def _calculate(batch: _Batch, achievement: Achievement) -> engine_batch.ProviderFigures | None:
+    """The achievement's figures, or None with its failure recorded in ``batch.failed``: a failure
+    of this achievement alone (data the engine refuses, figures beyond what a payment can be)
+    keeps its last good calculation, and the rest of the batch goes on."""
     try:
-        inputs = _inputs(batch, achievement)
-        if inputs is None:
-            return
-        inputs_hash = inputs.inputs_hash
-        if _kept(batch, achievement, inputs_hash):
-            return
-        result = inputs.calculate()
-    except DatabaseError:
-        raise  # the batch's transaction is broken: nothing of it can be written
+        try:
+            return engine_batch.provider_calculate(
+                plan=batch.rules[achievement.service_id].plan,
+                fields=batch.fields.get(achievement.pk, {}),
+                yes_answers=batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {}),
+                list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
+            )
+        except engine_batch.NeedsReference:
+            return _reference_figures(batch, achievement)
     except EngineInputError as exc:
         batch.failed[achievement.pk] = (f"The achievement data cannot be calculated: {exc}.", repr(exc))
-        return
+    except writes.FiguresBeyondStorage as exc:
+        batch.failed[achievement.pk] = (exc.reason, exc.detail)
     except Exception as exc:  # noqa: BLE001 - one achievement's failure must not stop the batch
         logger.exception("Achievement %s not recalculated: the calculation raised", achievement.pk)
         batch.failed[achievement.pk] = (failures.UNEXPECTED, repr(exc))
-        return
-    previous = batch.existing.get(achievement.pk)
-    try:
-        with transaction.atomic():  # a savepoint: a refused write undoes this achievement's only
-            calculation, rows = writes.calculation_write(
-                achievement=achievement, existing=previous, inputs=inputs, inputs_hash=inputs_hash, result=result
-            )
-    except writes.FiguresBeyondStorage as exc:
-        batch.failed[achievement.pk] = (exc.reason, exc.detail)
-        return
-    except DataError as exc:
-        batch.failed[achievement.pk] = (failures.UNEXPECTED, repr(exc))
-        return
-    if previous is not None:
-        batch.replaced.append(previous.pk)
-    batch.calculations[achievement.pk] = calculation
-    batch.written.append((achievement, calculation))
-    batch.new_rows.extend(rows)
+    return None
 
 
 def _failures_write(batch: _Batch) -> None:
@@ -210,25 +226,30 @@ def _amounts_by_indicator(batch: _Batch) -> tuple[dict[int, dict[str, Decimal]],
     """£ per indicator code before and after, by calculation id, for the declarations a changed
     amount sends back (or, not yet declared, whose history says what changed).  Read before the
     old indicator results are replaced."""
-    declared_ids = {
-        batch.calculations[achievement.pk].pk for achievement, _ in batch.written if achievement.pk in batch.declarations
-    }
+    declared = [(a, c) for a, c in batch.written if a.pk in batch.declarations]
     old: dict[int, dict[str, Decimal]] = {}
-    if declared_ids:
-        for calculation_id, code, amount in IndicatorCalculation.objects.filter(
-            calculation_id__in=declared_ids
-        ).values_list("calculation_id", "indicator__code", "amount"):
-            old.setdefault(calculation_id, {})[code] = amount
+    if not declared:
+        return old, {}
+    for calculation_id, code, amount in IndicatorCalculation.objects.filter(
+        calculation_id__in=[c.pk for _, c in declared]
+    ).values_list("calculation_id", "indicator__code", "amount"):
+        old.setdefault(calculation_id, {})[code] = amount
     new: dict[int, dict[str, Decimal]] = {}
-    for row in batch.new_rows:
-        if row.calculation.pk in declared_ids:
-            new.setdefault(row.calculation.pk, {})[row.indicator.code] = row.amount
+    for achievement, calculation in declared:
+        codes = {plan.indicator_id: plan.code for plan in batch.rules[achievement.service_id].plan.indicators}
+        new[calculation.pk] = {codes[row[0]]: row[8] for row in batch.figures[achievement.pk].rows}
     return old, new
 
 
 @transaction.atomic
 def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Calculation]:
     """Recalculate the payments of these achievements; unchanged inputs write nothing.
+
+    Set by set (ADR 0017): the batch's inputs are read in a fixed number of queries (the
+    values' digests computed by the database, list sizes, tick-box answers, calculations); only
+    the achievements whose inputs' hash changed have their values read and are calculated, by the
+    batch engine (``engine_batch``, the same pence as the reference engine); their results are
+    written with one statement per table (``COPY`` for the indicator results on PostgreSQL).
 
     Rules enforced:
     - one calculation per achievement with data (a current submission, or a tick-box Yes); an
@@ -257,14 +278,33 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
         return {}
     batch = _batch_lock(ids)
     for achievement in batch.achievements:
-        _recalculate(batch, achievement)
+        inputs_hash = _inputs_hash(batch, achievement)
+        if inputs_hash is not None and not _kept(batch, achievement, inputs_hash):
+            batch.to_calculate.append((achievement, inputs_hash))
+    writes.data_versions_update(calculations=batch.versions_kept)
+    if batch.to_calculate:
+        batch.fields = calculation_inputs.current_fields(achievement_ids=[a.pk for a, _ in batch.to_calculate])
+        for achievement, _ in batch.to_calculate:
+            figures = _calculate(batch, achievement)
+            if figures is not None:
+                batch.figures[achievement.pk] = figures
     _failures_write(batch)
+    calculated = [(a, h) for a, h in batch.to_calculate if a.pk in batch.figures]
+    if not calculated:
+        return batch.calculations
+    saved = writes.calculations_save(
+        calculated=[(a, batch.existing.get(a.pk), h, batch.figures[a.pk]) for a, h in calculated]
+    )
+    batch.written = [(a, saved[a.pk]) for a, _ in calculated]
+    batch.calculations.update(saved)
     old_amounts, new_amounts = _amounts_by_indicator(batch)
-    writes.indicator_calculations_replace(replaced=batch.replaced, rows=batch.new_rows)
-    if batch.written:
-        workflow.declarations_after_recalculation(
-            calculated=batch.written, declarations=batch.declarations, old_amounts=old_amounts, new_amounts=new_amounts
-        )
+    writes.indicator_results_replace(
+        replaced=[batch.existing[a.pk].pk for a, _ in calculated if a.pk in batch.existing],
+        results=[(saved[a.pk].pk, batch.figures[a.pk].rows) for a, _ in calculated],
+    )
+    workflow.declarations_after_recalculation(
+        calculated=batch.written, declarations=batch.declarations, old_amounts=old_amounts, new_amounts=new_amounts
+    )
     return batch.calculations
 
 
