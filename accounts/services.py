@@ -147,6 +147,16 @@ def message_email_recipients(*, message: Message) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
+def site_link(path: str) -> str:
+    """A full link to a page of CQRS, for an email: ``settings.SITE_URL`` and the page's path (a
+    link that is already absolute is left as it is)."""
+    from django.conf import settings
+
+    if not path or "://" in path:
+        return path
+    return f"{settings.SITE_URL.rstrip('/')}/{path.lstrip('/')}"
+
+
 def message_email_send(*, message_id: int) -> int:
     """Email a message to the members who asked for email; returns how many were sent."""
     from django.conf import settings
@@ -161,7 +171,7 @@ def message_email_send(*, message_id: int) -> int:
         return 0
     body = message.body
     if message.link:
-        body = f"{body}\n\nSign in to CQRS to see it: {message.link}".strip()
+        body = f"{body}\n\nSign in to CQRS to see it: {site_link(message.link)}".strip()
     subject = f"CQRS: {message.subject}"
     sent = send_mass_mail(
         [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients],

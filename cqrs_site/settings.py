@@ -256,6 +256,9 @@ EXTRACT_BATCH_ROWS = env.int("EXTRACT_BATCH_ROWS", default=0)
 # registration links stay valid this many days.
 USER_EMAIL_DOMAINS = env.list("USER_EMAIL_DOMAINS", default=["nhs.net", "nhs.uk"])
 REGISTRATION_LINK_DAYS = env.int("REGISTRATION_LINK_DAYS", default=14)
+# The address of this CQRS, for the full links in notification emails ("Sign in to CQRS to see it:
+# https://cqrs.example.nhs.uk/declarations/4/"); the default is where `make run` serves.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 # Sign in with NHSmail (OpenID Connect).  Hidden unless OIDC_ISSUER and OIDC_CLIENT_ID are set.
 # Client authentication: private_key_jwt with OIDC_PRIVATE_KEY (PEM) or OIDC_PRIVATE_KEY_PATH,
