@@ -48,6 +48,12 @@ _COMMISSIONER_READERS = frozenset(
     {Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT, Role.COMMISSIONING_MANAGEMENT}
 )
 
+# Network Achievement (Data Submission): a PCN's users and the commissioner's (ADR 0020).
+NETWORK_ACHIEVEMENT_ROLES = (
+    Role.ACHIEVEMENT_ENTRY, Role.VIEW, Role.FINANCE_VIEW, Role.DECLARATION_MANAGEMENT,
+    Role.COMMISSIONING_MANAGEMENT, Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT,
+)
+
 # Payments (Reports): the commissioner's Approval and Finance Management, and Finance View.
 _PAYMENTS_READERS = frozenset({Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT, Role.FINANCE_VIEW})
 
@@ -75,6 +81,8 @@ TABS: tuple[Tab, ...] = (
             _for("Record Achievement", "achievement:record_achievement", Role.ACHIEVEMENT_ENTRY, Role.VIEW,
                  screens=("achievement:record_achievement_add", "achievement:record_achievement_detail",
                           "achievement:group_detail", "achievement:group_tick_box")),
+            _for("Network Achievement", "achievement:network_achievements", *NETWORK_ACHIEVEMENT_ROLES,
+                 screens=("achievement:network_achievement",)),
         ),
         prefixes=("achievement:record", "achievement:group", "achievement:submission"),
     ),

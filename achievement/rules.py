@@ -59,3 +59,20 @@ rules.add_perm("achievement.view_record_achievement", holds_a_record_achievement
 rules.add_perm("achievement.view_record_provider_achievement", holds_a_commissioner_entry_role)
 rules.add_perm("achievement.view_achievement", may_read_achievement)
 rules.add_perm("achievement.enter_achievement", may_enter_achievement)
+
+
+# Data Submission > Network Achievement: a PCN's users and its commissioner's (the page shows the
+# PCNs the user works for or commissions: achievement.network_selectors).
+NETWORK_PROVIDER_ROLES = frozenset({Role.ACHIEVEMENT_ENTRY, Role.DECLARATION_MANAGEMENT, Role.VIEW, Role.FINANCE_VIEW})
+NETWORK_COMMISSIONER_ROLES = frozenset(
+    {Role.COMMISSIONING_MANAGEMENT, Role.APPROVAL_MANAGEMENT, Role.FINANCE_MANAGEMENT}
+)
+NETWORK_ROLES = NETWORK_PROVIDER_ROLES | NETWORK_COMMISSIONER_ROLES
+
+
+@rules.predicate
+def holds_a_network_achievement_role(user) -> bool:
+    return permissions.has_any_role(user, NETWORK_ROLES)
+
+
+rules.add_perm("achievement.view_network_achievement", holds_a_network_achievement_role)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import network_views, views
 
 app_name = "achievement"
 
@@ -58,5 +58,12 @@ urlpatterns = [
         "record-provider-achievement/manual-entry/<int:manual_entry_id>/remove/",
         views.RemoveManualEntryProviderView.as_view(),
         name="record_provider_manual_entry_remove",
+    ),
+    # Data Submission > Network Achievement (PCN membership over time, ADR 0020)
+    path("network-achievement/", network_views.ListNetworkAchievementView.as_view(), name="network_achievements"),
+    path(
+        "network-achievement/<int:achievement_id>/",
+        network_views.ShowNetworkAchievementView.as_view(),
+        name="network_achievement",
     ),
 ]
