@@ -49,7 +49,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 # The schema's words, named once (pure Python, like the engine).
-from participation.definitions.kinds import INDICATOR_KINDS, PER_ITEM, POINT_KINDS
+from participation.definitions.kinds import INDICATOR_KINDS, MANAGEMENT_INFORMATION, PER_ITEM, POINT_KINDS
 
 if TYPE_CHECKING:  # the engine does not depend on the catalogue's objects at run time
     from participation.definitions import GroupDef, IndicatorDef
@@ -169,7 +169,7 @@ class IndicatorRule:
             object.__setattr__(self, name, value)
         if self.points < 0:
             raise EngineInputError(f"{where}.points: must not be negative")
-        if self.kind in ("count", "per_capita", PER_ITEM) and self.points != 0:
+        if self.kind in ("count", "per_capita", PER_ITEM, MANAGEMENT_INFORMATION) and self.points != 0:
             raise EngineInputError(f"{where}.points: a {self.kind} indicator earns no points")
         if self.kind == "fraction":
             if self.lower is None or self.upper is None:
@@ -350,6 +350,14 @@ def _apdf(rule: IndicatorRule, values: IndicatorValues, context: ProviderContext
     return Fraction(register, context.list_size) / _exact(national)
 
 
+def _items_claimed(values: IndicatorValues) -> int:
+    """A per_item indicator's Count: ``count``, or ``value`` (the stored-value mapping gives every
+    count-like kind its one field as ``value``); absent is 0.  Both given must agree."""
+    if values.count is not None and values.value is not None and values.count != values.value:
+        raise EngineInputError(f"count {values.count} and value {values.value} disagree")
+    return values.count if values.count is not None else (values.value or 0)
+
+
 def indicator_calculate(
     *, rule: IndicatorRule, values: IndicatorValues, context: ProviderContext
 ) -> IndicatorResult:
@@ -394,7 +402,7 @@ def indicator_calculate(
     elif rule.kind == "per_capita" and values.yes is True:
         amount = round_money(_exact(rule.rate) * context.list_size)
     elif rule.kind == PER_ITEM:
-        items_paid = values.count or 0
+        items_paid = _items_claimed(values)
         if rule.max_items is not None:
             items_paid = min(items_paid, rule.max_items)
         amount = round_money(_exact(rule.amount_per_item) * items_paid)

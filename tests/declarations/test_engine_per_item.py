@@ -161,3 +161,12 @@ def test_payment_never_exceeds_the_cap_times_the_fee(fee, cap, count):
 def test_payment_is_monotone_in_the_count(fee, cap, count, more):
     rule = IndicatorRule(code="P", kind="per_item", amount_per_item=fee, max_items=cap)
     assert pay(rule, count).amount <= pay(rule, count + more).amount
+
+
+def test_the_count_may_arrive_as_the_stored_value():
+    """The calculation's mapping gives a count-like kind its one field (``Count``) as ``value``."""
+    assert indicator_calculate(rule=FLU, values=IndicatorValues(value=7), context=CONTEXT).amount == Decimal("70.42")
+    same = indicator_calculate(rule=FLU, values=IndicatorValues(value=7, count=7), context=CONTEXT)
+    assert same.amount == Decimal("70.42")
+    with pytest.raises(EngineInputError):
+        indicator_calculate(rule=FLU, values=IndicatorValues(value=7, count=8), context=CONTEXT)
