@@ -74,3 +74,22 @@ def test_no_protection_without_protected_from_or_protected_indicators(django_ass
     this_year.protected_from = "QOF2324"
     this_year.save()
     assert protected_points(provider_ids=[provider.pk], service=this_year) == {}
+
+
+def test_achievement_results_show_income_protected_beside_each_protected_indicator(client, orgs, qof, people):
+    from django.urls import reverse
+
+    from .conftest import declaration_for
+
+    qof.protected_from = "QOF2324"
+    qof.save()
+    qof.indicators.filter(code__in=["AF001", "AF006"]).update(income_protected=True)
+    previous_year({orgs["practice"]: {"AF001": "5", "AF006": "7.25"}})  # practice2 had none
+    mine = declaration_for(orgs["practice"], qof)
+    theirs = declaration_for(orgs["practice2"], qof)
+    client.force_login(people["approver"])  # the ICB reads both practices' results
+    page = client.get(reverse("declarations:achievement_results", args=[mine.achievement_id])).content.decode()
+    assert page.count('data-testid="income-protected"') == 2
+    assert "QOF2324 points: <strong>7.25</strong>; this year's achievement: 75.00%" in page
+    other = client.get(reverse("declarations:achievement_results", args=[theirs.achievement_id])).content.decode()
+    assert "No QOF2324 year-end calculation: paid on this year's achievement (75.00%)" in other
