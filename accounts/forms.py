@@ -5,8 +5,10 @@ from django.contrib.auth.forms import AuthenticationForm
 
 
 class SignInForm(AuthenticationForm):
+    # "User ID", as the job aid, Registration and Security Information call it: the email address.
     username = forms.EmailField(
-        label="Email address",
+        label="User ID",
+        help_text="The email address your User Administrator registered you with.",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password = forms.CharField(

@@ -60,7 +60,7 @@ def screenshot():
 def login(page, live_server, email: str, password: str = DEMO_PASSWORD) -> None:
     """Sign in through the sign-in page, as a person would."""
     page.goto(f"{live_server.url}/sign-in/")
-    page.get_by_label("Email address").fill(email)
+    page.get_by_label("User ID").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")

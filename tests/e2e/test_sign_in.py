@@ -45,7 +45,7 @@ def test_each_demo_user_signs_in_and_sees_the_tabs_of_their_roles(demo, live_ser
 
 def test_a_wrong_password_says_so(demo, live_server, page):
     page.goto(f"{live_server.url}/sign-in/")
-    page.get_by_label("Email address").fill("practice@demo.nhs.net")
+    page.get_by_label("User ID").fill("practice@demo.nhs.net")
     page.get_by_label("Password", exact=True).fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Please enter a correct email address and password").first).to_be_visible()
