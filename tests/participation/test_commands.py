@@ -40,7 +40,10 @@ def test_load_quality_service_loads_the_shipped_files_once():
     codes = set(QualityService.objects.values_list("code", flat=True))
     assert {"QOF2324", "QOF2425", "NCD2122", "NCD2425"} <= codes
     qof = QualityService.objects.get(code="QOF2425")
-    assert qof.indicators.count() == 76 and qof.definition_hash and qof.definition["code"] == "QOF2425"
+    # 76 paid indicators and the layout's three management-information components (issue 13)
+    assert qof.indicators.exclude(kind="management_information").count() == 76
+    assert qof.indicators.filter(kind="management_information").count() == 3
+    assert qof.definition_hash and qof.definition["code"] == "QOF2425"
     assert qof.achievement_dates.filter(is_payment_date=True).exists()
     loaded_at = qof.loaded_at
 
