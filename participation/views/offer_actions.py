@@ -26,6 +26,19 @@ class OfferAction:
     question: str  # the heading of the confirmation page
     note: str  # what follows a Yes
     success: str  # the banner once done
+    # A second sentence of the banner naming what was done: "{service}" and "{providers}" filled in.
+    detail: str = ""
+
+
+def providers_named(offers: list[ServiceOffer], *, shown: int = 3) -> str:
+    """"The Densham Surgery (A81001) and Woodbridge Practice (A81017)"; past ``shown``, "and N others"."""
+    names = [f"{offer.provider.name} ({offer.provider.ods_code})" for offer in offers]
+    if len(names) > shown:
+        rest = len(names) - shown
+        return f"{', '.join(names[:shown])} and {rest} other{'s' if rest > 1 else ''}"
+    if len(names) > 1:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return names[0] if names else ""
 
 
 class ActOnTickedOffersView(RoleRequiredMixin, DomainErrorsMixin, View):
@@ -75,6 +88,10 @@ class ActOnTickedOffersView(RoleRequiredMixin, DomainErrorsMixin, View):
                     "hidden": self.hidden_fields(),
                 },
             )
-        action.service(offer_ids=sorted(offer.pk for offer in offers), user=request.user)
-        messages.success(request, action.success)
+        chosen = list(offers.select_related("service", "provider").order_by("provider__name", "pk"))
+        action.service(offer_ids=sorted(offer.pk for offer in chosen), user=request.user)
+        text = action.success
+        if action.detail and chosen:
+            text += " " + action.detail.format(service=chosen[0].service.name, providers=providers_named(chosen))
+        messages.success(request, text)
         return HttpResponseRedirect(back)

@@ -83,6 +83,7 @@ class ManageOffersView(ActOnTickedOffersView):
                 "the Quality Service has been withdrawn."
             ),
             success="You have successfully withdrawn the Quality Service.",
+            detail="{service} has been withdrawn for {providers}.",
         ),
         "cancel": OfferAction(
             services.offers_cancel,
@@ -92,6 +93,7 @@ class ManageOffersView(ActOnTickedOffersView):
                 "the Quality Service has been cancelled."
             ),
             success="You have successfully cancelled the Quality Service.",
+            detail="{service} has been cancelled for {providers}.",
         ),
     }
 
