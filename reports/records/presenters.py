@@ -200,35 +200,48 @@ class NetworkRow:
     practice_name: str
     practice_code: str
     sub_icb: str
-    member_from: str  # membership dates are not recorded yet
-    member_to: str
+    member_from: str  # dd/mm/yyyy, or NOT_RECORDED
+    member_to: str  # dd/mm/yyyy; "" while still a member
 
 
 NOT_RECORDED = "Not recorded"
 
 
-def network_rows(*, practices, pcns) -> list[NetworkRow]:
-    """One row per practice under its PCN (practices with no PCN last), and a row for each PCN
-    with no practice in scope.  Membership dates: the data has none yet (shown as such)."""
-    rows: list[NetworkRow] = []
+def _date(value) -> str:
+    return f"{value:%d/%m/%Y}" if value else NOT_RECORDED
+
+
+def network_rows(*, practices, pcns, memberships=()) -> list[NetworkRow]:
+    """One row per PCN membership of each practice, past and current, with its dates
+    (``memberships``: the recorded ones, docs/adr/0020); a practice with none recorded is a row
+    under its current PCN from a date not recorded; practices with no PCN last, and a row for each
+    PCN with no practice in scope."""
+    by_practice: dict[int, list] = {}
+    for membership in memberships:
+        by_practice.setdefault(membership.practice_id, []).append(membership)
+    keyed: list[tuple[tuple, NetworkRow]] = []
     with_practices: set[int] = set()
     for practice in practices:
-        pcn = practice.pcn
-        if pcn is not None:
-            with_practices.add(pcn.pk)
-        rows.append(
-            NetworkRow(
+        sub_icb = f"{practice.parent.name} ({practice.parent.ods_code})" if practice.parent_id else ""
+        spans = [(m.pcn, m.start, m.end) for m in by_practice.get(practice.pk, ())]
+        if not spans:
+            spans = [(practice.pcn, None, None)]
+        for pcn, start, end in spans:
+            if pcn is not None:
+                with_practices.add(pcn.pk)
+            row = NetworkRow(
                 pcn_name=pcn.name if pcn else "No PCN",
                 pcn_code=pcn.ods_code if pcn else "",
                 practice_name=practice.name,
                 practice_code=practice.ods_code,
-                sub_icb=f"{practice.parent.name} ({practice.parent.ods_code})" if practice.parent_id else "",
-                member_from=NOT_RECORDED,
-                member_to=NOT_RECORDED,
+                sub_icb=sub_icb,
+                member_from=_date(start) if pcn else NOT_RECORDED,
+                member_to=(f"{end:%d/%m/%Y}" if end else "") if pcn else NOT_RECORDED,
             )
-        )
+            keyed.append(((pcn is None, row.pcn_name, row.practice_name, start or dt.date.min), row))
     for pcn in pcns:
         if pcn.pk not in with_practices:
-            rows.append(NetworkRow(pcn.name, pcn.ods_code, "", "", "", NOT_RECORDED, NOT_RECORDED))
-    rows.sort(key=lambda r: (r.pcn_code == "", r.pcn_name, r.practice_name))
-    return rows
+            row = NetworkRow(pcn.name, pcn.ods_code, "", "", "", NOT_RECORDED, NOT_RECORDED)
+            keyed.append(((False, pcn.name, "", dt.date.min), row))
+    keyed.sort(key=lambda item: item[0])
+    return [row for _, row in keyed]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from accounts.errors import NotFound
-from accounts.models import Organisation, OrganisationKind
+from accounts.models import Organisation, OrganisationKind, PcnMembership
 from achievement.models import Achievement
 from declarations import selectors as declaration_selectors
 from declarations.models import Declaration, DeclarationTransition, IndicatorCalculation
@@ -146,6 +146,13 @@ def network_practices(*, user) -> QuerySet[Organisation]:
         .select_related("pcn", "parent")
         .order_by("pcn__name", "name", "pk")
     )
+
+
+def network_memberships(*, user) -> QuerySet[PcnMembership]:
+    """The recorded PCN memberships, past and current, of the practices in the user's scope, with
+    their PCNs (docs/adr/0020)."""
+    practices = network_practices(user=user).values("pk")
+    return PcnMembership.objects.filter(practice_id__in=practices).select_related("pcn")
 
 
 def network_pcns(*, user) -> QuerySet[Organisation]:

@@ -265,13 +265,15 @@ class DownloadReportRunView(RoleRequiredMixin, View):
 
 def _network_rows(user) -> list[presenters.NetworkRow]:
     return presenters.network_rows(
-        practices=selectors.network_practices(user=user), pcns=selectors.network_pcns(user=user)
+        practices=selectors.network_practices(user=user),
+        pcns=selectors.network_pcns(user=user),
+        memberships=selectors.network_memberships(user=user),
     )
 
 
 class ShowNetworkView(RoleRequiredMixin, TemplateView):
     """Reports > Network Organisation Relationship: the PCNs of the user's scope and their
-    practices.  Membership dates are not recorded yet: shown as such."""
+    practices, each membership with its from and to dates (docs/adr/0020)."""
 
     permission = "reports.view_network"
     template_name = "reports/network.html"

@@ -33,7 +33,7 @@ def test_the_network_report_lists_the_pcns_and_their_practices(client_for, orgs,
     rows = list(csv.DictReader(io.StringIO(client.get(reverse("reports:network_csv")).content.decode())))
     assert [r["Practice ODS Code"] for r in rows] == ["", "A81001", "A81017"]
     assert rows[1]["Sub-ICB Location"] == "Tees Valley (16C)"
-    assert rows[1]["Member From"] == "Not recorded"  # membership dates are not in the data yet
+    assert rows[1]["Member From"] == "Not recorded"  # a membership from before they were recorded
     assert lonely.name in client.get(reverse("reports:network")).content.decode()
 
 
