@@ -1,7 +1,8 @@
 """python manage.py export_payments --service CODE --achievement-date YYYY-MM-DD [--format csv|json] [--summary]
 
-One row per provider and indicator (every points-bearing or per-capita indicator of every provider
-with a calculation) on stdout, and nothing else there: messages go to stderr.  With ``--summary``
+One row per provider and indicator (every points-bearing, per-capita or item-of-service indicator of
+every provider with a calculation; an item of service's row has ACHIEVEMENT empty, POINTS ``0.00``
+and AMOUNT the claim, and a monthly service is exported a month at a time) on stdout, and nothing else there: messages go to stderr.  With ``--summary``
 one row per provider instead: its achievement payment, the aspiration paid by the date and the
 balance (``QUALITY_SERVICE,ORG_CODE,ACH_DATE,ACHIEVEMENT_PAYMENT,ASPIRATION_PAID,BALANCE``).
 """
