@@ -180,6 +180,15 @@ def _claims_month(world) -> int:
     return AchievementDate.objects.filter(service__code="FLU2425", date="2024-10-31").values_list("pk", flat=True).first()
 
 
+def _pcn_achievement(world) -> int:
+    """The demo PCN's Network Contract DES achievement (Network Achievement)."""
+    from achievement.models import Achievement
+
+    return Achievement.objects.filter(provider=_org(DEMO_PCN), service__provider_level="pcn").values_list(
+        "pk", flat=True
+    ).first()
+
+
 FINANCE = "finance@demo.nhs.net"
 NATIONAL = "national@demo.nhs.net"
 PRACTICE_USER, COMMISSIONER, ADMIN = "practice@demo.nhs.net", "commissioner@demo.nhs.net", "admin@demo.nhs.net"
@@ -230,6 +239,12 @@ REGISTRY: dict[str, Kwarg] = {
     "declarations:approve_claims_month:achievement_date_id": Kwarg(_claims_month, owners=(COMMISSIONER,)),
     # A prepared report download: only the user who asked for it.
     "report_run_id": Kwarg(_report_run, owners=(FINANCE,)),
+    # Record a PCN move (ADR 0020): the demo practice's page, its ICB's Commissioning Management.
+    "practice_pcn_move:ods_code": Kwarg(lambda w: DEMO_PRACTICE, owners=(COMMISSIONER,)),
+    # Network Achievement (ADR 0020): the demo PCN's NCD achievement, its lead and its ICB.
+    "achievement:network_achievement:achievement_id": Kwarg(
+        _pcn_achievement, owners=("pcnlead@demo.nhs.net", COMMISSIONER)
+    ),
 }
 
 # Pages that are not organisation data: sign-in and sign-out flows, Django's staff admin.
