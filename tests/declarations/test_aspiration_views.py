@@ -120,6 +120,6 @@ def test_declare_shows_calculated_aspiration_paid_and_a_negative_balance_to_reco
     page = client.get(reverse("declarations:declare")).content.decode()
     assert "£99,519.89" in page and f"£{calculated:,.2f}" in page
     recovered = Decimal("99519.89") - calculated
-    assert f"-£{recovered:,.2f}" in page and f"£{recovered:,.2f} is to be recovered" in page
+    assert f"-£{recovered:,.2f}" in page and f"£{recovered:,.2f} to be recovered" in page
     detail = client.get(reverse("declarations:declaration_detail", args=[declaration.pk])).content.decode()
     assert "Aspiration paid" in detail and f"-£{recovered:,.2f}" in detail
