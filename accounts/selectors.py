@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from . import permissions
 from .errors import NotFound
@@ -20,23 +20,37 @@ def _addressed_to(user) -> Q:
     return query
 
 
+def _unread(user) -> Q:
+    """Unread by ``user``: not opened by them, and either sent after they took the role it is
+    addressed to or a task still waiting to be done.
+
+    Messages go to an organisation's holders of a role, not to people, so a user who joins an
+    organisation inherits its Message Centre; what was sent before they joined (a task a colleague
+    has done: "Task done", a notice) is history, not news to them.  A task still open is theirs to do.
+    """
+    opened = Exists(MessageRead.objects.filter(message=OuterRef("pk"), user=user))
+    joined_before = Membership.objects.filter(
+        user=user, organisation_id=OuterRef("organisation_id"), created_at__lte=OuterRef("created_at")
+    )
+    sent_since_joining = (Q(role="") & Exists(joined_before)) | (
+        ~Q(role="") & Exists(joined_before.filter(role=OuterRef("role")))
+    )
+    return ~opened & (sent_since_joining | Q(is_task=True, closed_at__isnull=True))
+
+
 def message_list(*, user) -> QuerySet[Message]:
     """The user's Message Centre: messages to their organisations' holders of their roles,
-    unread first, newest first."""
+    unread first (``_unread``), newest first."""
     return (
         Message.objects.filter(_addressed_to(user))
         .select_related("organisation")
-        .annotate(is_read=Exists(MessageRead.objects.filter(message=OuterRef("pk"), user=user)))
+        .annotate(is_read=ExpressionWrapper(~_unread(user), output_field=BooleanField()))
         .order_by("is_read", "-created_at", "-id")
     )
 
 
 def unread_message_count(*, user) -> int:
-    return (
-        Message.objects.filter(_addressed_to(user))
-        .exclude(Exists(MessageRead.objects.filter(message=OuterRef("pk"), user=user)))
-        .count()
-    )
+    return Message.objects.filter(_addressed_to(user)).filter(_unread(user)).count()
 
 
 def membership_list(*, user) -> QuerySet[Membership]:
