@@ -1,0 +1,97 @@
+"""Recalculation set by set (issue 12, ADR 0017): the statements of a recalculation batch do not
+grow with the number of achievements in it, whether the payments are new, changed or unchanged,
+and recalculating unchanged data writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from achievement import calculation_inputs
+from achievement.models import Achievement
+from declarations import services
+from declarations.models import Calculation, Declaration
+from participation.models import AchievementDate
+from tests.factories import PCNFactory, PracticeFactory
+
+from .factories import ncd_2122, qof_2425, set_tick_box, submit_values
+
+pytestmark = pytest.mark.django_db
+
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)", re.IGNORECASE)
+
+
+def values(n: int) -> dict[str, dict[str, int]]:
+    return {
+        "VI001": {"Numerator": 100 + n, "Denominator": 120 + n},
+        "AF001": {"Atrial Fibrillation Register": 300 + n},
+        "AF006": {"Numerator": 150, "Denominator": 200 + n, "AFIBPCADEC": 3},
+        "QI013": {"Yes/No Flag": n % 2},
+        "VI900": {"Value": n},
+    }
+
+
+def practices_with_data(service, count: int, *, first: int) -> list[int]:
+    return [
+        submit_values(PracticeFactory(), service, values(first + n), list_size=9_000 + 100 * n).pk
+        for n in range(count)
+    ]
+
+
+def statements(ids: list[int]) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        services.calculations_recalculate(achievement_ids=ids)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_a_batch_runs_the_same_statements_for_2_or_8_achievements_new_changed_or_unchanged():
+    qof = qof_2425()
+    few, many = practices_with_data(qof, 2, first=0), practices_with_data(qof, 8, first=10)
+
+    new_few, new_many = statements(few), statements(many)
+    assert len(new_few) == len(new_many)
+    assert Calculation.objects.filter(achievement_id__in=few + many).count() == 10
+    assert Declaration.objects.filter(achievement_id__in=few + many).count() == 10  # 31 March: a payment date
+
+    unchanged_few, unchanged_many = statements(few), statements(many)
+    assert len(unchanged_few) == len(unchanged_many)
+    assert not [sql for sql in unchanged_few + unchanged_many if WRITES.match(sql)], "unchanged data wrote"
+
+    for n, pk in enumerate(few + many):  # every one changes
+        achievement = Calculation.objects.get(achievement_id=pk).achievement
+        submit_values(achievement.provider, qof, values(100 + n), list_size=9_500)
+    changed_few, changed_many = statements(few), statements(many)
+    assert len(changed_few) == len(changed_many)
+    assert set(Calculation.objects.filter(achievement_id__in=few + many).values_list("version", flat=True)) == {2}
+
+
+def test_tick_box_answers_are_read_for_the_whole_batch_at_once():
+    ncd = ncd_2122()
+    pcns = [PCNFactory() for _ in range(8)]
+    date = dt.date(2022, 3, 31)
+    for pcn in pcns:
+        set_tick_box(pcn, ncd, "COV-01", date, True)
+    achievement_date = AchievementDate.objects.get(service=ncd, date=date)
+    ids = [Achievement.objects.create(provider=pcn, service=ncd, achievement_date=achievement_date).pk for pcn in pcns]
+
+    assert len(statements(ids[:2])) == len(statements(ids[2:]))
+    assert Calculation.objects.filter(achievement_id__in=ids).count() == 8
+
+
+def test_the_databases_digest_changes_with_any_value_and_not_otherwise():
+    qof = qof_2425()
+    [pk] = practices_with_data(qof, 1, first=0)
+    before = calculation_inputs.values_digests(achievement_ids=[pk])[pk]
+    achievement = Achievement.objects.get(pk=pk)
+
+    submit_values(achievement.provider, qof, values(0), list_size=9_000)  # a new submission, same values
+    assert calculation_inputs.values_digests(achievement_ids=[pk])[pk] == before
+
+    changed = values(0)
+    changed["AF006"]["AFIBPCADEC"] = 4
+    submit_values(achievement.provider, qof, changed, list_size=9_000)
+    assert calculation_inputs.values_digests(achievement_ids=[pk])[pk] != before
