@@ -262,3 +262,17 @@ def test_the_list_page_runs_a_fixed_number_of_queries(db, administrator, client_
         page = client.get(reverse("declarations:national_figures"))
     assert page.content.decode().count("/declarations/national-figures/") >= 3
     assert len(three) == len(one)
+
+
+def test_the_figures_page_runs_a_fixed_number_of_queries_whatever_the_practices(world, qof, administrator, client_for):
+    client = client_for(administrator)
+    url = reverse("declarations:national_figures_detail", args=[qof.pk, achievement_date(qof).pk])
+    client.get(url)  # warm the session
+    with CaptureQueriesContext(connection) as three:
+        client.get(url)
+    for code in ("A81050", "A81051", "A81052"):
+        declaration_for(PracticeFactory(ods_code=code, commissioner=world["icb"]), qof, AF, list_size=4_000)
+    with CaptureQueriesContext(connection) as six:
+        page = client.get(url)
+    assert "6 practices with year-end data" in page.content.decode()
+    assert len(six) == len(three)
