@@ -193,8 +193,13 @@ def record_financial_year_list(*, user):
 
 def record_achievement_list(*, user, service) -> QuerySet:
     """Every achievement recorded for the service for the user's organisations (the job aid's
-    achievement panel), newest date first, with its last submission's status."""
-    latest = Submission.objects.filter(achievement_id=OuterRef("pk")).order_by("-created_at", "-id")
+    achievement panel), newest date first, with its last submission's status (the Commissioning
+    Organisation's unsubmitted Work in Progress is not the provider's)."""
+    latest = (
+        Submission.objects.filter(achievement_id=OuterRef("pk"))
+        .exclude(status=SubmissionStatus.WORK_IN_PROGRESS, source=SubmissionSource.COMMISSIONER)
+        .order_by("-created_at", "-id")
+    )
     return (
         Achievement.objects.filter(service=service, provider_id__in=record_provider_ids(user=user))
         .select_related("provider", "achievement_date")
@@ -450,8 +455,13 @@ def commissioner_financial_year_list(*, user, roles):
 def commissioner_achievement_list(*, user, roles, service, provider_id: int | None = None) -> QuerySet:
     """Record Provider Achievement's panel: the achievements of the service recorded for the
     providers the user commissions (one of them, given ``provider_id``), newest date first, with
-    the last submission's status."""
-    latest = Submission.objects.filter(achievement_id=OuterRef("pk")).order_by("-created_at", "-id")
+    the last submission's status (the provider's unsubmitted Work in Progress is not the
+    commissioner's)."""
+    latest = (
+        Submission.objects.filter(achievement_id=OuterRef("pk"))
+        .exclude(status=SubmissionStatus.WORK_IN_PROGRESS, source=SubmissionSource.MANUAL)
+        .order_by("-created_at", "-id")
+    )
     achievements = Achievement.objects.filter(
         service=service, provider__in=commissioned_provider_list(user=user, roles=roles)
     )
