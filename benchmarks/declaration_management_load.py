@@ -1,5 +1,6 @@
 """Benchmark: the Declaration Management page of an ICB with 400 practices under 20 concurrent
-users, beside the Home page in the same run (issue 6).
+users, beside the Home page in the same run (issue 6; issue 12: p50 and p95 within 2x the Home
+page's, exit status 1 if not).
 
     .venv/bin/python benchmarks/declaration_management_load.py [--practices 400] [--connections 20] \\
         [--duration 15] [--workers 4] [--port 8765] \\
@@ -37,6 +38,7 @@ from benchmarks.bulk_approve import build_world, fresh_database, setup_django  #
 
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/cqrs_bench_load"
 HOST = "127.0.0.1"
+TARGET_RATIO = 2.0  # issue 12: p50 and p95 within 2x the Home page's, in the same run
 
 # wrk's summary: the percentiles it does not print by itself (p95), and the counts.
 WRK_SCRIPT = """
@@ -153,10 +155,12 @@ def main() -> int:
         if rows != args.practices:
             raise SystemExit(f"Declaration Management lists {body_rows} rows, expected {args.practices}")
         results = {}
+        loads = [_loadavg()]
         for label, url in (("Declaration Management", management), ("Home", home)):
             results[label] = run_wrk(
                 url, cookie, connections=args.connections, duration=args.duration, threads=args.threads
             )
+        loads.append(_loadavg())
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         try:
@@ -164,13 +168,26 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(gunicorn.pid, signal.SIGKILL)
 
+    print(f"load average: {loads[0]} before the runs, {loads[1]} after (/proc/loadavg)")
     print(f"Declaration Management load: ICB of {args.practices} practices ({rows} rows on the page), "
           f"{args.connections} concurrent connections, {args.duration}s each, gunicorn {args.workers} workers, 127.0.0.1")
     print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'requests':>9} {'errors':>7}")
     for label, r in results.items():
         print(f"{label:<24} {r['p50_us'] / 1000:8.1f} {r['p95_us'] / 1000:8.1f} {r['p99_us'] / 1000:8.1f} "
               f"{r['rps']:8.1f} {r['requests']:9d} {r['errors']:7d}")
-    return 0
+    dm, home = results["Declaration Management"], results["Home"]
+    p50, p95 = dm["p50_us"] / home["p50_us"], dm["p95_us"] / home["p95_us"]
+    ok = p50 <= TARGET_RATIO and p95 <= TARGET_RATIO and dm["errors"] == home["errors"] == 0
+    print(f"Declaration Management / Home: p50 {p50:.2f}x, p95 {p95:.2f}x "
+          f"(target within {TARGET_RATIO:.0f}x) -> {'OK' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

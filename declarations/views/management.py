@@ -15,10 +15,11 @@ from accounts import permissions
 from accounts.errors import NotAllowed
 from accounts.formatting import money
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
+from accounts.stencils import render_rows
 from declarations import rules, selectors, services
 from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
 from declarations.models import DeclarationStatus
-from declarations.presenters import declaration_row
+from declarations.presenters import declaration_management_rows
 
 # Job aid "approving declarations", step 5: "CQRS displays a confirmation message that the
 # payment declaration has been successfully approved."
@@ -60,10 +61,21 @@ def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str |
     return form, (None if status == STATUS_ALL else status), service
 
 
+def _detail_url():
+    """A row's link, ``declarations:declaration_detail``: reversed once, not once a row."""
+    marker = 987654321
+    before, after = reverse("declarations:declaration_detail", args=[marker]).split(str(marker))
+    return lambda pk: f"{before}{pk}{after}"
+
+
 class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
     """Achievement > Declaration Management (job aid "approving declarations"): the Status and
     Quality Service filters, a checkbox per row and Select All, Approve; totals of the filtered
-    rows; export as CSV.  A fixed number of queries whatever the number of rows."""
+    rows; export as CSV.  A fixed number of queries whatever the number of rows.
+
+    Every row is on the page (the job aid's Select All approves them all): for an ICB of 400
+    practices the rows are read as values, not models (``selectors.declaration_management_rows``),
+    and rendered from their template by ``accounts.stencils`` (ADR 0018)."""
 
     permission = "declarations.manage_declarations"
     template_name = "declarations/declaration_management.html"
@@ -73,22 +85,25 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
         user = self.request.user
         form, status, service = _management_filters(self.request)
         declarations = selectors.declaration_management_list(user=user, status=status, service=service)
-        rows = [
-            declaration_row(
-                d,
-                url=reverse("declarations:declaration_detail", args=[d.pk]),
-                show_money=True,  # Approval and Finance Management may see money
-                action=rules.approve_action(user, d),
-            )
-            for d in declarations
-        ]
+        rows = declaration_management_rows(
+            selectors.declaration_management_rows(declarations=declarations),
+            url=_detail_url(),
+            action=lambda facts: rules.approve_action(user, facts),
+        )
         totals = selectors.declaration_totals(declarations=declarations)
+        any_selectable = any(row.selectable for row in rows)
         query = self.request.GET.urlencode() or f"status={status or STATUS_ALL}"
         context.update(
             page_title="Declaration Management",
             filter_form=form,
             rows=rows,
-            any_selectable=any(row.selectable for row in rows),
+            rows_html=render_rows(
+                "declarations/_declaration_management_row.html",
+                rows,
+                shape=("selectable", "status_key"),
+                context={"any_selectable": any_selectable},
+            ),
+            any_selectable=any_selectable,
             totals={key: money(value) if key != "count" else value for key, value in totals.items()},
             export_url=f"{reverse('declarations:export_declarations')}?{query}",
             query=query,
