@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from accounts.models import Role
-from achievement import entry_rules, services
-from achievement.errors import AchievementEntryError
+from achievement import entry_rules, selectors, services
+from achievement.errors import AchievementEntryError, AchievementNotAllowed
 from achievement.models import IndicatorValue, SubmissionSource
 from participation.definitions import SHIPPED_DEFINITIONS_DIR, load_service_definition_file
 from participation.models import AchievementDate
@@ -92,3 +92,24 @@ def test_the_extract_refuses_a_manual_claim(phlebotomy_world, tmp_path, settings
     extract = services.extract_load(extract_id=extract.pk)
     assert extract.status == "rejected"
     assert "entered manually by the practice" in extract.errors[0]["message"]
+
+
+def test_a_submitted_months_count_is_final_for_the_practice(phlebotomy_world):
+    """Each month of a monthly service is the last day of its own payment period, so once its
+    count is submitted the practice cannot adjust it (job aid "manual adjustment"); the
+    Commissioning Organisation can (Record Provider Achievement)."""
+    w = phlebotomy_world
+    save = dict(user=w["user"], achievement_id=w["achievement"].pk, group_id=w["indicator"].group_id, submit=True)
+    services.achievement_values_save(values={(w["indicator"].pk, "Count"): 212}, **save)
+    with pytest.raises(AchievementNotAllowed):
+        services.achievement_values_save(values={(w["indicator"].pk, "Count"): 230}, **save)
+    state = next(
+        s
+        for s in entry_rules.entry_states(
+            user=w["user"],
+            data=selectors.entry_data(
+                achievement=w["achievement"], indicators=[w["indicator"]], wip_source=SubmissionSource.MANUAL
+            ),
+        )[0]
+    )
+    assert state.reason == entry_rules.LAST_DAY_SUBMITTED.format(date="31/10/2024")
