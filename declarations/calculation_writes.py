@@ -148,9 +148,10 @@ def figures_checked(*, inputs: calc.CalculationInputs, result: PaymentResult) ->
     largest = max(rows, key=lambda row: abs(row.amount or 0), default=None)
     _check(calculation, _CALCULATION_FIGURES, f" (the largest part for {largest.indicator.code})" if largest else "")
     return engine_batch.ProviderFigures(
-        rows=[tuple(getattr(row, column) for column in _COPY_COLUMNS[1:]) for row in rows],
-        total_points=result.total_points,
-        total_amount=result.total_amount,
+        lines=[engine_batch.copy_line([getattr(row, column) for column in engine_batch.COPY_COLUMNS]) for row in rows],
+        amounts=[int(row.amount * 100) for row in rows],
+        total_cents=int(result.total_points * 100),
+        total_pence=int(result.total_amount * 100),
         cpi=calculation.cpi,
         list_size=inputs.list_size,
     )
@@ -223,41 +224,13 @@ def _calculations_update(calculations: list[Calculation]) -> None:
                        page_size=len(rows))
 
 
-_COPY_COLUMNS = (
-    "calculation_id",
-    "indicator_id",
-    "numerator",
-    "denominator",
-    "register",
-    "value",
-    "answer",
-    "achievement_percent",
-    "points",
-    "amount",
-    "apdf",
-    "patients_to_upper",
-    "amount_at_stake",
-)
+_COPY_COLUMNS = ("calculation_id", *engine_batch.COPY_COLUMNS)
 
 
-def _copy_line(calculation_id: int, row: tuple) -> str:
-    parts = [str(calculation_id)]
-    for value in row:
-        if value is None:
-            parts.append("\\N")
-        elif value is True:
-            parts.append("t")
-        elif value is False:
-            parts.append("f")
-        else:
-            parts.append(str(value))
-    return "\t".join(parts)
-
-
-def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, list[tuple]]]) -> None:
+def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, engine_batch.ProviderFigures]]) -> None:
     """Drop the indicator results of the recalculated calculations, then insert the new ones,
-    (calculation id, rows in ``_COPY_COLUMNS`` order after the first): ``COPY`` on PostgreSQL (a
-    national recalculation writes ~500,000 rows), else bulk_create."""
+    (calculation id, figures): ``COPY`` of the figures' lines on PostgreSQL (a national
+    recalculation writes ~500,000 rows), else bulk_create."""
     if replaced:
         IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
     if not results:
@@ -266,16 +239,16 @@ def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, l
         IndicatorCalculation.objects.bulk_create(
             [
                 IndicatorCalculation(**dict(zip(_COPY_COLUMNS, (calculation_id, *row), strict=True)))
-                for calculation_id, rows in results
-                for row in rows
+                for calculation_id, figures in results
+                for row in figures.rows()
             ],
             batch_size=2000,
         )
         return
     buffer = io.StringIO()
-    buffer.writelines(
-        _copy_line(calculation_id, row) + "\n" for calculation_id, rows in results for row in rows
-    )
+    for calculation_id, figures in results:
+        prefix = f"{calculation_id}\t"
+        buffer.write(prefix + f"\n{prefix}".join(figures.lines) + "\n")
     buffer.seek(0)
     table = connection.ops.quote_name(IndicatorCalculation._meta.db_table)
     with connection.cursor() as cursor:

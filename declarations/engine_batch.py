@@ -46,8 +46,8 @@ from .engine import (
     indicator_calculate,
 )
 
-__all__ = ["FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures", "ServicePlan",
-           "indicator_values", "plan_compile", "provider_calculate", "stored_ratio"]
+__all__ = ["COPY_COLUMNS", "FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures",
+           "ServicePlan", "copy_line", "indicator_values", "plan_compile", "provider_calculate", "stored_ratio"]
 
 FAST_KINDS = frozenset({FRACTION, REGISTER, YES_NO, TICK_BOX, COUNT, PER_CAPITA})
 RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
@@ -199,18 +199,70 @@ def _half_up(numerator: int, denominator: int) -> int:
 class ProviderFigures:
     """One provider's calculated figures, as stored.
 
-    ``rows``: per indicator, in the plan's order, (indicator id, numerator, denominator, register,
-    value, answer, achievement %, points, amount, apdf, patients to upper, amount at stake).
+    ``lines``: per indicator, in the plan's order, its stored result as a line of PostgreSQL's
+    ``COPY`` text (``COPY_COLUMNS`` after the calculation id, tab-separated, ``NULL`` for none), the
+    form a national recalculation writes in; ``amounts``: its pence, for what changed.
     """
 
-    rows: list[tuple]
-    total_points: Decimal
-    total_amount: Decimal
+    lines: list[str]
+    amounts: list[int]
+    total_cents: int
+    total_pence: int
     cpi: Decimal | None
     list_size: int | None
 
+    @property
+    def total_points(self) -> Decimal:
+        return _cents(self.total_cents)
 
-_ZERO = Decimal("0.00")
+    @property
+    def total_amount(self) -> Decimal:
+        return _cents(self.total_pence)
+
+    def rows(self) -> list[tuple]:
+        """The lines as values (``COPY_COLUMNS`` after the calculation id): for writers without COPY."""
+        return [tuple(_parse(text, kind) for text, kind in zip(line.split("\t"), _COLUMN_KINDS, strict=True))
+                for line in self.lines]
+
+
+# The stored columns of an indicator result, in ``COPY`` order after the calculation id.
+COPY_COLUMNS = (
+    "indicator_id", "numerator", "denominator", "register", "value", "answer", "achievement_percent", "points",
+    "amount", "apdf", "patients_to_upper", "amount_at_stake",
+)
+_COLUMN_KINDS = ("int", "int", "int", "int", "int", "bool", "dec", "dec", "dec", "dec", "int", "dec")
+NULL = "\\N"
+
+
+def _parse(text: str, kind: str):
+    if text == NULL:
+        return None
+    if kind == "int":
+        return int(text)
+    if kind == "bool":
+        return text == "t"
+    return Decimal(text)
+
+
+def _text(value) -> str:
+    """A stored value as COPY text: None is ``NULL``, a bool ``t``/``f``, else its str."""
+    if value is None:
+        return NULL
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    return str(value)
+
+
+def copy_line(values: Sequence) -> str:
+    """One indicator result (``COPY_COLUMNS`` values) as a line of COPY text."""
+    return "\t".join(_text(value) for value in values)
+
+
+def _hundredths(value: int) -> str:
+    """An exact number of hundredths (>= 0) as text of 2 places: 1055 -> "10.55"."""
+    return f"{value // 100}.{value % 100:02d}"
 
 
 def _count(value: int | None) -> int | None:
@@ -248,24 +300,26 @@ def provider_calculate(
                 registers[group_code] = _count(register)
     # pence = points in hundredths x factor_num / factor_den (0 when the factor is 0)
     base_num, base_den = plan.vpp_num * size, plan.vpp_den * average
-    group_factors: dict[str, tuple[int, int]] = {}
-    ratio_cache: dict[tuple[int, int], Decimal] = {}
+    factors: dict[object, tuple[int, int, str]] = {}  # (num, den, apdf text) by group code or (own, register)
 
-    def apdf_of(register: int, national_num: int, national_den: int) -> tuple[int, int]:
-        if size == 0 or register == 0:
-            return 0, 1
-        return register * national_den, size * national_num
-
-    def stored(num: int, den: int) -> Decimal:
-        key = (num, den)
-        value = ratio_cache.get(key)
-        if value is None:
-            value = ratio_cache[key] = stored_ratio(num, den)
-            if not -_RATIO_LIMIT < value < _RATIO_LIMIT:
+    def factor_of(key, register: int, national_num: int, national_den: int) -> tuple[int, int, str]:
+        """£/point x CPI x APDF as an integer ratio, and the stored APDF; key None: not weighted."""
+        found = factors.get(key)
+        if found is None:
+            if key is None:
+                apdf_num, apdf_den = 1, 1
+            elif size == 0 or register == 0:
+                apdf_num, apdf_den = 0, 1
+            else:
+                apdf_num, apdf_den = register * national_den, size * national_num
+            apdf = stored_ratio(apdf_num, apdf_den)
+            if not -_RATIO_LIMIT < apdf < _RATIO_LIMIT:
                 raise NeedsReference
-        return value
+            found = factors[key] = (base_num * apdf_num, base_den * apdf_den, str(apdf))
+        return found
 
-    rows: list[tuple] = []
+    lines: list[str] = []
+    amounts: list[int] = []
     total_cents = 0
     total_pence = 0
     context: ProviderContext | None = None
@@ -279,86 +333,110 @@ def provider_calculate(
                     group_registers=registers,
                 )
             extra = extras.get(item.code) if extras else None
-            rows.append(_reference_row(item, indicator_fields, yes_answers.get(item.code), extra, context))
-            total_cents += int(rows[-1][7] * 100)
-            total_pence += int(rows[-1][8] * 100)
+            line, cents, pence = _reference_line(item, indicator_fields, yes_answers.get(item.code), extra, context)
+            lines.append(line)
+            amounts.append(pence)
+            total_cents += cents
+            total_pence += pence
             continue
-        numerator = denominator = register = value = answer = None
-        percent = apdf = patients = at_stake = None
         cents = pence = 0
         if kind == FRACTION:
             numerator = _count(indicator_fields.get(item.value_fields[0]))
             denominator = _count(indicator_fields.get(item.value_fields[1]))
-            if item.value_fields[2] is not None:
-                register = _count(indicator_fields.get(item.value_fields[2]))
+            register = None if item.value_fields[2] is None else _count(indicator_fields.get(item.value_fields[2]))
             if numerator is not None and denominator is not None and numerator > denominator:
                 raise NeedsReference
             earnable = numerator is not None and bool(denominator)
             if earnable:
                 n, d = numerator, denominator
-                percent = _cents(_half_up(10_000 * n, d))
+                percent = _hundredths(_half_up(10_000 * n, d))
                 if 100 * n * item.lower_den <= item.lower_num * d:
                     cents = 0
                 elif 100 * n * item.upper_den >= item.upper_num * d:
                     cents = item.full_cents
                 else:
                     cents = _half_up((n * item.a - d * item.b) * item.c, d * item.dd)
-                needed = -((-item.upper_num * d) // (item.upper_den * 100))
-                patients = max(0, needed - n)
+                patients = max(0, -((-item.upper_num * d) // (item.upper_den * 100)) - n)
                 if patients > _POSITIVE_INTEGER_LIMIT:
                     raise NeedsReference
-        elif kind == REGISTER:
-            register = _count(indicator_fields.get(item.register_field))
-            cents = item.full_cents if (register or 0) > 0 else 0
-        elif kind == YES_NO:
-            flag = indicator_fields.get(YES_NO_FIELD)
-            answer = None if flag is None else flag > 0
-            cents = item.full_cents if answer is True else 0
-        elif kind == TICK_BOX or kind == PER_CAPITA:
-            answer = yes_answers.get(item.code)
-            if kind == TICK_BOX:
-                cents = item.full_cents if answer is True else 0
-        else:  # count
-            value = _count(indicator_fields.get(item.value_field or VALUE_FIELD))
-
-        if kind in POINT_KINDS:
             if item.prevalence == "own":
-                apdf_num, apdf_den = apdf_of(denominator or 0, item.national_num, item.national_den)
+                factor_num, factor_den, apdf = factor_of(
+                    ("own", denominator or 0, item.national_num, item.national_den), denominator or 0,
+                    item.national_num, item.national_den,
+                )
             elif item.prevalence == "group":
-                apdf_num, apdf_den = apdf_of(registers.get(item.rule.group_code, 0), item.national_num, item.national_den)
+                factor_num, factor_den, apdf = factor_of(
+                    item.rule.group_code, registers.get(item.rule.group_code, 0), item.national_num, item.national_den
+                )
             else:
-                apdf_num, apdf_den = 1, 1
-            apdf = stored(apdf_num, apdf_den)
-            if item.prevalence == "group":
-                factor = group_factors.get(item.rule.group_code)
-                if factor is None:
-                    factor = group_factors[item.rule.group_code] = (base_num * apdf_num, base_den * apdf_den)
-            else:
-                factor = (base_num * apdf_num, base_den * apdf_den)
-            pence = _half_up(cents * factor[0], factor[1])
-            if kind == FRACTION and earnable:
-                at_stake_pence = _half_up(item.full_cents * factor[0], factor[1]) - pence
-                if at_stake_pence >= _AMOUNT_PENCE_LIMIT:
+                factor_num, factor_den, apdf = factor_of(None, 1, 1, 1)
+            pence = _half_up(cents * factor_num, factor_den)
+            if earnable:
+                at_stake = _half_up(item.full_cents * factor_num, factor_den) - pence
+                if at_stake >= _AMOUNT_PENCE_LIMIT:
                     raise NeedsReference
-                at_stake = _cents(at_stake_pence)
-        elif kind == PER_CAPITA and answer is True:
-            pence = _half_up(item.rate_num * size * 100, item.rate_den)
+                line = (
+                    f"{item.indicator_id}\t{n}\t{d}\t{NULL if register is None else register}\t{NULL}\t{NULL}\t"
+                    f"{percent}\t{_hundredths(cents)}\t{_hundredths(pence)}\t{apdf}\t{patients}\t{_hundredths(at_stake)}"
+                )
+            else:
+                line = (
+                    f"{item.indicator_id}\t{NULL if numerator is None else numerator}\t"
+                    f"{NULL if denominator is None else denominator}\t{NULL if register is None else register}\t"
+                    f"{NULL}\t{NULL}\t{NULL}\t0.00\t0.00\t{apdf}\t{NULL}\t{NULL}"
+                )
+        elif kind == COUNT:
+            value = _count(indicator_fields.get(item.value_field or VALUE_FIELD))
+            line = (
+                f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL}\t{NULL if value is None else value}\t{NULL}\t{NULL}\t"
+                f"0.00\t0.00\t{NULL}\t{NULL}\t{NULL}"
+            )
+        elif kind == PER_CAPITA:
+            answer = yes_answers.get(item.code)
+            if answer is True:
+                pence = _half_up(item.rate_num * size * 100, item.rate_den)
+            line = (
+                f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL}\t{NULL}\t{_text(answer)}\t{NULL}\t"
+                f"0.00\t{_hundredths(pence)}\t{NULL}\t{NULL}\t{NULL}"
+            )
+        else:  # register, yes/no, tick-box: full points or none, weighted as any points
+            register = answer = None
+            if kind == REGISTER:
+                register = _count(indicator_fields.get(item.register_field))
+                cents = item.full_cents if (register or 0) > 0 else 0
+            elif kind == YES_NO:
+                flag = indicator_fields.get(YES_NO_FIELD)
+                answer = None if flag is None else flag > 0
+                cents = item.full_cents if answer is True else 0
+            else:  # tick-box
+                answer = yes_answers.get(item.code)
+                cents = item.full_cents if answer is True else 0
+            if item.prevalence == "group":
+                factor_num, factor_den, apdf = factor_of(
+                    item.rule.group_code, registers.get(item.rule.group_code, 0), item.national_num, item.national_den
+                )
+            else:
+                factor_num, factor_den, apdf = factor_of(None, 1, 1, 1)
+            pence = _half_up(cents * factor_num, factor_den)
+            line = (
+                f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL if register is None else register}\t{NULL}\t"
+                f"{_text(answer)}\t{NULL}\t{_hundredths(cents)}\t{_hundredths(pence)}\t{apdf}\t{NULL}\t{NULL}"
+            )
         if cents >= _POINTS_CENTS_LIMIT or pence >= _AMOUNT_PENCE_LIMIT:
             raise NeedsReference
         total_cents += cents
         total_pence += pence
-        rows.append(
-            (item.indicator_id, numerator, denominator, register, value, answer, percent,
-             _cents(cents), _cents(pence), apdf, patients, at_stake)
-        )
+        lines.append(line)
+        amounts.append(pence)
     if total_cents >= _TOTAL_POINTS_CENTS_LIMIT or total_pence >= _AMOUNT_PENCE_LIMIT:
         raise NeedsReference
+    cpi = None
+    if plan.pays_points:
+        cpi = stored_ratio(size, average)
+        if not -_RATIO_LIMIT < cpi < _RATIO_LIMIT:
+            raise NeedsReference
     return ProviderFigures(
-        rows=rows,
-        total_points=_cents(total_cents),
-        total_amount=_cents(total_pence),
-        cpi=stored(size, average) if plan.pays_points else None,
-        list_size=list_size,
+        lines=lines, amounts=amounts, total_cents=total_cents, total_pence=total_pence, cpi=cpi, list_size=list_size
     )
 
 
@@ -400,20 +478,23 @@ def indicator_values(
     return IndicatorValues(value=fields.get(value_field or VALUE_FIELD), **extra)
 
 
-def _reference_row(
+def _reference_line(
     item: IndicatorPlan, fields: Mapping[str, int], answer: bool | None, extra, context: ProviderContext
-) -> tuple:
-    """An indicator this module does not compile: the reference engine's figures."""
+) -> tuple[str, int, int]:
+    """An indicator this module does not compile: the reference engine's figures, as a COPY line,
+    its points in hundredths and its pence."""
     values = indicator_values(
         kind=item.kind, register_field=item.register_field, value_field=item.value_field, fields=fields,
         answer=answer, extra=extra,
     )
     result = indicator_calculate(rule=item.rule, values=values, context=context)
-    if result.points * 100 >= _POINTS_CENTS_LIMIT or abs(result.amount) * 100 >= _AMOUNT_PENCE_LIMIT:
+    cents, pence = int(result.points * 100), int(result.amount * 100)
+    if not 0 <= cents < _POINTS_CENTS_LIMIT or not 0 <= pence < _AMOUNT_PENCE_LIMIT:
         raise NeedsReference
-    return (
+    line = copy_line((
         item.indicator_id, values.numerator, values.denominator, values.register, values.value, values.yes,
         result.achievement_display, result.points, result.amount,
         None if result.apdf is None else result.apdf.quantize(RATIO_PLACES),
         result.patients_to_upper, result.amount_at_stake,
-    )
+    ))
+    return line, cents, pence

@@ -236,8 +236,11 @@ def _amounts_by_indicator(batch: _Batch) -> tuple[dict[int, dict[str, Decimal]],
         old.setdefault(calculation_id, {})[code] = amount
     new: dict[int, dict[str, Decimal]] = {}
     for achievement, calculation in declared:
-        codes = {plan.indicator_id: plan.code for plan in batch.rules[achievement.service_id].plan.indicators}
-        new[calculation.pk] = {codes[row[0]]: row[8] for row in batch.figures[achievement.pk].rows}
+        plan = batch.rules[achievement.service_id].plan
+        new[calculation.pk] = {
+            item.code: Decimal(pence).scaleb(-2)
+            for item, pence in zip(plan.indicators, batch.figures[achievement.pk].amounts, strict=True)
+        }
     return old, new
 
 
@@ -300,7 +303,7 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
     old_amounts, new_amounts = _amounts_by_indicator(batch)
     writes.indicator_results_replace(
         replaced=[batch.existing[a.pk].pk for a, _ in calculated if a.pk in batch.existing],
-        results=[(saved[a.pk].pk, batch.figures[a.pk].rows) for a, _ in calculated],
+        results=[(saved[a.pk].pk, batch.figures[a.pk]) for a, _ in calculated],
     )
     workflow.declarations_after_recalculation(
         calculated=batch.written, declarations=batch.declarations, old_amounts=old_amounts, new_amounts=new_amounts
