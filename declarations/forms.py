@@ -86,17 +86,25 @@ STATUS_ALL = "all"
 
 
 class DeclarationManagementFilterForm(forms.Form):
-    """Declaration Management: the Status and Quality Service filters of the job aid."""
+    """Declaration Management: the Status and Quality Service filters of the job aid, and the
+    Cluster of the user's ICB (issue 14: Service Provider Clusters)."""
 
     status = forms.ChoiceField(label="Status", required=False)
     service = _ServiceField(
         label="Quality Service", queryset=QualityService.objects.none(), required=False, empty_label="All Quality Services"
     )
+    cluster = forms.ChoiceField(label="Cluster", required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [(STATUS_ALL, "All statuses"), *DeclarationStatus.choices]
         self.fields["service"].queryset = selectors.declaration_management_services(user=user)
+        # Read once, for the select and the check (a ModelChoiceField's select counts, then reads).
+        self._clusters = {str(c.pk): c for c in selectors.declaration_management_clusters(user=user)}
+        self.fields["cluster"].choices = [("", "All clusters"), *((pk, c.name) for pk, c in self._clusters.items())]
+
+    def clean_cluster(self):
+        return self._clusters.get(self.cleaned_data["cluster"])
 
 
 class _TickedIds(forms.TypedMultipleChoiceField):

@@ -23,6 +23,7 @@ from participation.models import (
     FinancialYear,
     Indicator,
     IndicatorKind,
+    ProviderCluster,
     ProviderLevel,
     QualityService,
 )
@@ -247,17 +248,31 @@ def declarations_declared(*, user) -> QuerySet[Declaration]:
 
 
 def declaration_management_list(
-    *, user, status: str | None = None, service: QualityService | None = None
+    *,
+    user,
+    status: str | None = None,
+    service: QualityService | None = None,
+    cluster: ProviderCluster | None = None,
 ) -> QuerySet[Declaration]:
     """Declaration Management: the declarations of the providers commissioned by the ICBs where
-    the user holds Approval or Finance Management, filtered by status and Quality Service."""
+    the user holds Approval or Finance Management, filtered by status, Quality Service and the
+    cluster of providers (one of ``declaration_management_clusters``)."""
     commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
     declarations = _declarations().filter(provider__commissioner_id__in=commissioner_ids)
     if status:
         declarations = declarations.filter(status=status)
     if service is not None:
         declarations = declarations.filter(service=service)
+    if cluster is not None:
+        declarations = declarations.filter(provider__clusters=cluster)
     return declarations
+
+
+def declaration_management_clusters(*, user) -> QuerySet[ProviderCluster]:
+    """The Cluster filter's choices: the clusters of the ICBs where the user holds Approval or
+    Finance Management."""
+    commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
+    return ProviderCluster.objects.filter(commissioner_id__in=commissioner_ids).order_by("name", "pk")
 
 
 # What Declaration Management shows and decides of each row (its checkbox: rules.approve_action).

@@ -40,16 +40,18 @@ CSV_COLUMNS = (
 )
 
 
-def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str | None, object]:
-    """The filter form and the (status, service) it selects; by default the rows waiting for the
-    user: Awaiting Commissioning Organisation Approval for Approval Management, else Awaiting
-    Finance Approval."""
+def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str | None, dict]:
+    """The filter form, the status it selects and the other filters (service, cluster); by
+    default the rows waiting for the user: Awaiting Commissioning Organisation Approval for
+    Approval Management, else Awaiting Finance Approval."""
     user = request.user
-    if "status" in request.GET or "service" in request.GET:
+    cluster = None
+    if "status" in request.GET or "service" in request.GET or "cluster" in request.GET:
         form = DeclarationManagementFilterForm(request.GET, user=user)
         form.is_valid()
         status = form.cleaned_data.get("status") or STATUS_ALL
         service = form.cleaned_data.get("service")
+        cluster = form.cleaned_data.get("cluster")
     else:
         status = (
             DeclarationStatus.AWAITING_COMMISSIONER
@@ -58,7 +60,7 @@ def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str |
         )
         service = None
         form = DeclarationManagementFilterForm(initial={"status": status}, user=user)
-    return form, (None if status == STATUS_ALL else status), service
+    return form, (None if status == STATUS_ALL else status), {"service": service, "cluster": cluster}
 
 
 def _detail_url():
@@ -70,7 +72,7 @@ def _detail_url():
 
 class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
     """Achievement > Declaration Management (job aid "approving declarations"): the Status and
-    Quality Service filters, a checkbox per row and Select All, Approve; totals of the filtered
+    Quality Service filters (and the Cluster, issue 14), a checkbox per row and Select All, Approve; totals of the filtered
     rows; export as CSV.  A fixed number of queries whatever the number of rows.
 
     Every row is on the page (the job aid's Select All approves them all): for an ICB of 400
@@ -83,8 +85,8 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        form, status, service = _management_filters(self.request)
-        declarations = selectors.declaration_management_list(user=user, status=status, service=service)
+        form, status, filters = _management_filters(self.request)
+        declarations = selectors.declaration_management_list(user=user, status=status, **filters)
         rows = declaration_management_rows(
             selectors.declaration_management_rows(declarations=declarations),
             url=_detail_url(),
@@ -130,9 +132,9 @@ class ExportDeclarationsView(RoleRequiredMixin, View):
     permission = "declarations.manage_declarations"
 
     def get(self, request):
-        _, status, service = _management_filters(request)
+        _, status, filters = _management_filters(request)
         declarations = selectors.declaration_management_list(
-            user=request.user, status=status, service=service
+            user=request.user, status=status, **filters
         ).select_related("provider__pcn")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="declarations.csv"'
