@@ -19,7 +19,7 @@ from fractions import Fraction
 from functools import reduce
 from operator import or_
 
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from accounts.models import ListSize, OrganisationKind
 from participation.definitions import DEFAULT_REGISTER_FIELD
@@ -77,15 +77,16 @@ def national_figures_derive(*, achievement_date: AchievementDate, group_ids: lis
         .order_by("-date")
         .values("size")[:1]
     )
+    current = Submission.objects.filter(achievement=OuterRef("pk"), is_current=True).values("pk")[:1]
     taking_part = (
         Achievement.objects.filter(
             achievement_date=achievement_date, provider__kind=OrganisationKind.PRACTICE
         )
-        .filter(Exists(Submission.objects.filter(achievement=OuterRef("pk"), is_current=True)))
-        .annotate(list_size=latest_size)
-        .filter(list_size__isnull=False)
+        .annotate(list_size=latest_size, submission_id=Subquery(current))
+        .filter(list_size__isnull=False, submission_id__isnull=False)
     )
-    sizes = list(taking_part.values_list("pk", "list_size"))
+    # (current submission id, list size) of each practice taking part
+    sizes = list(taking_part.values_list("submission_id", "list_size"))
     if group_ids is None:
         group_ids = [group.pk for group in weighted_groups(service_id=achievement_date.service_id)]
     registers = dict.fromkeys(group_ids, 0)
@@ -94,9 +95,11 @@ def national_figures_derive(*, achievement_date: AchievementDate, group_ids: lis
         wanted = reduce(
             or_, (Q(indicator_id=pk, field_name=name) for pk, (_, name) in fields.items())
         )
+        # the fact table's primary key (submission, indicator, field name) answers this directly
         totals = (
-            IndicatorValue.objects.filter(wanted, submission__is_current=True)
-            .filter(submission__achievement_id__in=taking_part.values("pk"))
+            IndicatorValue.objects.filter(
+                wanted, submission_id__in=[pk for pk, _ in sizes], indicator_id__in=list(fields)
+            )
             .values("indicator_id")
             .annotate(total=Sum("value"))
             .values_list("indicator_id", "total")
