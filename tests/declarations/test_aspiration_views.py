@@ -123,3 +123,26 @@ def test_declare_shows_calculated_aspiration_paid_and_a_negative_balance_to_reco
     assert f"-£{recovered:,.2f}" in page and f"£{recovered:,.2f} to be recovered" in page
     detail = client.get(reverse("declarations:declaration_detail", args=[declaration.pk])).content.decode()
     assert "Aspiration paid" in detail and f"-£{recovered:,.2f}" in detail
+
+
+def test_the_providers_schedule_runs_a_fixed_number_of_queries(client, world, people, orgs):
+    calculate(client, people["approver"], world)
+    manager = member(orgs["practice"], Role.VIEW, email="viewer@example.nhs.net")
+    client.force_login(manager)
+    url = reverse("declarations:aspiration_payments")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    from .factories import qof_2425
+
+    ncd_like = qof_2425("QOF2526")  # another service with aspiration for the same practice
+    ncd_like.aspiration_percent, ncd_like.aspiration_from = Decimal(70), "QOF2223"
+    ncd_like.save()
+    offer(ncd_like, orgs["practice"], OfferStatus.APPROVED)
+    from declarations.aspiration import services
+
+    services.aspirations_prepare(service=ncd_like, commissioner=orgs["icb"])
+    with CaptureQueriesContext(connection) as two:
+        page = client.get(url).content.decode()
+    assert page.count('data-testid="aspiration-payment"') == 2
+    assert len(two.captured_queries) == len(one.captured_queries)
