@@ -214,3 +214,16 @@ def test_export_payments_summary_nets_off_the_aspiration_paid(world, people):
     ]
     february, _ = run("export_payments", "--service", "QOF2425", "--achievement-date", "2025-02-28", "--summary")
     assert february == [february[0]]  # no calculation on 28 February: no rows
+
+
+def test_paid_by_date_for_many_rows_in_two_queries(world, people, django_assert_num_queries):
+    approve_all(world, people)
+    practice, practice2, qof = world["practice"], world["practice2"], world["qof"]
+    with django_assert_num_queries(2):
+        paid = selectors.PaidByDate(service_ids=[qof.pk, world["previous"].pk])
+    with django_assert_num_queries(0):
+        assert paid.paid(practice.pk, qof.pk, QOF_DATE) == Decimal("99519.89")
+        assert paid.paid(practice.pk, qof.pk, dt.date(2024, 5, 31)) == Decimal("8293.32") * 2
+        assert paid.paid(practice2.pk, qof.pk, QOF_DATE) == Decimal("0.08")
+        assert paid.paid(world["other_practice"].pk, qof.pk, QOF_DATE) == Decimal("0.00")  # none approved
+        assert paid.paid(practice.pk, world["previous"].pk, QOF_DATE) is None  # no aspiration there
