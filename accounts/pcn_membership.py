@@ -153,10 +153,13 @@ def record_moves(*, wanted: dict[int, int | None], effective: dt.date, user=None
     The caller's transaction; the practices are locked.  A practice already there is left
     alone; a practice without recorded memberships gets its history first (its current PCN
     from a date not recorded).  Ends the open membership the day before ``effective``, opens the
-    new one on it, and sets ``Organisation.pcn``.  Raises ``Invalid`` (nothing written) when a
-    move would not be after the practice's current membership began (``MovesRefused``).  Tells the listeners.
+    new one on it, and sets ``Organisation.pcn``.  Raises ``MovesRefused`` (nothing written) when a
+    move would not be after the practice's current membership began, or ``effective`` is in the
+    future (``Organisation.pcn`` is the PCN of today).  Tells the listeners.
     """
     now = now or timezone.now()
+    if effective > timezone.localdate(now):
+        raise MovesRefused({pk: f"The date of the move ({effective:%d/%m/%Y}) is in the future." for pk in wanted})
     practices = {
         p.pk: p for p in Organisation.objects.select_for_update().filter(pk__in=list(wanted), kind=OrganisationKind.PRACTICE)
     }

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import FormView
 
 from . import pcn_membership, selectors
@@ -31,6 +32,7 @@ class PcnMoveForm(forms.Form):
         self.fields["pcn"].choices = [("", "Select a PCN"), (NO_PCN, "No PCN (the practice leaves its PCN)")] + [
             (str(pcn.pk), f"{pcn.name} ({pcn.ods_code})") for pcn in pcns if pcn.pk != current_pcn_id
         ]
+        self.fields["effective"].max_value = timezone.localdate()  # the PCN of today is Organisation.pcn
         self.helper = FormHelper()
         self.helper.add_input(Submit("record", "Record move"))
 

@@ -178,17 +178,19 @@ def pcn_members_moved(moves: Sequence[PcnMove], user=None) -> list[int]:
     achievements feed are recalculated (after the commit).  Returns the PCNs' achievement ids."""
     from achievement import hooks
 
+    if not moves:
+        return []
+    by_practice = {move.practice_id: move for move in moves}
+    dates = Achievement.objects.filter(
+        provider_id__in=list(by_practice),
+        service__provider_level=ProviderLevel.PCN,
+        achievement_date__date__gte=min(move.effective for move in moves),
+    ).values_list("provider_id", "service_id", "achievement_date_id", "achievement_date__date")
     targets: set[tuple[int, int, int, dt.date]] = set()
-    for move in moves:
-        pcns = [pcn for pcn in (move.from_pcn_id, move.to_pcn_id) if pcn is not None]
-        if not pcns:
-            continue
-        dates = Achievement.objects.filter(
-            provider_id=move.practice_id,
-            service__provider_level=ProviderLevel.PCN,
-            achievement_date__date__gte=move.effective,
-        ).values_list("service_id", "achievement_date_id", "achievement_date__date")
-        targets |= {(pcn, service_id, date_id, date) for service_id, date_id, date in dates for pcn in pcns}
+    for practice_id, service_id, date_id, date in dates:  # one query, whatever the number of moves
+        move = by_practice[practice_id]
+        if date >= move.effective:
+            targets |= {(pcn, service_id, date_id, date) for pcn in (move.from_pcn_id, move.to_pcn_id) if pcn}
     if not targets:
         return []
     ids = pcns_reaggregate(targets=targets, note=_move_note(moves), user=user, now=timezone.now())

@@ -98,6 +98,20 @@ def test_a_move_not_after_the_current_membership_began_is_refused_and_writes_not
     assert spans(practice) == before
 
 
+def test_a_move_in_the_future_is_refused(orgs, client, commissioner):
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    with pytest.raises(pcn_membership.MovesRefused, match="is in the future"):
+        pcn_membership.record_moves(wanted={orgs["practice"].pk: orgs["pcn2"].pk}, effective=tomorrow)
+    client.force_login(commissioner)
+    response = client.post(
+        reverse("practice_pcn_move", args=["A81001"]),
+        {"pcn": str(orgs["pcn2"].pk), "effective_day": str(tomorrow.day), "effective_month": str(tomorrow.month),
+         "effective_year": str(tomorrow.year)},
+    )
+    assert "Date of the move must be the same as or before" in response.content.decode()
+    assert not PcnMembership.objects.exists()
+
+
 def test_a_practice_already_in_the_pcn_does_not_move(orgs):
     assert pcn_membership.record_moves(wanted={orgs["practice"].pk: orgs["pcn"].pk}, effective=APRIL) == []
     assert not PcnMembership.objects.exists()

@@ -5,11 +5,14 @@ The commissioner opens The Dovecot Surgery's page (Stockton PCN), records its mo
 Stockton PCN from 01/04/2024 (before every Network Contract DES 2024/25 achievement date), sees the
 membership with its dates, and finds the practice among North Stockton PCN's members on
 31/03/2025 in Data Submission > Network Achievement.  Both PCNs' 31/03/2025 payments, read on
-their declaration pages before and after, have changed; the PCN lead is told why on Home."""
+their declaration pages before and after, have changed.
+
+Set AXE_CORE_JS to axe-core's axe.min.js to run axe on each new page as well."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -31,6 +34,17 @@ MOVER = ("A81025", "The Dovecot Surgery")
 def demo_world(transactional_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     call_command("seed_demo", verbosity=0)
+
+
+def _axe(page) -> None:
+    script = os.environ.get("AXE_CORE_JS")
+    if not script:
+        return
+    page.evaluate(Path(script).read_text())
+    violations = page.evaluate(
+        "async () => (await axe.run(document)).violations.map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' '))"
+    )
+    assert violations == [], violations
 
 
 def _ncd_payment_url(live_server, pcn_code: str) -> str:
@@ -59,6 +73,7 @@ def test_a_practice_moves_pcn_and_both_pcns_payments_change(demo_world, live_ser
     expect(page.get_by_test_id("pcn-memberships")).to_contain_text("Stockton PCN (U89141)")
     page.get_by_role("link", name="Record a PCN move").click()
     expect(page.get_by_role("heading", name="Record a PCN move")).to_be_visible()
+    _axe(page)
     page.get_by_label("Primary Care Network from the date").select_option(label="North Stockton PCN (U07032)")
     page.get_by_label("Day").fill("1")
     page.get_by_label("Month").fill("4")
@@ -70,6 +85,7 @@ def test_a_practice_moves_pcn_and_both_pcns_payments_change(demo_world, live_ser
     expect(memberships.locator("tr", has_text="U89141")).to_contain_text("31/03/2024")
     expect(memberships.locator("tr", has_text="U07032")).to_contain_text("01/04/2024")
     screenshot(page, "pcn-move-recorded")
+    _axe(page)
 
     # Data Submission > Network Achievement: the practice counts for North Stockton PCN now.
     page.locator(".nhsuk-header__navigation-list a", has_text="Data Submission").click()
@@ -80,6 +96,7 @@ def test_a_practice_moves_pcn_and_both_pcns_payments_change(demo_world, live_ser
     ).get_by_role("link", name="31/03/2025").click()
     expect(page.get_by_test_id("network-members")).to_contain_text(f"{MOVER[1]} ({MOVER[0]})")
     screenshot(page, "pcn-move-network-achievement")
+    _axe(page)
 
     # Both PCNs' payments were recalculated and changed.
     stockton_after, north_after = _amount(page, stockton_url), _amount(page, north_url)
