@@ -101,11 +101,16 @@ class ManageOffersView(ActOnTickedOffersView):
         service = selectors.offered_service(user=self.request.user, service_id=self.kwargs["service_pk"])
         return selectors.offers_commissioned(user=self.request.user).filter(service=service)
 
+    def hidden_fields(self) -> dict[str, str]:
+        """The list's filters (Status, Cluster, search, Sort by), posted again with Yes and kept
+        on the way back."""
+        post = self.request.POST
+        return {
+            "status": post.get("status", "Offered"),
+            **{name: post.get(name, "") for name in ("cluster", "q", "sort")},
+        }
+
     def error_url(self) -> str:
         return url_with_query(
-            reverse("participation:offered_service", args=[self.kwargs["service_pk"]]),
-            status=self.request.POST.get("status", "Offered"),
+            reverse("participation:offered_service", args=[self.kwargs["service_pk"]]), **self.hidden_fields()
         )
-
-    def hidden_fields(self) -> dict[str, str]:
-        return {"status": self.request.POST.get("status", "Offered")}

@@ -267,3 +267,17 @@ def test_the_sub_tab_is_shown_to_commissioning_management_only(client, world):
     client.force_login(pcn_lead)
     assert "Service Provider Clusters" not in client.get(reverse("home")).content.decode()
     assert OrganisationKind.PCN == world.pcn.kind
+
+
+def test_withdrawing_from_a_filtered_list_comes_back_to_the_same_filters(client, world, service):
+    cluster = ProviderClusterFactory(commissioner=world.icb, providers=world.practices[:2])
+    item = offer(service, world.practices[0])
+    client.force_login(world.commissioner)
+    response = client.post(
+        reverse("participation:manage_offers", args=[service.pk]),
+        {"action": "withdraw", "offers": [item.pk], "status": "Offered", "cluster": cluster.pk, "q": "Practice",
+         "sort": "ods", "confirm": "yes"},
+    )
+    assert response.status_code == 302
+    location = response["Location"]
+    assert f"cluster={cluster.pk}" in location and "q=Practice" in location and "sort=ods" in location
