@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.models import OrganisationKind
 from achievement import services
@@ -120,3 +121,30 @@ def test_the_national_extract_with_the_layouts_management_information_rows_loads
     assert (extract.status, extract.error_count) == (ExtractStatus.LOADED, 0), extract.errors[:3]
     assert extract.rows_done == written
     assert IndicatorValue.objects.filter(indicator__code__in=MI_CODES).count() == 3 * len(MI_CODES)
+
+
+def test_record_achievement_shows_the_management_information_values(shipped_qof, tmp_path, client):
+    from accounts.models import Organisation, Role
+    from achievement.models import Achievement
+    from participation.models import IndicatorGroup
+    from tests.factories import member
+
+    _practices(shipped_qof, ["A81001"])
+    lines = [
+        HEADER,
+        row("A81001", "COPD015", MI_FIELD, 210),
+        *(row("A81001", code, MI_FIELD, value) for code, value in zip(MI_CODES, (1234, 567, 89), strict=True)),
+        row("A81001", "LISTSIZE", "Registered Population", 9_800),
+    ]
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    services.extract_load(extract_id=services.extract_receive(path=path).pk)
+    achievement = Achievement.objects.get(provider__ods_code="A81001")
+    group = IndicatorGroup.objects.get(service=shipped_qof, code="COPD")
+    client.force_login(member(Organisation.objects.get(ods_code="A81001"), Role.VIEW, email="viewer@example.nhs.net"))
+
+    page = client.get(reverse("achievement:group_detail", args=[achievement.pk, group.pk])).content.decode()
+
+    starts = [page.index(f"{code}:") for code in MI_CODES] + [page.index("Submissions for")]
+    for (code, value), start, end in zip(zip(MI_CODES, ("1,234", "567", "89"), strict=True), starts, starts[1:], strict=False):
+        assert f"{MI_FIELD}" in page[start:end] and f">{value}<" in page[start:end].replace(" ", "").replace("\n", ""), code
