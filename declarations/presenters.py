@@ -23,6 +23,12 @@ _BAR_COLOURS = {"upper": "#007f3b", "between": "#005eb8", "lower": "#d5281b"}
 # A cell with nothing to show: the Points of a kind not paid in points (a count, a per-capita
 # payment), the Payment of a kind never paid (a count).
 NOTHING_SHOWN = "-"
+# An indicator whose data have not been submitted: missing data read as missing, never as zero
+# (a fraction without its Numerator or Denominator is not "no patients in the denominator").
+NOT_SUBMITTED = "Not submitted: no achievement data for this indicator yet"
+NOT_EARNABLE = "Not earnable: no patients in the denominator"
+# A value the Commissioning Organisation entered (Record Provider Achievement).
+COMMISSIONER_ENTRY = "Commissioning Organisation entry"
 
 
 def percent(value: Decimal | None) -> str | None:
@@ -77,6 +83,9 @@ class IndicatorResultRow:
     amount_at_stake: str | None  # None unless the viewer may see money
     not_earnable: bool
     chart: Chart | None
+    not_submitted: bool = False  # its data are missing (not zero)
+    # "Commissioning Organisation entry (Numerator)" when the commissioner entered its values.
+    source_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,27 +114,51 @@ def _chart(result: IndicatorCalculation) -> Chart | None:
     )
 
 
-def _achievement_shown(*, kind: str, not_earnable: bool, answer: str | None, result: IndicatorCalculation) -> str:
+def _not_submitted(kind: str, result: IndicatorCalculation) -> bool:
+    """Are the indicator's data missing from the calculated achievement?  A fraction without its
+    Numerator or Denominator, a Yes/No without its flag, a count, an item of service or a register
+    without its value.  (A tick-box or per-capita indicator always has a value: it defaults to No.)"""
+    if kind == IndicatorKind.FRACTION:
+        return result.numerator is None or result.denominator is None
+    if kind == IndicatorKind.YES_NO:
+        return result.answer is None
+    if kind == IndicatorKind.REGISTER:
+        return result.register is None
+    if kind in (IndicatorKind.COUNT, IndicatorKind.PER_ITEM):
+        return result.value is None
+    return False
+
+
+def _achievement_shown(
+    *, kind: str, not_earnable: bool, answer: str | None, result: IndicatorCalculation, not_submitted: bool = False
+) -> str:
     """The Achievement cell of a row without a percentage (a percentage is shown with its
     numerator and denominator)."""
+    if not_submitted:
+        return NOT_SUBMITTED
     if not_earnable:
-        return "Not earnable: no patients in the denominator"
+        return NOT_EARNABLE
     if answer:
         return answer
     if kind == IndicatorKind.REGISTER:
         return f"Register {'not submitted' if result.register is None else result.register}"
-    if kind == IndicatorKind.COUNT and result.value is not None:
+    if kind in (IndicatorKind.COUNT, IndicatorKind.MANAGEMENT_INFORMATION) and result.value is not None:
         return str(result.value)
+    if kind == IndicatorKind.PER_ITEM and result.value is not None:  # an item of service's Count (issue 16)
+        return f"{result.value} item{'' if result.value == 1 else 's'}"
     return NOTHING_SHOWN
 
 
-def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRow:
+def _row(result: IndicatorCalculation, *, show_money: bool, commissioner_fields=()) -> IndicatorResultRow:
     indicator = result.indicator
     is_fraction = indicator.kind == IndicatorKind.FRACTION
     points, points_available = f"{result.points:.2f}", f"{indicator.points:.2f}"
     amount = money(result.amount) if show_money else None
-    answer = ("Yes" if result.answer else "No") if indicator.kind in kinds.YES_NO_KINDS else None
-    not_earnable = is_fraction and not result.denominator
+    not_submitted = _not_submitted(indicator.kind, result)
+    answer = (
+        ("Yes" if result.answer else "No") if indicator.kind in kinds.YES_NO_KINDS and not not_submitted else None
+    )
+    not_earnable = is_fraction and not not_submitted and not result.denominator
     return IndicatorResultRow(
         code=indicator.code,
         name=indicator.name,
@@ -138,7 +171,7 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
         answer=answer,
         achievement=percent(result.achievement_percent),
         achievement_shown=_achievement_shown(
-            kind=indicator.kind, not_earnable=not_earnable, answer=answer, result=result
+            kind=indicator.kind, not_earnable=not_earnable, answer=answer, result=result, not_submitted=not_submitted
         ),
         lower=_threshold(indicator.lower) if is_fraction else None,
         upper=_threshold(indicator.upper) if is_fraction else None,
@@ -151,6 +184,8 @@ def _row(result: IndicatorCalculation, *, show_money: bool) -> IndicatorResultRo
         amount_at_stake=money(result.amount_at_stake) if show_money else None,
         not_earnable=not_earnable,
         chart=_chart(result),
+        not_submitted=not_submitted,
+        source_label=f"{COMMISSIONER_ENTRY} ({', '.join(sorted(commissioner_fields))})" if commissioner_fields else "",
     )
 
 
@@ -172,13 +207,21 @@ class AchievementResults:
 
     @classmethod
     def build(
-        cls, *, calculation: Calculation, results: Iterable[IndicatorCalculation], show_money: bool
+        cls,
+        *,
+        calculation: Calculation,
+        results: Iterable[IndicatorCalculation],
+        show_money: bool,
+        commissioner_entries: dict[str, set[str]] | None = None,
     ) -> AchievementResults:
+        """``commissioner_entries``: {indicator code: field names} the Commissioning Organisation
+        entered (``achievement.selectors.commissioner_entry_codes``): those rows say so."""
         results = list(results)
+        entries = commissioner_entries or {}
         groups: list[GroupResults] = []
         for result in results:
             group = result.indicator.group
-            row = _row(result, show_money=show_money)
+            row = _row(result, show_money=show_money, commissioner_fields=entries.get(result.indicator.code, ()))
             if groups and groups[-1].name == group.name and groups[-1].domain == group.domain.name:
                 groups[-1] = GroupResults(groups[-1].domain, group.name, (*groups[-1].rows, row))
             else:

@@ -10,9 +10,11 @@ from django.views.generic import TemplateView
 from accounts import permissions
 from accounts.formatting import money
 from accounts.mixins import RoleRequiredMixin
+from achievement import selectors as achievement_selectors
 from declarations import selectors
 from declarations.forms import AchievementResultsFilterForm
 from declarations.presenters import AchievementResults
+from participation.national import NOT_YET_SET, national_figures_pending
 
 RESULTS_PER_PAGE = 50
 
@@ -83,12 +85,17 @@ class ShowAchievementResultsView(RoleRequiredMixin, TemplateView):
                 calculation=calculation,
                 results=selectors.indicator_result_list(calculation=calculation),
                 show_money=permissions.can_see_money(user, achievement.provider),
+                commissioner_entries=achievement_selectors.commissioner_entry_codes(achievement_id=achievement.pk),
             )
         list_url = reverse("declarations:results")
         context.update(
             page_title=f"Achievement Results: {achievement.provider.name}",
             achievement=achievement,
             results=results,
+            national_figures_pending=NOT_YET_SET
+            if results is not None
+            and national_figures_pending(service=achievement.service, achievement_date_id=achievement.achievement_date_id)
+            else None,
             breadcrumbs=[
                 ("Home", reverse("home")),
                 (
