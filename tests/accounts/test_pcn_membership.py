@@ -143,6 +143,24 @@ def test_the_membership_changes_after_a_declaration_are_found(orgs):
     assert pcn_membership.memberships_changed_after(payments=[(pcn2, dt.date(2025, 4, 30), later)]) == set()
 
 
+def test_the_data_migration_opens_one_membership_per_practice_in_a_pcn(orgs):
+    from django.apps import apps as django_apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    PracticeFactory(ods_code="A81003", name="No PCN Surgery", pcn=None, commissioner=orgs["icb"])
+    (open_memberships,) = [
+        operation
+        for operation in MigrationLoader(connection).get_migration("accounts", "0004_pcn_membership").operations
+        if hasattr(operation, "code")
+    ]
+
+    open_memberships.code(django_apps, None)
+
+    assert spans(orgs["practice"]) == [("U89141", None, None)]
+    assert PcnMembership.objects.count() == 1  # not for the practice in no PCN
+
+
 # --- a commissioner records a move --------------------------------------------------------------
 
 
