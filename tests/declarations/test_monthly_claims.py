@@ -330,3 +330,47 @@ def test_the_demo_world_has_months_of_claims_in_every_state():
     assert phlebotomy.calculation.total_amount == Decimal("742.00")  # 212 samples x £3.50
     assert phlebotomy.status == DeclarationStatus.AWAITING_PROVIDER
     assert phlebotomy.achievement.submissions.get(is_current=True).source == "manual"
+
+
+def test_achievement_results_show_the_items_and_their_payment(client, orgs, people, flu, load_extract):
+    load_extract({("A81001", OCTOBER): {"FLU001": 120, "FLU002": 1}})
+    client.force_login(people["declarer"])
+    achievement = declaration(orgs["practice"], OCTOBER).achievement
+    response = client.get(reverse("declarations:achievement_results", args=[achievement.pk]))
+    rows = {row.code: row for group in response.context["results"].groups for row in group.rows}
+    assert (rows["FLU001"].achievement_shown, rows["FLU001"].payment_shown) == ("120 items", "£1,207.20")
+    assert (rows["FLU002"].achievement_shown, rows["FLU002"].points_shown) == ("1 item", "-")
+
+
+def test_the_months_to_approve_run_a_fixed_number_of_queries(client, orgs, people, claims_world, load_extract):
+    client.force_login(people["approver"])
+    client.get(reverse("declarations:claims_months"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("declarations:claims_months"))
+    load_extract({("A81017", dt.date(2025, m, 28 if m == 2 else 31)): {"FLU001": m} for m in (1, 2, 3)})
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("declarations:claims_months"))
+    assert len(response.context["months"]) > 3
+    assert len(many) == len(few)
+
+
+def test_declaring_another_providers_month_is_refused_and_changes_nothing(client, orgs, people, claims_world):
+    theirs = declaration(orgs["practice2"], OCTOBER)
+    client.force_login(people["declarer"])
+    response = client.post(
+        reverse("declarations:declare_claims"),
+        {"declarations": [declaration(orgs["practice"], OCTOBER).pk, theirs.pk], "provider": orgs["practice"].pk},
+    )
+    assert response.status_code == 404  # a declaration of a provider the user cannot declare for: not found
+    assert fresh(theirs).status == DeclarationStatus.AWAITING_PROVIDER
+    assert declaration(orgs["practice"], OCTOBER).status == DeclarationStatus.AWAITING_PROVIDER
+
+
+def test_approving_a_month_with_nothing_awaiting_is_told(client, orgs, people, claims_world):
+    client.force_login(people["approver"])
+    november = AchievementDate.objects.get(service=claims_world, date=NOVEMBER)  # nothing declared yet
+    response = client.post(reverse("declarations:approve_claims_month", args=[november.pk]), follow=True)
+    assert "No claim of this month is awaiting your approval." in response.content.decode()
+    assert set(Declaration.objects.filter(achievement_date=november).values_list("status", flat=True)) == {
+        DeclarationStatus.AWAITING_PROVIDER
+    }
