@@ -105,7 +105,7 @@ class ManualEntryProviderForm(forms.Form):
     """A provider with no automatic extract for the service, and why (the job aid's reasons)."""
 
     provider = _ProviderField(
-        label="Service Provider",
+        label="Service Provider without automatic extracts",
         queryset=None,
         empty_label="Select a Service Provider",
         error_messages={"required": "Select a Service Provider", "invalid_choice": "Select a Service Provider"},

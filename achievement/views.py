@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
@@ -425,6 +426,7 @@ class SetTickBoxView(RoleRequiredMixin, View):
 # and adjusted as a Commissioning Organisation entry; and its providers with no automatic
 # extract for a service.  Another ICB's provider or achievement is a 404.
 RECORD_PROVIDER_ACHIEVEMENT = "achievement.view_record_provider_achievement"
+ACHIEVEMENTS_PER_PAGE = 50  # an ICB of 400 practices has hundreds per service
 _COMMISSIONER_ROLES = achievement_rules.COMMISSIONER_ENTRY_ROLES
 
 
@@ -487,8 +489,10 @@ class RecordProviderAchievementView(RoleRequiredMixin, TemplateView):
         achievements = selectors.commissioner_achievement_list(
             user=user, roles=_COMMISSIONER_ROLES, service=service, provider_id=provider.pk if provider else None
         )
+        page = Paginator(achievements, ACHIEVEMENTS_PER_PAGE).get_page(self.request.GET.get("page"))
         context.update(
-            panel_rows=presenters.achievement_panel_rows(achievements, presenters.COMMISSIONER_SCREENS),
+            page=page,
+            panel_rows=presenters.achievement_panel_rows(page.object_list, presenters.COMMISSIONER_SCREENS),
             date_rows=[
                 presenters.DateRow(f"{d.date:%d/%m/%Y}", d.is_payment_date, False)
                 for d in service.achievement_dates.order_by("date")

@@ -479,3 +479,19 @@ def test_a_practices_ncd_achievement_is_not_calculated_itself_and_names_the_pcn_
     pcn_user = member(world["pcn"], Role.ACHIEVEMENT_ENTRY, Role.FINANCE_VIEW)
     pcn_page = client_for(pcn_user).get(reverse("achievement:record_achievement_detail", args=[pcn_achievement.pk]))
     assert pcn_page.context["summary"].payment is not None
+
+
+def test_the_panel_is_paged(client_for, commissioner, world, practice, qof, monkeypatch):
+    from achievement import views
+
+    monkeypatch.setattr(views, "ACHIEVEMENTS_PER_PAGE", 1)
+    achievement_on(practice, qof, MARCH)
+    achievement_on(practice, qof, FEBRUARY)
+    client = client_for(commissioner)
+
+    first = client.get(provider_url(financial_year=qof.financial_year_id, service=qof.pk))
+    second = client.get(provider_url(financial_year=qof.financial_year_id, service=qof.pk, page=2))
+
+    assert [r.date_label for r in first.context["panel_rows"]] == ["31/03/2024"]
+    assert [r.date_label for r in second.context["panel_rows"]] == ["29/02/2024"]
+    assert "Next" in first.content.decode()
