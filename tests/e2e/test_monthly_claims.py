@@ -6,6 +6,8 @@
    status, and declares two months at once (December and January);
 3. the commissioner opens Approve Monthly Claims and approves January 2025 for the ICB: every
    practice's January claim moves on to Awaiting Finance Approval, December waits its turn.
+
+Set AXE_CORE_JS to axe-core's axe.min.js to run axe on both screens as well.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -65,6 +68,17 @@ def _tab(page, tab: str, subtab: str) -> None:
     page.locator(".cqrs-subtabs__link", has_text=subtab).click()
 
 
+def _axe(page) -> None:
+    script = os.environ.get("AXE_CORE_JS")
+    if not script:
+        return
+    page.evaluate(Path(script).read_text())  # evaluated by the browser's debugger: not blocked by the CSP
+    violations = page.evaluate(
+        "async () => (await axe.run(document)).violations.map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' '))"
+    )
+    assert violations == [], violations
+
+
 def _banner(page):
     return page.locator(".nhsuk-notification-banner")
 
@@ -98,6 +112,7 @@ def test_a_monthly_extract_two_months_declared_and_the_month_approved_for_the_ic
     expect(january_row.get_by_test_id("status")).to_contain_text("Awaiting Service Provider Approval")
     expect(claims.locator("tr[data-month='2024-09']").get_by_test_id("status")).to_contain_text("Financially Approved")
     screenshot(page, "monthly-claims-practice")
+    _axe(page)
     page.get_by_label("Select December 2024").check()
     page.get_by_label("Select January 2025").check()
     page.get_by_label("Declaration notes (optional)").fill("December and January flu clinics.")
@@ -115,6 +130,7 @@ def test_a_monthly_extract_two_months_declared_and_the_month_approved_for_the_ic
     month = page.get_by_test_id("claim-months").locator(f"tr[data-achievement-date='{january.achievement_date_id}']")
     expect(month.get_by_test_id("awaiting")).to_have_text("2")
     screenshot(page, "monthly-claims-commissioner")
+    _axe(page)
     month.get_by_role("button", name="Approve Month").click()
     expect(_banner(page)).to_contain_text(
         "The payment declarations of January 2025 have been successfully approved (2)."
