@@ -243,3 +243,32 @@ def month_to_approve(*, user, achievement_date_id: int) -> tuple[str, list[int]]
     if not rows:
         raise NotFound("No such month")
     return f"{rows[0][2]:%B %Y}", [pk for pk, status, _ in rows if status == DeclarationStatus.AWAITING_COMMISSIONER]
+
+
+# --- Declaration Management's Month filter -----------------------------------------------------
+
+
+def declaration_management_months(*, user) -> list[tuple[str, str]]:
+    """The Month filter's choices on Declaration Management: ("2024-10", "October 2024") for each
+    month with a declaration of a monthly service the user manages (Approval or Finance
+    Management at the provider's ICB), newest first.  One query."""
+    icb_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
+    dates = (
+        Declaration.objects.filter(provider__commissioner_id__in=icb_ids, service__payment_frequency=MONTHLY)
+        .order_by("-achievement_date__date")
+        .values_list("achievement_date__date", flat=True)
+        .distinct()
+    )
+    months: dict[str, str] = {}
+    for date in dates:
+        months.setdefault(f"{date:%Y-%m}", f"{date:%B %Y}")
+    return list(months.items())
+
+
+def in_month(declarations: QuerySet[Declaration], month: str | None) -> QuerySet[Declaration]:
+    """The declarations whose achievement date falls in ``month`` ("2024-10", one of
+    ``declaration_management_months``); all of them when no month is chosen."""
+    if not month:
+        return declarations
+    year, number = (int(part) for part in month.split("-"))
+    return declarations.filter(achievement_date__date__year=year, achievement_date__date__month=number)

@@ -374,3 +374,13 @@ def test_approving_a_month_with_nothing_awaiting_is_told(client, orgs, people, c
     assert set(Declaration.objects.filter(achievement_date=november).values_list("status", flat=True)) == {
         DeclarationStatus.AWAITING_PROVIDER
     }
+
+
+def test_the_months_of_declaration_management(orgs, people, claims_world):
+    months = claims.declaration_management_months(user=people["approver"])
+    assert months[:3] == [("2024-11", "November 2024"), ("2024-10", "October 2024"), ("2024-09", "September 2024")]
+    outsider = member(orgs["other_icb"], Role.APPROVAL_MANAGEMENT, email="outsider@example.nhs.net")
+    assert claims.declaration_management_months(user=outsider) == []
+    october = claims.in_month(Declaration.objects.all(), "2024-10")
+    assert {d.achievement_date.date for d in october} == {OCTOBER} and october.count() == 2
+    assert claims.in_month(Declaration.objects.all(), "").count() == Declaration.objects.count()
