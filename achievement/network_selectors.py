@@ -14,7 +14,8 @@ from django.db.models import Q, QuerySet
 from accounts import permissions
 from accounts.models import Organisation, OrganisationKind
 from accounts.pcn_membership import membership_table
-from participation.models import ProviderLevel
+from participation.definitions import TICK_BOX_KINDS
+from participation.models import EntryKind, ProviderLevel
 
 from .errors import AchievementNotFound
 from .models import Achievement
@@ -107,8 +108,8 @@ def network_achievement_detail(*, achievement: Achievement) -> NetworkAchievemen
     pcn_values = values.get(achievement.pk, {})
     indicators = []
     for indicator in achievement.service.indicators.order_by("position", "code"):
-        if not indicator.fields:
-            continue  # a tick-box: the PCN's own, no practice contributes
+        if indicator.kind in TICK_BOX_KINDS or indicator.entry == EntryKind.PCN or not indicator.fields:
+            continue  # the PCN's own (a tick-box, or entered by the PCN): no practice contributes
         rows = IndicatorRows(
             code=indicator.code,
             name=indicator.name,

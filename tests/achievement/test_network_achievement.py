@@ -51,7 +51,8 @@ def moved(ncd, world, pcn2, tmp_path):
     return world
 
 
-def test_the_pcn_lead_sees_each_member_practices_contribution_on_the_date(client, moved):
+def test_the_pcn_lead_sees_each_member_practices_contribution_on_the_date(client, moved, ncd):
+    factories._indicator(ncd, ncd.indicators.first().group, "CAIP-9", "yes_no", ["Yes/No Flag"], 9, entry="pcn")
     lead = member(moved["pcn"], Role.ACHIEVEMENT_ENTRY, email="lead@example.nhs.net")
     client.force_login(lead)
 
@@ -62,6 +63,8 @@ def test_the_pcn_lead_sees_each_member_practices_contribution_on_the_date(client
     february = client.get(reverse("achievement:network_achievement", args=[pcn_achievement(moved["pcn"], FEBRUARY).pk]))
     page = february.content.decode()
     assert "The Densham Surgery (A81001)" in page and "Queens Park Medical Centre (A81002)" in page
+    # Only what the practices contribute: not the PCN's tick-box (COV-01) nor its own entries (CAIP-9).
+    assert [i.code for i in february.context["detail"].indicators] == ["CAN-02"]
     assert february.context["detail"].indicators[0].total == [42, 60]
     assert february.context["detail"].indicators[0].pcn == {"Numerator": 42, "Denominator": 60}
 
