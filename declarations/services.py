@@ -20,7 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from achievement import calculation_inputs
 from achievement.models import Achievement
 from participation.definitions import TICK_BOX_KINDS
-from participation.models import Indicator, ProviderLevel
+from participation.models import AchievementDate, Indicator, ProviderLevel, QualityService
 
 from . import calculation as calc
 from . import calculation_failures as failures
@@ -97,22 +97,30 @@ class _Batch:
 
 
 def _batch_lock(ids: list[int]) -> _Batch:
-    """Lock the achievements in id order, then their declarations (the lock order), and read
-    their calculations, failures and every input but the values (a fixed number of queries)."""
-    achievements = list(
-        Achievement.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids)
-        .select_related("service", "achievement_date")
-        .defer("service__definition")  # the YAML a service was loaded from: large, not needed
-        .order_by("pk")
-    )
+    """Lock the achievements in id order and read their calculations, failures and every input but
+    the values (a fixed number of queries).  Their declarations are locked later, and only those
+    of the achievements whose inputs changed (``_declarations_lock``)."""
+    achievements = list(Achievement.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    # The services and dates a batch shares, read once rather than joined to every row.
+    services = {
+        service.pk: service
+        for service in QualityService.objects.filter(pk__in={a.service_id for a in achievements}).defer("definition")
+    }
+    dates = {d.pk: d for d in AchievementDate.objects.filter(pk__in={a.achievement_date_id for a in achievements})}
+    for achievement in achievements:
+        achievement.service = services[achievement.service_id]
+        achievement.achievement_date = dates[achievement.achievement_date_id]
     batch = _Batch(
         achievements=achievements,
-        declarations=workflow.lock_for_recalculation(achievement_ids=ids),
-        existing={c.achievement_id: c for c in Calculation.objects.filter(achievement_id__in=ids)},
+        declarations={},
+        existing={
+            c.achievement_id: c
+            for c in Calculation.objects.filter(achievement_id__in=ids).only(
+                "pk", "achievement_id", "inputs_hash", "data_version", "version"
+            )
+        },
         had_failed=set(CalculationFailure.objects.filter(achievement_id__in=ids).values_list("achievement_id", flat=True)),
     )
-    services = {a.service_id: a.service for a in achievements}
     indicators: dict[int, list[Indicator]] = {service_id: [] for service_id in services}
     for indicator in (
         Indicator.objects.filter(service_id__in=services)
@@ -150,26 +158,29 @@ def _inputs_hash(batch: _Batch, achievement: Achievement) -> str | None:
     )
 
 
-def _kept(batch: _Batch, achievement: Achievement, inputs_hash: str) -> bool:
-    """Whether the achievement keeps its calculation: its inputs are unchanged (the figures are
-    then up to date with the newer data version), or its payment was financially approved."""
+def _unchanged(batch: _Batch, achievement: Achievement, inputs_hash: str) -> bool:
+    """Whether the achievement's inputs are those of its calculation: the figures are then up to
+    date with its data version, however much newer."""
     previous = batch.existing.get(achievement.pk)
-    if previous is None:
+    if previous is None or previous.inputs_hash != inputs_hash:
         return False
-    if previous.inputs_hash == inputs_hash:
-        if previous.data_version != achievement.data_version:
-            previous.data_version = achievement.data_version
-            batch.versions_kept.append(previous)
-        batch.calculations[achievement.pk] = previous
-        return True
+    if previous.data_version != achievement.data_version:
+        previous.data_version = achievement.data_version
+        batch.versions_kept.append(previous)
+    batch.calculations[achievement.pk] = previous
+    return True
+
+
+def _paid(batch: _Batch, achievement: Achievement) -> bool:
+    """Whether the achievement's payment was financially approved: the payment has been made on
+    these figures and they never change (the achievement and tick-box rules refuse such changes;
+    this is the last guard)."""
     declaration = batch.declarations.get(achievement.pk)
-    if declaration is not None and declaration.is_financially_approved:
-        # The payment has been made on these figures: they never change (the achievement and
-        # tick-box rules refuse such changes; this is the last guard).
-        logger.warning("Achievement %s not recalculated: its payment has been financially approved", achievement.pk)
-        batch.calculations[achievement.pk] = previous
-        return True
-    return False
+    if declaration is None or not declaration.is_financially_approved:
+        return False
+    logger.warning("Achievement %s not recalculated: its payment has been financially approved", achievement.pk)
+    batch.calculations[achievement.pk] = batch.existing[achievement.pk]
+    return True
 
 
 def _reference_figures(batch: _Batch, achievement: Achievement) -> engine_batch.ProviderFigures:
@@ -280,11 +291,15 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
     if not ids:
         return {}
     batch = _batch_lock(ids)
+    changed: list[tuple[Achievement, str]] = []
     for achievement in batch.achievements:
         inputs_hash = _inputs_hash(batch, achievement)
-        if inputs_hash is not None and not _kept(batch, achievement, inputs_hash):
-            batch.to_calculate.append((achievement, inputs_hash))
+        if inputs_hash is not None and not _unchanged(batch, achievement, inputs_hash):
+            changed.append((achievement, inputs_hash))
     writes.data_versions_update(calculations=batch.versions_kept)
+    if changed:  # their declarations, locked after their achievements (the lock order)
+        batch.declarations = workflow.lock_for_recalculation(achievement_ids=[a.pk for a, _ in changed])
+    batch.to_calculate = [(a, h) for a, h in changed if not _paid(batch, a)]
     if batch.to_calculate:
         batch.fields = calculation_inputs.current_fields(achievement_ids=[a.pk for a, _ in batch.to_calculate])
         for achievement, _ in batch.to_calculate:
