@@ -79,12 +79,16 @@ class IndicatorCalculation(models.Model):
 
     # Written ~500,000 at a time by a national recalculation (COPY, in the transaction that
     # writes their calculations): no database foreign-key checks (each cost an index probe and a
-    # row lock at commit, two thirds of the write) and no index of ``calculation`` alone (the
-    # unique constraint's serves).  Django's on_delete still cascades and protects (ADR 0017).
+    # row lock at commit, two thirds of the write) and one index, the unique constraint's on
+    # (calculation, indicator): an indicator's results are found through their calculations
+    # (by service and date, or commissioner).  Django's on_delete still cascades and protects
+    # (ADR 0017).
     calculation = models.ForeignKey(
         Calculation, on_delete=models.CASCADE, related_name="indicators", db_constraint=False, db_index=False
     )
-    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     numerator = models.BigIntegerField(null=True, blank=True)
     denominator = models.BigIntegerField(null=True, blank=True)
     register = models.BigIntegerField(null=True, blank=True)
