@@ -208,13 +208,13 @@ def main() -> int:
 
     profiler = cProfile.Profile() if args.profile else None
     with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
         response = client.post(reverse("declarations:approve_declarations"), {"declarations": ids})
         if profiler:
             profiler.disable()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 
     moved = Declaration.objects.filter(pk__in=ids, status=DeclarationStatus.AWAITING_FINANCE).count()
     recorded = DeclarationTransition.objects.filter(
@@ -227,6 +227,8 @@ def main() -> int:
           f"(target < {TARGET_SECONDS} s) -> {'OK' if ok else 'MISSED'}")
     print(f"  status {response.status_code}; transitioned {moved}/{len(ids)}; transition records {recorded}; "
           f"messages and tasks {messages}; email tasks enqueued {enqueued}; SQL queries {len(queries)}")
+    print(f"  CPU of this process (Django's side, not PostgreSQL's) {cpu:.3f} s; "
+          f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     if profiler:
         for order in ("cumulative", "tottime"):
             out = io.StringIO()

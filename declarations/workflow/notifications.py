@@ -13,7 +13,7 @@ from accounts.services import message_send, messages_send, task_close, tasks_clo
 from declarations import history
 from declarations.models import Declaration, DeclarationTransition
 
-from .machine import declaration_url, describe, task_key
+from .machine import declaration_url, declaration_urls, describe, task_key
 
 
 def declared(declaration: Declaration) -> None:
@@ -24,11 +24,12 @@ def declared_many(declarations: Sequence[Declaration]) -> None:
     """Job aid: the commissioner's Approval Management users get a Home-screen task (and an email,
     per their notification preferences) that the declaration is available for approval.  One
     UPDATE closes the providers' tasks, one INSERT writes the messages, however many."""
+    url = declaration_urls()
     tasks_close(task_keys=[task_key(d, "declare") for d in declarations])
     messages_send(
         messages=[
             Message(
-                organisation=declaration.provider.commissioner,
+                organisation_id=declaration.provider.commissioner_id,
                 role=Role.APPROVAL_MANAGEMENT,
                 subject=f"Achievement and payment declaration available for approval: {declaration.provider.name}",
                 body=(
@@ -36,12 +37,12 @@ def declared_many(declarations: Sequence[Declaration]) -> None:
                     "The achievement and payment declaration is available for approval in "
                     "Achievement > Declaration Management."
                 ),
-                link=declaration_url(declaration),
+                link=url(declaration),
                 is_task=True,
                 task_key=task_key(declaration, "approve"),
             )
             for declaration in declarations
-            if declaration.provider.commissioner is not None
+            if declaration.provider.commissioner_id is not None
         ]
     )
 
@@ -53,15 +54,16 @@ def approved(declaration: Declaration, *, automatically: bool) -> None:
 def approved_many(declarations: Sequence[Declaration], *, automatically: bool) -> None:
     """Finance Management gets a task per declaration; each provider hears of its approval.  One
     UPDATE closes the approval tasks, one INSERT writes the messages, however many."""
+    url = declaration_urls()
     tasks_close(task_keys=[task_key(d, "approve") for d in declarations])
     how = "needs no approval" if automatically else "has been approved by the Commissioning Organisation"
     messages = []
     for declaration in declarations:
-        commissioner = declaration.provider.commissioner
-        if commissioner is not None:
+        commissioner_id = declaration.provider.commissioner_id
+        if commissioner_id is not None:
             messages.append(
                 Message(
-                    organisation=commissioner,
+                    organisation_id=commissioner_id,
                     role=Role.FINANCE_MANAGEMENT,
                     subject=(
                         "Achievement and payment declaration available for finance approval: "
@@ -72,7 +74,7 @@ def approved_many(declarations: Sequence[Declaration], *, automatically: bool) -
                         "The achievement and payment declaration is available for finance approval in "
                         "Achievement > Declaration Management."
                     ),
-                    link=declaration_url(declaration),
+                    link=url(declaration),
                     is_task=True,
                     task_key=task_key(declaration, "finance_approve"),
                 )
@@ -86,7 +88,7 @@ def approved_many(declarations: Sequence[Declaration], *, automatically: bool) -
                     f"Your achievement and payment declaration for {describe(declaration)} "
                     f"({money(declaration.amount_approved)}) {how}. It is now Awaiting Finance Approval."
                 ),
-                link=declaration_url(declaration),
+                link=url(declaration),
             )
         )
     messages_send(messages=messages)
@@ -99,6 +101,7 @@ def finance_approved(declaration: Declaration) -> None:
 def finance_approved_many(declarations: Sequence[Declaration]) -> None:
     """Each provider hears its payment was financially approved: one UPDATE closes the finance
     approval tasks, one INSERT writes the messages, however many."""
+    url = declaration_urls()
     tasks_close(task_keys=[task_key(d, "finance_approve") for d in declarations])
     messages_send(
         messages=[
@@ -111,7 +114,7 @@ def finance_approved_many(declarations: Sequence[Declaration]) -> None:
                     "been financially approved. The achievement data, tick-boxes and calculation it is based on "
                     "can no longer be changed."
                 ),
-                link=declaration_url(declaration),
+                link=url(declaration),
             )
             for declaration in declarations
         ]
@@ -150,6 +153,7 @@ def ask_providers_to_declare(declaration_ids: Sequence[int]) -> None:
     holders (closed when they declare), unless the service needs no declaration."""
     if not declaration_ids:
         return
+    url = declaration_urls()
     new = (
         Declaration.objects.select_related("provider", "service", "achievement_date", "calculation")
         .defer("service__definition")  # the YAML a service was loaded from: large, not needed
@@ -166,7 +170,7 @@ def ask_providers_to_declare(declaration_ids: Sequence[int]) -> None:
                     f"{money(declaration.calculation.total_amount)}. Review the Achievement Summary and "
                     "declare it (Declare Achievement) for your Commissioning Organisation to approve."
                 ),
-                link=declaration_url(declaration),
+                link=url(declaration),
                 is_task=True,
                 task_key=task_key(declaration, "declare"),
             )

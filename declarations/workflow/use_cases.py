@@ -227,7 +227,5 @@ def declarations_declare(*, declaration_ids: Sequence[int], user, note: str = ""
     no_approval = [d for d in rows if d.service.no_approval_required]
     if no_approval:
         auto_steps(no_approval, now=now)
-    for declaration in rows:
-        if not declaration.service.no_approval_required:
-            notifications.declared(declaration)
+    notifications.declared_many([d for d in rows if not d.service.no_approval_required])
     return rows
