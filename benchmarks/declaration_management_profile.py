@@ -33,20 +33,21 @@ from benchmarks.bulk_approve import build_world, fresh_database, setup_django  #
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/cqrs_bench_dm_profile"
 
 
-def timed(client, url: str, repeat: int) -> tuple[list[float], int, str]:
+def timed(client, url: str, repeat: int) -> tuple[list[float], list[float], int, str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client.get(url)  # warm: templates, imports, the session
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
         assert response.status_code == 200, response.status_code
     with CaptureQueriesContext(connection) as queries:
         body = client.get(url).content.decode()
-    return times, len(queries), body
+    return times, cpu, len(queries), body
 
 
 def main() -> int:
@@ -81,15 +82,17 @@ def main() -> int:
 
     results = {}
     for label, url in (("Declaration Management", management), ("Home", home)):
-        times, queries, body = timed(client, url, args.repeat)
-        results[label] = (times, queries)
+        times, cpu, queries, body = timed(client, url, args.repeat)
+        results[label] = (times, cpu, queries)
         if label == "Declaration Management":
             rows = body.count('name="declarations"')
     print(f"In process, {args.repeat} requests each after a warm-up; Declaration Management lists {rows} rows")
-    print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-    for label, (times, queries) in results.items():
+    print(f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}; "
+          "CPU: this process's (Django's side, not PostgreSQL's)")
+    print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8} {'queries':>8}")
+    for label, (times, cpu, queries) in results.items():
         p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
-        print(f"{label:<24} {statistics.median(times):8.1f} {p95:8.1f} {queries:8d}")
+        print(f"{label:<24} {statistics.median(times):8.1f} {p95:8.1f} {statistics.median(cpu):8.1f} {queries:8d}")
 
     if args.profile:
         profiler = cProfile.Profile()

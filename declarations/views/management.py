@@ -135,7 +135,7 @@ class ExportDeclarationsView(RoleRequiredMixin, View):
         _, status, filters = _management_filters(request)
         declarations = selectors.declaration_management_list(
             user=request.user, status=status, **filters
-        ).select_related("provider__pcn")
+        ).select_related("provider__pcn").defer("service__definition")  # a service's YAML: large, not needed
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="declarations.csv"'
         writer = csv.writer(response)
