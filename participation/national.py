@@ -113,3 +113,33 @@ def national_figures_pending(*, service: QualityService, achievement_date_id: in
         uses_national_figures(service)
         and not NationalFigures.objects.filter(service=service, achievement_date_id=achievement_date_id).exists()
     )
+
+
+def national_figures_pending_pairs(*, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Of these (service id, achievement date id) pairs, those whose payments are still on the
+    definition's figures (``national_figures_pending`` for a page of rows).  Two queries whatever
+    the number of pairs."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    using = set(
+        QualityService.objects.filter(
+            pk__in={service_id for service_id, _ in pairs},
+            provider_level=ProviderLevel.PRACTICE,
+            groups__national_prevalence__isnull=False,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    wanted = {pair for pair in pairs if pair[0] in using}
+    if not wanted:
+        return set()
+    already = set(
+        NationalFigures.objects.filter(
+            service_id__in={service_id for service_id, _ in wanted},
+            achievement_date_id__in={date_id for _, date_id in wanted},
+        )
+        .values_list("service_id", "achievement_date_id")
+        .distinct()
+    )
+    return wanted - already

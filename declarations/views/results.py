@@ -14,7 +14,7 @@ from achievement import selectors as achievement_selectors
 from declarations import selectors
 from declarations.forms import AchievementResultsFilterForm
 from declarations.presenters import AchievementResults
-from participation.national import NOT_YET_SET, national_figures_pending
+from participation.national import NOT_YET_SET, national_figures_pending, national_figures_pending_pairs
 
 RESULTS_PER_PAGE = 50
 
@@ -41,6 +41,9 @@ class ListAchievementResultsView(RoleRequiredMixin, TemplateView):
             self.request.GET.get("page")
         )
         rows = []
+        pending = national_figures_pending_pairs(
+            pairs={(a.service_id, a.achievement_date_id) for a in page if getattr(a, "calculation", None)}
+        )
         for achievement in page:
             calculation = getattr(achievement, "calculation", None)
             show_money = permissions.can_see_money(user, achievement.provider)
@@ -51,6 +54,9 @@ class ListAchievementResultsView(RoleRequiredMixin, TemplateView):
                     "points": None if calculation is None else f"{calculation.total_points:.2f}",
                     "amount": money(calculation.total_amount) if calculation and show_money else None,
                     "url": reverse("declarations:achievement_results", args=[achievement.pk]),
+                    "national_figures_pending": NOT_YET_SET
+                    if (achievement.service_id, achievement.achievement_date_id) in pending
+                    else None,
                 }
             )
         query = self.request.GET.copy()

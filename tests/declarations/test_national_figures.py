@@ -276,3 +276,15 @@ def test_the_figures_page_runs_a_fixed_number_of_queries_whatever_the_practices(
         page = client.get(url)
     assert "6 practices with year-end data" in page.content.decode()
     assert len(six) == len(three)
+
+
+def test_the_achievement_results_list_marks_the_payments_until_the_figures_are_set(
+    world, qof, administrator, client_for, enqueued
+):
+    reader = member(world["icb"], Role.APPROVAL_MANAGEMENT, email="reader@example.nhs.net")
+    url = reverse("declarations:results") + f"?service={qof.pk}"
+    assert client_for(reader).get(url).content.decode().count(NOT_YET_SET) == 2  # the ICB's two practices
+
+    national.national_figures_set(actor=administrator, service_id=qof.pk, achievement_date_id=achievement_date(qof).pk)
+
+    assert NOT_YET_SET not in client_for(reader).get(url).content.decode()
