@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from accounts import permissions
 from accounts.actors import is_system
 from accounts.errors import Invalid, NotAllowed, NotFound
+from accounts.models import Organisation, OrganisationKind, Role
 from accounts.services import audit_record
 from achievement.models import Achievement
 from achievement.national import DerivedFigures, national_figures_derive, weighted_groups
@@ -201,6 +202,14 @@ def national_figures_set(*, actor, service_id: int, achievement_date_id: int) ->
     audit_record(
         actor=None if is_system(actor) else actor,
         action=AUDIT_ACTION,
+        # NHS England's: its User Administrators read it in their Audit Log
+        organisation=None
+        if is_system(actor)
+        else Organisation.objects.filter(
+            kind=OrganisationKind.NATIONAL,
+            memberships__user=actor,
+            memberships__role=Role.NATIONAL_ADMINISTRATOR,
+        ).first(),
         obj=figures,
         detail={
             "service": service.code,

@@ -133,7 +133,7 @@ def test_setting_them_recalculates_every_payment_of_the_service_and_date(
     assert in_force.average_list_size == Fraction(6_000) and in_force.prevalence == {"AF": Fraction(7, 360)}
     assert national_figures_by_date(service_id=qof.pk) == {date.pk: in_force}
     event = AuditEvent.objects.get(action=national.AUDIT_ACTION)
-    assert event.actor == administrator
+    assert event.actor == administrator and event.organisation.ods_code == "X24"
     assert event.detail["registers"] == {"AF": 350} and event.detail["payments_recalculated"] == 3
     status = national.national_figures_status(service=qof, achievement_date=date)
     assert (status.recalculated, status.to_recalculate, status.recalculating) == (0, 3, True)
