@@ -36,6 +36,8 @@ def _commissioning_ids(user) -> set[int]:
 
 
 def _clean_name(name: str) -> str:
+    if any(not (c.isprintable() or c.isspace()) for c in name or ""):  # a NUL byte, a control character
+        raise ClusterInvalid("A cluster name cannot contain control characters.")
     name = " ".join((name or "").split())
     if not name:
         raise ClusterInvalid("Enter a cluster name.")

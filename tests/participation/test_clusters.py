@@ -65,6 +65,10 @@ def test_a_name_is_unique_per_commissioner_whatever_its_case(world):
         services.cluster_rename(user=world.commissioner, cluster_id=other.pk, name="SOUTH")
     with pytest.raises(services.ClusterInvalid, match="Enter a cluster name"):
         services.cluster_create(user=world.commissioner, commissioner_id=world.icb.pk, name="   ")
+    with pytest.raises(services.ClusterInvalid, match="control characters"):
+        services.cluster_rename(user=world.commissioner, cluster_id=other.pk, name="East\x00")
+    with pytest.raises(services.ClusterInvalid, match="100 characters or fewer"):
+        services.cluster_create(user=world.commissioner, commissioner_id=world.icb.pk, name="x" * 101)
     # Another ICB may use the same name.
     services.cluster_create(user=world.other_commissioner, commissioner_id=world.other_icb.pk, name="South")
     assert ProviderCluster.objects.filter(name="East").get().name == "East"
