@@ -39,6 +39,7 @@ class ShowDeclarationView(TemplateView):
             calculation=calculation,
             results=selectors.indicator_result_list(calculation=calculation),
             show_money=show_money,
+            commissioner_entries=achievement_selectors.commissioner_entry_codes(achievement_id=declaration.achievement_id),
         )
         failure = calculation_failures.current_failure(declaration.achievement)
         can_declare = declaration.status == DeclarationStatus.AWAITING_PROVIDER and rules.may_declare(

@@ -79,3 +79,21 @@ def test_a_commissioning_organisation_entry_is_marked_on_its_row(world, client_f
     assert rows["AF006"].source_label == "Commissioning Organisation entry (Numerator)"
     assert rows["VI001"].source_label == ""
     assert 'data-testid="commissioner-entry"' in page
+
+
+def test_the_declarations_page_names_a_commissioning_organisation_entry_too(world, client_for):
+    achievement = submit_values(world["practice"], world["qof"], PRACTICE_VALUES, list_size=12_000)
+    services.calculation_recalculate(achievement_id=achievement.pk)
+    CommissionerEntry.objects.create(
+        achievement=achievement, indicator=Indicator.objects.get(service=world["qof"], code="AF006"),
+        field_name="Numerator", value=150, submission=achievement.submissions.get(is_current=True),
+    )
+    declaration = achievement.declaration
+
+    response = client_for(member(world["icb"], Role.APPROVAL_MANAGEMENT)).get(
+        reverse("declarations:declaration_detail", args=[declaration.pk])
+    )
+
+    assert response.status_code == 200
+    rows = {row.code: row for group in response.context["results"].groups for row in group.rows}
+    assert rows["AF006"].source_label == "Commissioning Organisation entry (Numerator)"
