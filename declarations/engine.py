@@ -115,6 +115,14 @@ def _decimal(name: str, value: object, *, allow_none: bool = False) -> Decimal |
     return result
 
 
+def _national(name: str, value: object, *, allow_none: bool = False) -> Decimal | Fraction | None:
+    """A national figure: a Decimal (or int) as ``_decimal``, or the exact ``Fraction`` a National
+    Administrator set from the year-end data (``participation.national``; issue 13), kept exact."""
+    if isinstance(value, Fraction):
+        return value
+    return _decimal(name, value, allow_none=allow_none)
+
+
 def _count(name: str, value: object, *, allow_none: bool = True) -> int | None:
     if value is None and allow_none:
         return None
@@ -147,7 +155,7 @@ class IndicatorRule:
     rate: Decimal | None = None
     own_national_prevalence: Decimal | None = None
     group_code: str | None = None
-    group_national_prevalence: Decimal | None = None
+    group_national_prevalence: Decimal | Fraction | None = None  # a Fraction once set nationally
     amount_per_item: Decimal | None = None  # per_item: pounds an item
     max_items: int | None = None  # per_item: the most items paid (None: no cap)
     income_protected: bool = False  # paid at IndicatorValues.protected_points when known
@@ -165,7 +173,8 @@ class IndicatorRule:
             "group_national_prevalence",
             "amount_per_item",
         ):
-            value = _decimal(f"{where}.{name}", getattr(self, name), allow_none=name != "points")
+            check = _national if name == "group_national_prevalence" else _decimal
+            value = check(f"{where}.{name}", getattr(self, name), allow_none=name != "points")
             object.__setattr__(self, name, value)
         if self.points < 0:
             raise EngineInputError(f"{where}.points: must not be negative")
@@ -231,13 +240,14 @@ class ProviderContext:
 
     list_size: int
     value_per_point: Decimal
-    average_list_size: int
+    average_list_size: int | Fraction  # a Fraction once set nationally (sum of list sizes / practices)
     group_registers: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _count("list_size", self.list_size, allow_none=False)
-        _count("average_list_size", self.average_list_size, allow_none=False)
-        if self.average_list_size == 0:
+        if not isinstance(self.average_list_size, Fraction):
+            _count("average_list_size", self.average_list_size, allow_none=False)
+        if self.average_list_size <= 0:
             raise EngineInputError("average_list_size: must be above 0")
         value_per_point = _decimal("value_per_point", self.value_per_point)
         if value_per_point < 0:
@@ -331,7 +341,7 @@ def _fraction_points(rule: IndicatorRule, achievement: Fraction) -> Fraction:
 
 def _cpi(context: ProviderContext) -> Fraction:
     """Contractor population index: list size over the national average list size."""
-    return Fraction(context.list_size, context.average_list_size)
+    return Fraction(context.list_size) / Fraction(context.average_list_size)
 
 
 def _apdf(rule: IndicatorRule, values: IndicatorValues, context: ProviderContext) -> Fraction:
