@@ -26,10 +26,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from participation.definitions import DEFAULT_REGISTER_FIELD, PAID_KINDS, TICK_BOX_KINDS, VALUE_FIELD
 from participation.definitions.kinds import YES_NO_KINDS
 from participation.models import Indicator, IndicatorKind, QualityService
+from participation.national import FiguresInForce
 
 from . import engine_batch
 from .engine import (
@@ -128,6 +130,7 @@ def inputs_build(
     list_size: int | None,
     extras: Mapping[str, Mapping[str, object]] | None = None,
     rules: Sequence[IndicatorRule] | None = None,
+    average_list_size: int | Fraction | None = None,
 ) -> CalculationInputs:
     """The engine inputs of one provider from its stored values (pure: no queries)."""
     if rules is None:
@@ -145,7 +148,7 @@ def inputs_build(
     context = ProviderContext(
         list_size=list_size or 0,
         value_per_point=service.value_per_point,
-        average_list_size=service.average_list_size,
+        average_list_size=service.average_list_size if average_list_size is None else average_list_size,
         group_registers=group_registers(indicators, values),
     )
     return CalculationInputs(
@@ -163,7 +166,7 @@ def inputs_build(
 
 
 def _text(value: object) -> object:
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | Fraction):
         return str(value)
     if isinstance(value, Mapping):
         return sorted((str(k), _text(v)) for k, v in value.items())
@@ -174,12 +177,14 @@ def _text(value: object) -> object:
 
 @dataclass(frozen=True)
 class ServiceRules:
-    """A service's indicators, their engine rules, the batch engine's plan and the fingerprint of
-    all of them (every figure of the definition a payment depends on)."""
+    """A service's indicators, their engine rules (with the national figures in force for the
+    achievement date, where set), the batch engine's plan and the fingerprint of all of them
+    (every figure a payment depends on but the provider's own data)."""
 
     service: QualityService
     indicators: tuple[Indicator, ...]
     rules: tuple[IndicatorRule, ...]
+    average_list_size: int | Fraction
     plan: engine_batch.ServicePlan
     fingerprint: str
 
@@ -188,22 +193,39 @@ class ServiceRules:
         return {indicator.pk: indicator for indicator in self.indicators}
 
 
-def service_rules(service: QualityService, indicators: Sequence[Indicator] | None = None) -> ServiceRules:
-    """Compile a service's rules (one query for its indicators unless given)."""
+def service_rules(
+    service: QualityService, indicators: Sequence[Indicator] | None = None, *, figures: FiguresInForce | None = None
+) -> ServiceRules:
+    """Compile a service's rules (one query for its indicators unless given).
+
+    ``figures``: the national figures in force for the achievement date (``participation.national``):
+    the average list size and each prevalence-weighted group's national prevalence are then
+    theirs, exact, in place of the definition's (ADR 0021)."""
     indicators = tuple(service_indicators(service) if indicators is None else indicators)
     rules = tuple(rule_from_definition(indicator, indicator.group) for indicator in indicators)
+    average: int | Fraction = service.average_list_size
+    if figures is not None:
+        average = figures.average_list_size
+        prevalence = figures.prevalence
+        rules = tuple(
+            dataclasses.replace(rule, group_national_prevalence=prevalence[rule.group_code])
+            if rule.group_national_prevalence is not None and rule.group_code in prevalence
+            else rule
+            for rule in rules
+        )
     plan = engine_batch.plan_compile(
         indicators=[
             (indicator.pk, rule, register_field_of(indicator), value_field_of(indicator))
             for indicator, rule in zip(indicators, rules, strict=True)
         ],
         value_per_point=service.value_per_point,
-        average_list_size=service.average_list_size,
+        average_list_size=average,
     )
     payload = {
         "mapping": MAPPING_VERSION,
         "value_per_point": str(service.value_per_point),
-        "average_list_size": service.average_list_size,
+        "average_list_size": str(average),
+        "national_figures": None if figures is None else figures.figures_id,
         "indicators": [
             [indicator.pk, register_field_of(indicator), value_field_of(indicator),
              sorted((name, _text(value)) for name, value in dataclasses.asdict(rule).items())]
@@ -211,7 +233,10 @@ def service_rules(service: QualityService, indicators: Sequence[Indicator] | Non
         ],
     }
     fingerprint = hashlib.sha256(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
-    return ServiceRules(service=service, indicators=indicators, rules=rules, plan=plan, fingerprint=fingerprint)
+    return ServiceRules(
+        service=service, indicators=indicators, rules=rules, average_list_size=average, plan=plan,
+        fingerprint=fingerprint,
+    )
 
 
 def inputs_hash(

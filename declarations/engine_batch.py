@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from participation.definitions.kinds import (
     COUNT,
@@ -65,7 +66,7 @@ class NeedsReference(Exception):  # noqa: N818 - a signal, not an error
     """This provider's input is one the reference engine refuses: calculate it there, for its message."""
 
 
-def _ratio(value: Decimal) -> tuple[int, int]:
+def _ratio(value: Decimal | Fraction) -> tuple[int, int]:
     numerator, denominator = value.as_integer_ratio()
     return numerator, denominator
 
@@ -121,7 +122,9 @@ class ServicePlan:
     value_per_point: Decimal
     vpp_num: int
     vpp_den: int
-    average_list_size: int
+    average_list_size: int | Fraction  # the definition's, or the national figures' (exact)
+    average_num: int
+    average_den: int
     pays_points: bool  # some indicator is paid in points (so a CPI is stored)
     registers: tuple[tuple[str, int, str], ...]  # (group code, indicator id, field), in order
 
@@ -168,7 +171,7 @@ def plan_compile(
     *,
     indicators: Sequence[tuple[int, IndicatorRule, str | None, str | None]],
     value_per_point: Decimal,
-    average_list_size: int,
+    average_list_size: int | Fraction,
 ) -> ServicePlan:
     """A service's plan from its indicators in catalogue order: (id, rule, register field, value field)."""
     # The reference's checks of the shared figures, once (raises EngineInputError as it does).
@@ -181,6 +184,8 @@ def plan_compile(
         vpp_num=vpp_num,
         vpp_den=vpp_den,
         average_list_size=average_list_size,
+        average_num=average_list_size.numerator,
+        average_den=average_list_size.denominator,
         pays_points=any(plan.kind in POINT_KINDS for plan in plans),
         registers=tuple(
             (plan.rule.group_code, plan.indicator_id, plan.register_field)
@@ -299,7 +304,8 @@ def provider_calculate(
             if register is not None:
                 registers[group_code] = _count(register)
     # pence = points in hundredths x factor_num / factor_den (0 when the factor is 0)
-    base_num, base_den = plan.vpp_num * size, plan.vpp_den * average
+    # CPI = size / average = size x average_den / average_num
+    base_num, base_den = plan.vpp_num * size * plan.average_den, plan.vpp_den * plan.average_num
     factors: dict[object, tuple[int, int, str]] = {}  # (num, den, apdf text) by group code or (own, register)
 
     def factor_of(key, register: int, national_num: int, national_den: int) -> tuple[int, int, str]:
@@ -432,7 +438,7 @@ def provider_calculate(
         raise NeedsReference
     cpi = None
     if plan.pays_points:
-        cpi = stored_ratio(size, average)
+        cpi = stored_ratio(size * plan.average_den, plan.average_num)
         if not -_RATIO_LIMIT < cpi < _RATIO_LIMIT:
             raise NeedsReference
     return ProviderFigures(

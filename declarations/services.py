@@ -21,6 +21,7 @@ from achievement import calculation_inputs
 from achievement.models import Achievement
 from participation.definitions import TICK_BOX_KINDS
 from participation.models import AchievementDate, Indicator, ProviderLevel, QualityService
+from participation.national import national_figures_by_date, uses_national_figures
 
 from . import calculation as calc
 from . import calculation_failures as failures
@@ -83,7 +84,7 @@ class _Batch:
     declarations: dict[int, Declaration]  # by achievement id, locked
     existing: dict[int, Calculation]  # by achievement id
     had_failed: set[int]  # achievement ids with a failure recorded
-    rules: dict[int, calc.ServiceRules] = field(default_factory=dict)  # by service id
+    rules: dict[tuple[int, int], calc.ServiceRules] = field(default_factory=dict)  # by (service id, date id)
     digests: dict[int, str] = field(default_factory=dict)  # values digest by achievement id
     list_sizes: dict[tuple[int, object], int | None] = field(default_factory=dict)  # by (provider id, date)
     answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
@@ -128,15 +129,19 @@ def _batch_lock(ids: list[int]) -> _Batch:
         .order_by("service_id", "group__domain__position", "group__position", "position", "pk")
     ):
         indicators[indicator.service_id].append(indicator)
-    batch.rules = {
-        service_id: calc.service_rules(service, indicators[service_id]) for service_id, service in services.items()
-    }
+    # Rules per (service, achievement date): the national figures in force differ by date.
+    for service_id, service in services.items():
+        in_force = national_figures_by_date(service_id=service_id) if uses_national_figures(service) else {}
+        for date_id in {a.achievement_date_id for a in achievements if a.service_id == service_id}:
+            batch.rules[(service_id, date_id)] = calc.service_rules(
+                service, indicators[service_id], figures=in_force.get(date_id)
+            )
     batch.digests = calculation_inputs.values_digests(achievement_ids=ids)
     batch.list_sizes = calculation_inputs.list_sizes_on(
         keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
     )
     with_tick_boxes = {
-        service_id for service_id, rules in batch.rules.items() if any(i.kind in TICK_BOX_KINDS for i in rules.indicators)
+        key[0] for key, rules in batch.rules.items() if any(i.kind in TICK_BOX_KINDS for i in rules.indicators)
     }
     batch.answers = calculation_inputs.tick_box_answers(
         keys=[(a.provider_id, a.achievement_date_id) for a in achievements if a.service_id in with_tick_boxes]
@@ -151,7 +156,7 @@ def _inputs_hash(batch: _Batch, achievement: Achievement) -> str | None:
     if digest is None and not any(answers.values()) and achievement.pk not in batch.existing:
         return None
     return calc.inputs_hash(
-        fingerprint=batch.rules[achievement.service_id].fingerprint,
+        fingerprint=batch.rules[(achievement.service_id, achievement.achievement_date_id)].fingerprint,
         values_digest=digest,
         list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
         yes_answers=answers,
@@ -186,7 +191,7 @@ def _paid(batch: _Batch, achievement: Achievement) -> bool:
 def _reference_figures(batch: _Batch, achievement: Achievement) -> engine_batch.ProviderFigures:
     """The achievement's figures by the reference engine: for input the batch engine leaves to it
     (the reference raises ``EngineInputError`` or ``FiguresBeyondStorage`` with its reason)."""
-    rules = batch.rules[achievement.service_id]
+    rules = batch.rules[(achievement.service_id, achievement.achievement_date_id)]
     by_id = rules.by_id
     fields = batch.fields.get(achievement.pk, {})
     inputs = calc.inputs_build(
@@ -196,6 +201,7 @@ def _reference_figures(batch: _Batch, achievement: Achievement) -> engine_batch.
         tick_boxes=batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {}),
         list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
         rules=rules.rules,
+        average_list_size=rules.average_list_size,
     )
     return writes.figures_checked(inputs=inputs, result=inputs.calculate())
 
@@ -207,7 +213,7 @@ def _calculate(batch: _Batch, achievement: Achievement) -> engine_batch.Provider
     try:
         try:
             return engine_batch.provider_calculate(
-                plan=batch.rules[achievement.service_id].plan,
+                plan=batch.rules[(achievement.service_id, achievement.achievement_date_id)].plan,
                 fields=batch.fields.get(achievement.pk, {}),
                 yes_answers=batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {}),
                 list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
@@ -247,7 +253,7 @@ def _amounts_by_indicator(batch: _Batch) -> tuple[dict[int, dict[str, Decimal]],
         old.setdefault(calculation_id, {})[code] = amount
     new: dict[int, dict[str, Decimal]] = {}
     for achievement, calculation in declared:
-        plan = batch.rules[achievement.service_id].plan
+        plan = batch.rules[(achievement.service_id, achievement.achievement_date_id)].plan
         new[calculation.pk] = {
             item.code: Decimal(pence).scaleb(-2)
             for item, pence in zip(plan.indicators, batch.figures[achievement.pk].amounts, strict=True)

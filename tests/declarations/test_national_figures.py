@@ -288,3 +288,33 @@ def test_the_achievement_results_list_marks_the_payments_until_the_figures_are_s
     national.national_figures_set(actor=administrator, service_id=qof.pk, achievement_date_id=achievement_date(qof).pk)
 
     assert NOT_YET_SET not in client_for(reader).get(url).content.decode()
+
+
+def test_once_set_the_payments_use_the_national_figures_to_the_penny(world, qof, administrator, enqueued):
+    """A81001 (list 10,000, AF register 300): CPI 10,000 / 6,000 and APDF (300 / 10,000) / (7 / 360),
+    the national figures of the small world, exact; before, the definition's 9,964 and 0.0203."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from declarations.models import IndicatorCalculation
+    from participation.models import Indicator
+
+    date = achievement_date(qof)
+    achievement = Achievement.objects.get(service=qof, provider=world["practice"])
+    af001 = Indicator.objects.get(service=qof, code="AF001")
+
+    def amount() -> Decimal:
+        return IndicatorCalculation.objects.get(calculation__achievement=achievement, indicator=af001).amount
+
+    def pounds(value: Fraction) -> Decimal:
+        return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    points, vpp = Fraction(af001.points), Fraction(qof.value_per_point)
+    before = pounds(points * vpp * Fraction(10_000, 9_964) * Fraction(300, 10_000) / Fraction(Decimal("0.0203")))
+    assert amount() == before
+
+    national.national_figures_set(actor=administrator, service_id=qof.pk, achievement_date_id=date.pk)
+    services.calculations_recalculate_isolating(achievement_ids=enqueued[0])
+
+    after = pounds(points * vpp * Fraction(10_000, 6_000) * Fraction(300, 10_000) / Fraction(7, 360))
+    assert amount() == after != before
+    assert Calculation.objects.get(achievement=achievement).version == 2
