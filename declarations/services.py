@@ -26,7 +26,7 @@ from participation.national import national_figures_by_date, uses_national_figur
 from . import calculation as calc
 from . import calculation_failures as failures
 from . import calculation_writes as writes
-from . import engine_batch, workflow
+from . import engine_batch, selectors, workflow
 from .engine import EngineInputError
 from .errors import DeclarationError
 from .models import Calculation, CalculationFailure, Declaration, DeclarationStatus, IndicatorCalculation
@@ -88,6 +88,7 @@ class _Batch:
     digests: dict[int, str] = field(default_factory=dict)  # values digest by achievement id
     list_sizes: dict[tuple[int, object], int | None] = field(default_factory=dict)  # by (provider id, date)
     answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
+    extras: dict[int, dict[str, dict[str, object]]] = field(default_factory=dict)  # further inputs by achievement id
     fields: dict[int, dict[int, dict[str, int]]] = field(default_factory=dict)  # by achievement id
     calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
     to_calculate: list[tuple[Achievement, str]] = field(default_factory=list)  # with their inputs' hash
@@ -140,6 +141,22 @@ def _batch_lock(ids: list[int]) -> _Batch:
     batch.list_sizes = calculation_inputs.list_sizes_on(
         keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
     )
+    # Income protection's points (the protecting year's calculations), per provider: two queries a
+    # service that protects indicators.
+    for service_id, service in services.items():
+        protected = {i.code for i in indicators[service_id] if getattr(i, "income_protected", False)}
+        if not protected or not service.protected_from:
+            continue
+        points = selectors.protected_points(
+            provider_ids={a.provider_id for a in achievements if a.service_id == service_id}, service=service
+        )
+        for achievement in achievements:
+            if achievement.service_id == service_id:
+                batch.extras[achievement.pk] = {
+                    code: {"protected_points": points[(achievement.provider_id, code)]}
+                    for code in sorted(protected)
+                    if (achievement.provider_id, code) in points
+                }
     with_tick_boxes = {
         key[0] for key, rules in batch.rules.items() if any(i.kind in TICK_BOX_KINDS for i in rules.indicators)
     }
@@ -160,6 +177,7 @@ def _inputs_hash(batch: _Batch, achievement: Achievement) -> str | None:
         values_digest=digest,
         list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
         yes_answers=answers,
+        extras=batch.extras.get(achievement.pk),
     )
 
 
@@ -202,6 +220,7 @@ def _reference_figures(batch: _Batch, achievement: Achievement) -> engine_batch.
         list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
         rules=rules.rules,
         average_list_size=rules.average_list_size,
+        extras=batch.extras.get(achievement.pk),
     )
     return writes.figures_checked(inputs=inputs, result=inputs.calculate())
 
@@ -217,6 +236,7 @@ def _calculate(batch: _Batch, achievement: Achievement) -> engine_batch.Provider
                 fields=batch.fields.get(achievement.pk, {}),
                 yes_answers=batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {}),
                 list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
+                extras=batch.extras.get(achievement.pk),
             )
         except engine_batch.NeedsReference:
             return _reference_figures(batch, achievement)

@@ -93,3 +93,35 @@ def test_achievement_results_show_income_protected_beside_each_protected_indicat
     assert "QOF2324 points: <strong>7.25</strong>; this year's achievement: 75.00%" in page
     other = client.get(reverse("declarations:achievement_results", args=[theirs.achievement_id])).content.decode()
     assert "No QOF2324 year-end calculation: paid on this year's achievement (75.00%)" in other
+
+
+@pytest.mark.parametrize("numerator", [60, 116])  # this year's VI001 achievement falls, or rises
+def test_the_recalculation_pays_a_protected_indicator_at_last_years_points(numerator):
+    """VI001 protected from QOF2324 where the provider earned 12.34 points: whatever this year's
+    achievement (60 / 116 earns 0, 116 / 116 earns all 18), this year pays 12.34 points at this
+    year's £/point and CPI.  A provider with no QOF2324 calculation is paid on its achievement."""
+    from declarations import services
+
+    from .factories import submit_values
+
+    protected, unprotected = PracticeFactory(), PracticeFactory()
+    previous_year({protected: {"VI001": "12.34"}})
+    this_year = qof_2425()
+    this_year.protected_from = "QOF2324"
+    this_year.save(update_fields=["protected_from"])
+    this_year.indicators.filter(code="VI001").update(income_protected=True)
+    values = {"VI001": {"Numerator": numerator, "Denominator": 116}}
+    ids = [submit_values(p, this_year, values, list_size=9_964).pk for p in (protected, unprotected)]
+
+    services.calculations_recalculate(achievement_ids=ids)
+
+    def vi001(provider) -> IndicatorCalculation:
+        return IndicatorCalculation.objects.get(
+            calculation__achievement__provider=provider, calculation__service=this_year, indicator__code="VI001"
+        )
+
+    # CPI 9,964 / 9,964 = 1, VI001 not prevalence-weighted: points x £220.62
+    assert vi001(protected).points == Decimal("12.34")
+    assert vi001(protected).amount == (Decimal("12.34") * Decimal("220.62")).quantize(Decimal("0.01"))
+    earned = Decimal("0.00") if numerator == 60 else Decimal("18.00")
+    assert vi001(unprotected).points == earned
