@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 
 from django.conf import settings
 from django.template.loader import get_template
@@ -61,6 +62,16 @@ def _escaped(value) -> str:
     return conditional_escape(localize(value))
 
 
+def _getter(fields: Sequence[str]) -> Callable[[object], tuple]:
+    """The fields of a row as a tuple, read in one call (``attrgetter`` of one field is no tuple)."""
+    if len(fields) > 1:
+        return attrgetter(*fields)
+    if fields:
+        only = fields[0]
+        return lambda row: (getattr(row, only),)
+    return lambda row: ()
+
+
 def render_rows(
     template_name: str,
     rows: Iterable,
@@ -72,18 +83,27 @@ def render_rows(
     """Render ``template_name`` for each of ``rows`` (as ``name``, with ``context``), joined:
     the template rendered once per distinct value of the ``shape`` fields."""
     template = get_template(template_name)
-    stencils: dict[tuple, tuple[list[str], list[str]]] = {}
+    shape_of = _getter(shape)
+    stencils: dict[tuple, tuple[str, list[str], Callable]] = {}
+    escaped: dict[tuple, str] = {}  # a value met again (a service's name, a status) is escaped once
     out: list[str] = []
     for row in rows:
-        key = tuple(getattr(row, field) for field in shape)
+        key = shape_of(row)
         stencil = stencils.get(key)
         if stencil is None:
-            html = template.render({**(context or {}), name: _Marked(dict(zip(shape, key, strict=True)))})
-            parts = _MARKER.split(html)
-            stencil = stencils[key] = (parts[0::2], parts[1::2])
-        literals, fields = stencil
-        out.append(literals[0])
-        for literal, field in zip(literals[1:], fields, strict=True):
-            out.append(_escaped(getattr(row, field)))
+            markup = template.render({**(context or {}), name: _Marked(dict(zip(shape, key, strict=True)))})
+            parts = _MARKER.split(markup)
+            stencil = stencils[key] = (parts[0], parts[2::2], _getter(parts[1::2]))
+        first, literals, values_of = stencil
+        out.append(first)
+        for literal, value in zip(literals, values_of(row), strict=True):
+            seen = (value.__class__, value)
+            try:
+                text = escaped.get(seen)
+                if text is None:
+                    text = escaped[seen] = _escaped(value)
+            except TypeError:  # an unhashable value: escaped each time
+                text = _escaped(value)
+            out.append(text)
             out.append(literal)
     return mark_safe("".join(out))  # noqa: S308 - the template's own markup, every value escaped

@@ -99,7 +99,11 @@ class DeclarationManagementFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [(STATUS_ALL, "All statuses"), *DeclarationStatus.choices]
         self.fields["service"].queryset = selectors.declaration_management_services(user=user)
-        # Read once, for the select and the check (a ModelChoiceField's select counts, then reads).
+        # Each select's choices read once (a ModelChoiceField's select counts its rows, then reads
+        # them); a chosen service is still checked against the queryset.
+        service = self.fields["service"]
+        choice = service.iterator(service).choice
+        service.choices = [("", service.empty_label), *(choice(obj) for obj in service.queryset)]
         self._clusters = {str(c.pk): c for c in selectors.declaration_management_clusters(user=user)}
         self.fields["cluster"].choices = [("", "All clusters"), *((pk, c.name) for pk, c in self._clusters.items())]
 

@@ -6,7 +6,7 @@ for a role that may not see money has no amount to leak.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -323,9 +323,14 @@ def declaration_management_rows(values: Iterable[dict], *, url, action) -> list[
     from ``selectors.declaration_management_rows``; ``url(pk)`` is a row's link, ``action(facts)``
     what the user's Approve does to it (``rules.approve_action``)."""
     labels: dict[int, str] = {}
+    dates: dict = {}  # the few achievement dates of a page, each written once
     statuses = dict(DeclarationStatus.choices)
     rows = []
     for v in values:
+        date = v["achievement_date__date"]
+        written = dates.get(date)
+        if written is None:
+            written = dates[date] = f"{date:%d/%m/%Y}"
         service_id = v["service_id"]
         label = labels.get(service_id)
         if label is None:
@@ -342,7 +347,7 @@ def declaration_management_rows(values: Iterable[dict], *, url, action) -> list[
                 provider=v["provider__name"],
                 ods_code=v["provider__ods_code"],
                 service=label,
-                achievement_date=f"{v['achievement_date__date']:%d/%m/%Y}",
+                achievement_date=written,
                 status=statuses[v["status"]],
                 status_key=v["status"],
                 points=f"{v['calculation__total_points']:.2f}",
@@ -355,6 +360,23 @@ def declaration_management_rows(values: Iterable[dict], *, url, action) -> list[
             )
         )
     return rows
+
+
+def declaration_management_totals(values: Sequence[dict]) -> dict:
+    """The totals of Declaration Management's rows, from the rows the page read (the sums
+    ``selectors.declaration_totals`` makes in SQL, without a second query): exact Decimal sums."""
+    zero = Decimal("0.00")
+
+    def total(field: str) -> Decimal:
+        return sum((v[field] for v in values if v[field] is not None), zero)
+
+    return {
+        "count": len(values),
+        "calculated": total("calculation__total_amount"),
+        "declared": total("amount_declared"),
+        "approved": total("amount_approved"),
+        "finance_approved": total("amount_finance_approved"),
+    }
 
 
 @dataclass(frozen=True)

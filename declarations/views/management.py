@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import empty
 from django.views.generic import TemplateView, View
 
 from accounts import permissions
@@ -19,7 +20,7 @@ from accounts.stencils import render_rows
 from declarations import rules, selectors, services
 from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
 from declarations.models import DeclarationStatus
-from declarations.presenters import declaration_management_rows
+from declarations.presenters import declaration_management_rows, declaration_management_totals
 
 # Job aid "approving declarations", step 5: "CQRS displays a confirmation message that the
 # payment declaration has been successfully approved."
@@ -63,6 +64,13 @@ def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str |
     return form, (None if status == STATUS_ALL else status), {"service": service, "cluster": cluster}
 
 
+def _unwrapped(user):
+    """``request.user`` without its lazy proxy: the rules read the user's memberships for every
+    row, and each attribute read through ``SimpleLazyObject`` is a call of its own."""
+    wrapped = getattr(user, "_wrapped", None)
+    return user if wrapped is None or wrapped is empty else wrapped
+
+
 def _detail_url():
     """A row's link, ``declarations:declaration_detail``: reversed once, not once a row."""
     marker = 987654321
@@ -84,15 +92,14 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        user = self.request.user
+        user = _unwrapped(self.request.user)
         form, status, filters = _management_filters(self.request)
         declarations = selectors.declaration_management_list(user=user, status=status, **filters)
+        values = list(selectors.declaration_management_rows(declarations=declarations))
         rows = declaration_management_rows(
-            selectors.declaration_management_rows(declarations=declarations),
-            url=_detail_url(),
-            action=lambda facts: rules.approve_action(user, facts),
+            values, url=_detail_url(), action=lambda facts: rules.approve_action(user, facts)
         )
-        totals = selectors.declaration_totals(declarations=declarations)
+        totals = declaration_management_totals(values)
         any_selectable = any(row.selectable for row in rows)
         query = self.request.GET.urlencode() or f"status={status or STATUS_ALL}"
         context.update(

@@ -11,11 +11,11 @@ from django.template import engines
 from django.urls import reverse
 
 from accounts.stencils import render_rows
-from declarations import services
+from declarations import selectors, services
 from declarations.models import DeclarationStatus as S
-from declarations.presenters import DeclarationRow
+from declarations.presenters import DeclarationRow, declaration_management_totals
 
-from .conftest import fresh
+from .conftest import declaration_for, fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +97,15 @@ def test_declaration_management_shows_the_financially_approved_amount_and_its_to
 def declared(people, declaration):
     services.declaration_declare(declaration_id=declaration.pk, user=people["declarer"])
     return fresh(declaration)
+
+
+def test_the_totals_from_the_rows_read_are_the_sql_totals(orgs, people, qof, declared):
+    declaration_for(orgs["practice2"], qof)  # not declared: no amount declared
+    services.declarations_approve(declaration_ids=[declared.pk], user=people["approver"])
+    everything = selectors.declaration_management_list(user=people["finance"])
+
+    values = list(selectors.declaration_management_rows(declarations=everything))
+
+    assert len(values) == 2
+    assert declaration_management_totals(values) == selectors.declaration_totals(declarations=everything)
+    assert declaration_management_totals([]) == selectors.declaration_totals(declarations=everything.none())
