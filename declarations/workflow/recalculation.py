@@ -36,6 +36,7 @@ def lock_for_recalculation(*, achievement_ids: Sequence[int]) -> dict[int, Decla
         d.achievement_id: d
         for d in Declaration.objects.select_for_update(of=("self",))
         .select_related("provider__commissioner", "service", "achievement_date")
+        .defer("service__definition")  # the YAML a service was loaded from: large, not needed
         .filter(achievement_id__in=achievement_ids)
         .order_by("pk")
     }
@@ -44,8 +45,8 @@ def lock_for_recalculation(*, achievement_ids: Sequence[int]) -> dict[int, Decla
 def _new_declaration(achievement, calculation: Calculation, now) -> Declaration:
     return Declaration(
         provider_id=calculation.provider_id,
-        service_id=calculation.service_id,
-        achievement_date_id=calculation.achievement_date_id,
+        service=achievement.service,  # loaded with the achievement: no query per row
+        achievement_date=achievement.achievement_date,
         achievement_id=achievement.pk,
         calculation=calculation,
         created_at=now,
