@@ -3,7 +3,7 @@ users, beside the Home page in the same run (issue 6; issue 12: p50 and p95 with
 page's, exit status 1 if not).
 
     .venv/bin/python benchmarks/declaration_management_load.py [--practices 400] [--connections 20] \\
-        [--duration 15] [--workers 4] [--port 8765] \\
+        [--duration 15] [--rounds 1] [--workers 4] [--port 8765] \\
         [--database-url postgres://root@127.0.0.1:5432/cqrs_bench_load]
 
 Builds a fresh PostgreSQL database (dropped and created: a name of its own) with one ICB of N
@@ -13,7 +13,9 @@ Approval Management user in by creating a session, starts gunicorn with the proj
 (``cqrs_site.wsgi``, DEBUG off) on 127.0.0.1 only, checks both pages answer 200 (and the page
 really lists N rows), then runs ``wrk`` (Debian: ``apt-get install -y wrk``) with the session
 cookie: Declaration Management, then Home, each for ``--duration`` seconds with ``--connections``
-concurrent connections, and prints p50/p95/p99 latency and requests per second for each.
+concurrent connections, and prints p50/p95/p99 latency and requests per second for each.  With
+``--rounds N`` the two pages alternate N times and each page's percentiles are of all its rounds'
+requests (the machine's other load then falls on both alike).
 Bounded in time (every subprocess has a timeout); gunicorn is stopped at the end.
 """
 
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +51,13 @@ done = function(summary, latency, requests)
   io.write(string.format("RESULT p50_us=%d p95_us=%d p99_us=%d requests=%d errors=%d duration_us=%d\\n",
     latency:percentile(50.0), latency:percentile(95.0), latency:percentile(99.0),
     summary.requests, errors, summary.duration))
+  -- every latency recorded (microseconds) with its count, so that rounds can be merged
+  local found = {}
+  for i = 1, #latency do
+    local value, count = latency(i)
+    found[#found + 1] = value .. ":" .. count
+  end
+  io.write("LATENCIES " .. table.concat(found, ",") .. "\\n")
 end
 """
 
@@ -100,7 +110,37 @@ def run_wrk(url: str, cookie: str, *, connections: int, duration: int, threads: 
         raise SystemExit(f"wrk gave no result:\n{completed.stdout}\n{completed.stderr}")
     figures = {k: int(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    latencies = re.search(r"LATENCIES (.*)", completed.stdout)
+    figures["latencies"] = Counter(
+        {int(v): int(c) for v, c in (pair.split(":") for pair in latencies.group(1).split(",") if pair)}
+        if latencies else {}
+    )
     return figures
+
+
+def merged(rounds: list[dict]) -> dict:
+    """The figures of several rounds of one page: percentiles of all their requests together."""
+    if len(rounds) == 1:
+        return rounds[0]
+    latencies = sum((r["latencies"] for r in rounds), Counter())
+    ordered = sorted(latencies.items())
+    total = sum(latencies.values())
+
+    def percentile(p: float) -> int:
+        wanted, seen = total * p / 100, 0
+        for value, count in ordered:
+            seen += count
+            if seen >= wanted:
+                return value
+        return ordered[-1][0] if ordered else 0
+
+    requests = sum(r["requests"] for r in rounds)
+    duration = sum(r["duration_us"] for r in rounds)
+    return {
+        "p50_us": percentile(50), "p95_us": percentile(95), "p99_us": percentile(99),
+        "requests": requests, "errors": sum(r["errors"] for r in rounds), "duration_us": duration,
+        "rps": requests / (duration / 1e6),
+    }
 
 
 def main() -> int:
@@ -108,6 +148,9 @@ def main() -> int:
     parser.add_argument("--practices", type=int, default=400)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the pages this many times, each for --duration seconds a round, "
+                        "and merge each page's rounds (on a shared machine both pages then meet the same load)")
     parser.add_argument("--workers", type=int, default=min(8, max(2, os.cpu_count() or 2)))
     parser.add_argument("--threads", type=int, default=4, help="wrk threads")
     parser.add_argument("--port", type=int, default=8765)
@@ -156,10 +199,13 @@ def main() -> int:
             raise SystemExit(f"Declaration Management lists {body_rows} rows, expected {args.practices}")
         results = {}
         loads = [_loadavg()]
-        for label, url in (("Declaration Management", management), ("Home", home)):
-            results[label] = run_wrk(
-                url, cookie, connections=args.connections, duration=args.duration, threads=args.threads
-            )
+        rounds: dict[str, list[dict]] = {"Declaration Management": [], "Home": []}
+        for _ in range(args.rounds):
+            for label, url in (("Declaration Management", management), ("Home", home)):
+                rounds[label].append(
+                    run_wrk(url, cookie, connections=args.connections, duration=args.duration, threads=args.threads)
+                )
+        results = {label: merged(runs) for label, runs in rounds.items()}
         loads.append(_loadavg())
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
@@ -170,7 +216,8 @@ def main() -> int:
 
     print(f"load average: {loads[0]} before the runs, {loads[1]} after (/proc/loadavg)")
     print(f"Declaration Management load: ICB of {args.practices} practices ({rows} rows on the page), "
-          f"{args.connections} concurrent connections, {args.duration}s each, gunicorn {args.workers} workers, 127.0.0.1")
+          f"{args.connections} concurrent connections, {args.duration}s each"
+          f"{f' x {args.rounds} rounds, alternating' if args.rounds > 1 else ''}, gunicorn {args.workers} workers, 127.0.0.1")
     print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'requests':>9} {'errors':>7}")
     for label, r in results.items():
         print(f"{label:<24} {r['p50_us'] / 1000:8.1f} {r['p95_us'] / 1000:8.1f} {r['p99_us'] / 1000:8.1f} "
