@@ -115,9 +115,11 @@ def _two_places(value) -> str:
 def payment_export_rows(*, achievement_date: AchievementDate) -> Iterator[dict[str, str]]:
     """The payment export of one service and achievement date (for ``export_payments``).
 
-    One row per provider with a calculation and per points-bearing or per-capita indicator, by
-    ODS code then catalogue order.  ACHIEVEMENT is the percentage to 2 places for a fraction with
-    a denominator above 0, else empty.  Figures are strings, so no digit is lost to a float.
+    One row per provider with a calculation and per points-bearing, per-capita or item-of-service
+    indicator (``kinds.PAID_KINDS``), by ODS code then catalogue order.  ACHIEVEMENT is the
+    percentage to 2 places for a fraction with a denominator above 0, else empty (so an item of
+    service's row is ACHIEVEMENT empty, POINTS 0.00, AMOUNT the claim).  Figures are strings, so
+    no digit is lost to a float.
     """
     service_code = achievement_date.service.code
     ach_date = f"{achievement_date.date:%Y%m%d}"
