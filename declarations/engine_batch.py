@@ -87,6 +87,7 @@ class IndicatorPlan:
     """One indicator's rule, compiled: integer coefficients of its formulas."""
 
     indicator_id: int
+    prefix: str  # "<indicator id>\t", the start of its COPY line
     code: str
     kind: str
     rule: IndicatorRule
@@ -108,6 +109,7 @@ class IndicatorPlan:
     c: int = 0
     dd: int = 1
     prevalence: str = ""  # "", "group" or "own"
+    group_code: str | None = None
     national_num: int = 1  # the national prevalence, as an integer ratio
     national_den: int = 1
     rate_num: int = 0  # per_capita: pounds a patient
@@ -136,6 +138,7 @@ def _compile(indicator_id: int, rule: IndicatorRule, register_field: str | None,
     full_cents = _half_up(100 * points_num, points_den)
     common = {
         "indicator_id": indicator_id,
+        "prefix": f"{indicator_id}\t",
         "code": rule.code,
         "kind": rule.kind,
         "rule": rule,
@@ -147,6 +150,7 @@ def _compile(indicator_id: int, rule: IndicatorRule, register_field: str | None,
     if rule.kind not in FAST_KINDS or getattr(rule, "income_protected", False):
         return IndicatorPlan(fast=False, value_fields=(), **common)
     extra: dict = {}
+    extra["group_code"] = rule.group_code
     if rule.own_national_prevalence is not None:
         extra["prevalence"] = "own"
         extra["national_num"], extra["national_den"] = _ratio(rule.own_national_prevalence)
@@ -347,43 +351,51 @@ def provider_calculate(
             continue
         cents = pence = 0
         if kind == FRACTION:
-            numerator = _count(indicator_fields.get(item.value_fields[0]))
-            denominator = _count(indicator_fields.get(item.value_fields[1]))
-            register = None if item.value_fields[2] is None else _count(indicator_fields.get(item.value_fields[2]))
-            if numerator is not None and denominator is not None and numerator > denominator:
+            numerator_field, denominator_field, register_field = item.value_fields
+            numerator = indicator_fields.get(numerator_field)
+            denominator = indicator_fields.get(denominator_field)
+            register = None if register_field is None else indicator_fields.get(register_field)
+            if numerator is not None and (numerator < 0 or (denominator is not None and numerator > denominator)):
+                raise NeedsReference
+            if (denominator is not None and denominator < 0) or (register is not None and register < 0):
                 raise NeedsReference
             earnable = numerator is not None and bool(denominator)
             if earnable:
                 n, d = numerator, denominator
-                percent = _hundredths(_half_up(10_000 * n, d))
+                percent = (20_000 * n + d) // (2 * d)  # hundredths of a percent, half up
+                percent = f"{percent // 100}.{percent % 100:02d}"
                 if 100 * n * item.lower_den <= item.lower_num * d:
                     cents = 0
                 elif 100 * n * item.upper_den >= item.upper_num * d:
                     cents = item.full_cents
-                else:
-                    cents = _half_up((n * item.a - d * item.b) * item.c, d * item.dd)
+                else:  # _half_up, inline
+                    cents = (2 * (n * item.a - d * item.b) * item.c + d * item.dd) // (2 * d * item.dd)
                 patients = max(0, -((-item.upper_num * d) // (item.upper_den * 100)) - n)
                 if patients > _POSITIVE_INTEGER_LIMIT:
                     raise NeedsReference
-            if item.prevalence == "own":
+            prevalence = item.prevalence
+            if prevalence == "group":
+                found = factors.get(item.group_code)
+                factor_num, factor_den, apdf = found if found is not None else factor_of(
+                    item.group_code, registers.get(item.group_code, 0), item.national_num, item.national_den
+                )
+            elif prevalence == "own":
                 factor_num, factor_den, apdf = factor_of(
                     ("own", denominator or 0, item.national_num, item.national_den), denominator or 0,
                     item.national_num, item.national_den,
                 )
-            elif item.prevalence == "group":
-                factor_num, factor_den, apdf = factor_of(
-                    item.rule.group_code, registers.get(item.rule.group_code, 0), item.national_num, item.national_den
-                )
             else:
-                factor_num, factor_den, apdf = factor_of(None, 1, 1, 1)
-            pence = _half_up(cents * factor_num, factor_den)
+                found = factors.get(None)
+                factor_num, factor_den, apdf = found if found is not None else factor_of(None, 1, 1, 1)
+            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # _half_up, inline
             if earnable:
-                at_stake = _half_up(item.full_cents * factor_num, factor_den) - pence
+                at_stake = (2 * item.full_cents * factor_num + factor_den) // (2 * factor_den) - pence
                 if at_stake >= _AMOUNT_PENCE_LIMIT:
                     raise NeedsReference
-                line = (
-                    f"{item.indicator_id}\t{n}\t{d}\t{NULL if register is None else register}\t{NULL}\t{NULL}\t"
-                    f"{percent}\t{_hundredths(cents)}\t{_hundredths(pence)}\t{apdf}\t{patients}\t{_hundredths(at_stake)}"
+                line = (  # the hundredths formatted inline (``_hundredths``): the hottest line of a national run
+                    f"{item.prefix}{n}\t{d}\t{NULL if register is None else register}\t{NULL}\t{NULL}\t"
+                    f"{percent}\t{cents // 100}.{cents % 100:02d}\t{pence // 100}.{pence % 100:02d}\t{apdf}\t"
+                    f"{patients}\t{at_stake // 100}.{at_stake % 100:02d}"
                 )
             else:
                 line = (
