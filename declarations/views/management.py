@@ -80,8 +80,9 @@ def _detail_url():
 
 class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
     """Achievement > Declaration Management (job aid "approving declarations"): the Status and
-    Quality Service filters (and the Cluster, issue 14), a checkbox per row and Select All, Approve; totals of the filtered
-    rows; export as CSV.  A fixed number of queries whatever the number of rows.
+    Quality Service filters (and the Cluster, issue 14), a checkbox per row and Select All,
+    Approve; totals of the filtered rows; export as CSV.  A fixed number of queries whatever the
+    number of rows.
 
     Every row is on the page (the job aid's Select All approves them all): for an ICB of 400
     practices the rows are read as values, not models (``selectors.declaration_management_rows``),
