@@ -2,7 +2,9 @@
 
 A commissioner's figures are those of the providers it commissions (``provider.commissioner``),
 for one achievement date; a provider's are its own, or those of a provider the user may see
-(``declarations.selectors.result_providers``).  An id of an organisation, date or indicator the
+(``declarations.selectors.result_providers``), and of those only the results the user may see
+(``declarations.selectors.results_scope``: of a PCN's member practice, the PCN's services only,
+never the practice's own services' payments).  An id of an organisation, date or indicator the
 user may not see is ``NotFound``, exactly as one that does not exist.
 
 Every function runs a fixed number of queries whatever the number of providers: the per-indicator
@@ -28,7 +30,7 @@ from accounts import permissions
 from accounts.errors import NotFound
 from accounts.models import Organisation
 from declarations.models import Calculation, IndicatorCalculation
-from declarations.selectors import result_providers
+from declarations.selectors import result_providers, results_scope
 from participation.models import AchievementDate, Indicator, IndicatorKind
 from reports.records import scope
 
@@ -227,17 +229,24 @@ def year_on_year_provider_get(*, user, provider_id: int | None) -> Organisation 
     return providers.filter(pk__in=own).first() or providers.first()
 
 
-def provider_dates(*, provider: Organisation) -> QuerySet[AchievementDate]:
-    """The achievement dates with a calculated payment of this provider, latest first."""
+def _visible_calculations(*, user, provider: Organisation) -> QuerySet[Calculation]:
+    """The provider's calculations whose results the user may see (``results_scope``)."""
+    return Calculation.objects.filter(results_scope(user=user), provider=provider)
+
+
+def provider_dates(*, user, provider: Organisation) -> QuerySet[AchievementDate]:
+    """The achievement dates with a calculated payment of this provider that the user may see,
+    latest first."""
+    visible = _visible_calculations(user=user, provider=provider).values("achievement_date_id")
     return (
-        AchievementDate.objects.filter(calculations__provider=provider)
+        AchievementDate.objects.filter(pk__in=Subquery(visible))
         .select_related("service__financial_year")
         .order_by("-date", "service__code", "pk")
     )
 
 
-def provider_date_get(*, provider: Organisation, achievement_date_id: int | None) -> AchievementDate | None:
-    dates = provider_dates(provider=provider)
+def provider_date_get(*, user, provider: Organisation, achievement_date_id: int | None) -> AchievementDate | None:
+    dates = provider_dates(user=user, provider=provider)
     if achievement_date_id is None:
         return dates.first()
     found = dates.filter(pk=achievement_date_id).first()
@@ -272,14 +281,13 @@ def previous_year_date(*, achievement_date: AchievementDate) -> AchievementDate 
 
 
 def provider_results(
-    *, provider: Organisation, achievement_dates: list[AchievementDate]
+    *, user, provider: Organisation, achievement_dates: list[AchievementDate]
 ) -> QuerySet[IndicatorCalculation]:
-    """The provider's stored indicator results on these dates (this year's and last year's), in
-    catalogue order, with the indicator, group and domain.  One query."""
+    """The provider's stored indicator results on these dates (this year's and last year's) that
+    the user may see, in catalogue order, with the indicator, group and domain.  One query."""
+    visible = _visible_calculations(user=user, provider=provider).filter(achievement_date__in=achievement_dates)
     return (
-        IndicatorCalculation.objects.filter(
-            calculation__provider=provider, calculation__achievement_date__in=achievement_dates
-        )
+        IndicatorCalculation.objects.filter(calculation__in=visible.values("pk"))
         .select_related("indicator__group__domain", "calculation")
         .order_by(
             "indicator__group__domain__position", "indicator__group__position", "indicator__position", "pk"

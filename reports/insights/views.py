@@ -128,8 +128,9 @@ class ShowYearOnYearView(RoleRequiredMixin, TemplateView):
         this_date = last_date = report = None
         dates = []
         if provider is not None:
-            dates = selectors.provider_dates(provider=provider)
+            dates = selectors.provider_dates(user=user, provider=provider)
             this_date = selectors.provider_date_get(
+                user=user,
                 provider=provider, achievement_date_id=_id(self.request, "achievement_date")
             )
         if this_date is not None:
@@ -138,6 +139,7 @@ class ShowYearOnYearView(RoleRequiredMixin, TemplateView):
                 this_date=this_date,
                 last_date=last_date,
                 results=selectors.provider_results(
+                    user=user,
                     provider=provider, achievement_dates=[d for d in (this_date, last_date) if d is not None]
                 ),
                 show_money=permissions.can_see_money(user, provider),

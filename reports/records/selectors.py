@@ -23,7 +23,7 @@ def summary_achievement_list(
     """The calculated achievements the user may run an Achievement Summary Report of, most
     recent first, with their declaration where there is one."""
     achievements = Achievement.objects.filter(
-        provider__in=scope.report_providers(user=user, roles=scope.SUMMARY_ROLES), calculation__isnull=False
+        scope.report_rows(user=user, roles=scope.SUMMARY_ROLES), calculation__isnull=False
     )
     if financial_year is not None:
         achievements = achievements.filter(service__financial_year=financial_year)
@@ -42,9 +42,7 @@ def summary_achievement_get(*, user, achievement_id: int) -> Achievement:
     """An achievement of a provider in the user's report scope, with its calculation and
     declaration (and who declared and approved it); else NotFound."""
     achievement = (
-        Achievement.objects.filter(
-            pk=achievement_id, provider__in=scope.report_providers(user=user, roles=scope.SUMMARY_ROLES)
-        )
+        Achievement.objects.filter(scope.report_rows(user=user, roles=scope.SUMMARY_ROLES), pk=achievement_id)
         .select_related(
             "provider__pcn",
             "provider__parent",
@@ -82,11 +80,11 @@ def summary_transitions(*, achievement: Achievement) -> QuerySet[DeclarationTran
 
 
 def payments_services(*, user) -> QuerySet[QualityService]:
-    """The Quality Services with a declaration of a provider in the user's Payments scope."""
-    providers = scope.report_providers(user=user, roles=scope.PAYMENTS_ROLES)
+    """The Quality Services with a declaration in the user's Payments scope (``scope.report_rows``:
+    a PCN's member practices' own services are not a PCN user's)."""
+    declared = Declaration.objects.filter(scope.report_rows(user=user, roles=scope.PAYMENTS_ROLES))
     return (
-        QualityService.objects.filter(declarations__provider__in=providers)
-        .distinct()
+        QualityService.objects.filter(pk__in=declared.values("service_id"))
         .select_related("financial_year")
         .order_by("-financial_year__start_date", "code")
     )
@@ -111,12 +109,10 @@ def payments_pcns(*, user) -> QuerySet[Organisation]:
 def payments_list(
     *, user, service: QualityService, achievement_date=None, status=None, sub_icb=None, pcn=None
 ) -> QuerySet[Declaration]:
-    """The Payments report: one declaration per provider and payment date of the service, of
-    the providers in the user's Payments scope, filtered by achievement date, status, sub-ICB
+    """The Payments report: one declaration per provider and payment date of the service, in
+    the user's Payments scope (``scope.report_rows``), filtered by achievement date, status, sub-ICB
     location (a practice's parent) and PCN (the PCN itself and its member practices)."""
-    declarations = Declaration.objects.filter(
-        service=service, provider__in=scope.report_providers(user=user, roles=scope.PAYMENTS_ROLES)
-    )
+    declarations = Declaration.objects.filter(scope.report_rows(user=user, roles=scope.PAYMENTS_ROLES), service=service)
     if achievement_date is not None:
         declarations = declarations.filter(achievement_date=achievement_date)
     if status:
