@@ -194,13 +194,17 @@ class PaidByDate:
     several services and dates (Declaration Management and its CSV): one query, then arithmetic.
     ``paid(provider_id, service_id, date)`` is None for a service without aspiration payments."""
 
-    def __init__(self, *, service_ids: Iterable[int]):
-        service_ids = set(service_ids)
-        self._starts = dict(
-            QualityService.objects.filter(pk__in=service_ids, aspiration_percent__isnull=False).values_list(
-                "pk", "financial_year__start_date"
+    def __init__(self, *, service_ids: Iterable[int] = (), starts: dict[int, dt.date] | None = None):
+        """``starts``: {service id: its year's first day} of the services that pay aspiration, when
+        the caller has read them (then one query, or none when there is none); else they are read
+        for ``service_ids``."""
+        if starts is None:
+            starts = dict(
+                QualityService.objects.filter(
+                    pk__in=set(service_ids), aspiration_percent__isnull=False
+                ).values_list("pk", "financial_year__start_date")
             )
-        )
+        self._starts = starts
         self._instalments = {
             (provider_id, service_id): (monthly,) * 11 + (last,)
             for provider_id, service_id, monthly, last in Aspiration.objects.filter(

@@ -227,3 +227,10 @@ def test_paid_by_date_for_many_rows_in_two_queries(world, people, django_assert_
         assert paid.paid(practice2.pk, qof.pk, QOF_DATE) == Decimal("0.08")
         assert paid.paid(world["other_practice"].pk, qof.pk, QOF_DATE) == Decimal("0.00")  # none approved
         assert paid.paid(practice.pk, world["previous"].pk, QOF_DATE) is None  # no aspiration there
+
+    start = qof.financial_year.start_date
+    with django_assert_num_queries(1):
+        known = selectors.PaidByDate(starts={qof.pk: start})
+    assert known.paid(practice.pk, qof.pk, QOF_DATE) == Decimal("99519.89")
+    with django_assert_num_queries(0):
+        assert selectors.PaidByDate(starts={}).paid(practice.pk, qof.pk, QOF_DATE) is None
