@@ -11,7 +11,11 @@ submissions, PCNs their aggregation, and the payments are calculated (``hooks``)
 - the demo PCN's CAIP-1 (a per-capita Yes/No the PCN sets through the tick-box drop-down) set to
   Yes on 31/03/2025 by the PCN lead;
 - QOF 2024/25, 31/03/2025 for the practice that accepted QOF (Woodbridge Practice): every
-  automatic indicator, so only the manual Quality Improvement groups are incomplete.
+  automatic indicator, so only the manual Quality Improvement groups are incomplete;
+- on that achievement, one Commissioning Organisation entry: commissioner@demo.nhs.net corrects
+  the first fraction indicator's Numerator on Record Provider Achievement
+  (``services.commissioner_values_save``), so it is marked wherever it is shown and the practice
+  cannot adjust it.  Made once: seeding again finds the entry and leaves it.
 
 The extract's content is fixed, so seeding again receives the same file and loads nothing new.
 """
@@ -36,10 +40,11 @@ from participation.models import (
 
 from . import entry_rules, services
 from .ingest.reader import COLUMNS, LIST_SIZE_FIELD, LIST_SIZE_INDICATOR
-from .models import ExtractStatus, TickBoxValue
+from .models import Achievement, CommissionerEntry, ExtractStatus, IndicatorValue, TickBoxValue
 
 PAYMENT_DATE = dt.date(2025, 3, 31)
 SUBMIT_DATE = "01/04/2025"
+COMMISSIONER_NOTE = "Corrected from the practice's clinical audit (ICB review)."
 
 
 def _row(service: str, name: str, org: str, date: dt.date, indicator: str, field: str, value: int) -> str:
@@ -136,7 +141,42 @@ def seed_achievement(world: dict) -> str:
         if rows:
             extract = _load(rows, "demo-qof-2024-25-20250331.csv")
             summary.append(f"QOF extract {extract.get_status_display()}")
+        entry = _seed_commissioner_entry(world, qof)
+        if entry is not None:
+            summary.append(f"Commissioning Organisation entry {entry.indicator.code} {entry.field_name}")
     return "; ".join(summary) or "no services"
+
+
+def _seed_commissioner_entry(world: dict, qof: QualityService) -> CommissionerEntry | None:
+    """The commissioner corrects Woodbridge Practice's QOF 2024/25 (31/03/2025): the first fraction
+    indicator, in catalogue order, whose Numerator is below its Denominator gets one more (once)."""
+    achievement = Achievement.objects.filter(
+        provider=world["practices"][1], service=qof, achievement_date__date=PAYMENT_DATE
+    ).first()
+    if achievement is None:
+        return None
+    entry = CommissionerEntry.objects.filter(achievement=achievement).select_related("indicator").first()
+    if entry is not None:
+        return entry
+    current = {
+        (v.indicator_id, v.field_name): v.value
+        for v in IndicatorValue.objects.filter(submission__achievement=achievement, submission__is_current=True)
+    }
+    fractions = Indicator.objects.filter(service=qof, kind=IndicatorKind.FRACTION, entry=EntryKind.AUTOMATIC)
+    for indicator in fractions.order_by("group__domain__position", "group__position", "position", "pk"):
+        numerator = current.get((indicator.pk, "Numerator"))
+        denominator = current.get((indicator.pk, "Denominator"))
+        if numerator is not None and denominator is not None and numerator < denominator:
+            services.commissioner_values_save(
+                user=world["users"]["commissioner@demo.nhs.net"],
+                achievement_id=achievement.pk,
+                group_id=indicator.group_id,
+                values={(indicator.pk, "Numerator"): numerator + 1},
+                notes=COMMISSIONER_NOTE,
+                submit=True,
+            )
+            return CommissionerEntry.objects.select_related("indicator").get(achievement=achievement)
+    return None
 
 
 @transaction.atomic

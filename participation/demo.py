@@ -3,7 +3,9 @@
 Loads the shipped service definitions and leaves: the demo practice with QOF 2024/25 Offered
 (a task in its Message Centre) and the Network Contract DES 2024/25 Approved (accepted
 automatically for every practice in a PCN); the commissioner with QOF 2024/25 offers in every
-state across its practices.  Practices other than the demo one have no users, so their answers
+state across its practices, and one Service Provider Cluster ("Stockton PCN practices": the demo
+PCN's three practices) for its Create Offers, Offered Services and Declaration Management
+filters, made by commissioner@demo.nhs.net through the cluster use cases.  Practices other than the demo one have no users, so their answers
 are recorded by the demo seed as a system actor, on their behalf.
 """
 
@@ -15,9 +17,11 @@ import yaml
 from django.db import transaction
 
 from .definitions import load_service_definition_file, shipped_definition_paths
-from .models import QualityService, ServiceOffer
+from .models import ProviderCluster, QualityService, ServiceOffer
 from .services import (
     SystemActor,
+    cluster_create,
+    cluster_providers_add,
     offer_create,
     offers_accept,
     offers_cancel,
@@ -27,6 +31,7 @@ from .services import (
 )
 
 SEED = SystemActor("the demo seed")
+DEMO_CLUSTER = "Stockton PCN practices"
 
 
 def load_shipped_services() -> list[QualityService]:
@@ -78,7 +83,24 @@ def seed_participation(world: dict) -> str:
                         note="Withdrawn for the demo.")
         offers_cancel(offer_ids=[by_provider[practices[4].pk]], user=commissioner, note="Cancelled for the demo.")
 
+    cluster = _seed_cluster(world)
+
     counts = {}
     for offer in ServiceOffer.objects.filter(commissioner=icb):
         counts[offer.get_status_display()] = counts.get(offer.get_status_display(), 0) + 1
-    return f"{len(services)} services; offers " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    offers = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return f"{len(services)} services; offers {offers}; cluster {cluster.name} ({cluster.providers.count()} providers)"
+
+
+def _seed_cluster(world: dict) -> ProviderCluster:
+    """The commissioner's cluster of the demo PCN's practices: created once, and given back any of
+    those practices it lacks (seeding again changes nothing, and records nothing, when it has them)."""
+    icb, commissioner = world["icb"], world["users"]["commissioner@demo.nhs.net"]
+    cluster = ProviderCluster.objects.filter(commissioner=icb, name__iexact=DEMO_CLUSTER).first()
+    if cluster is None:
+        cluster = cluster_create(user=commissioner, commissioner_id=icb.pk, name=DEMO_CLUSTER)
+    wanted = {p.pk for p in world["practices"] if p.pcn_id == world["pcns"][0].pk}
+    missing = wanted - set(cluster.providers.values_list("pk", flat=True))
+    if missing:
+        cluster_providers_add(user=commissioner, cluster_id=cluster.pk, provider_ids=sorted(missing))
+    return cluster
