@@ -130,8 +130,46 @@ def message_open(*, message_id: int, user) -> Message:
 
 
 def messages_email_send(*, message_ids: Sequence[int]) -> int:
-    """Email each of these messages (``message_email_send``); returns how many emails were sent."""
-    return sum(message_email_send(message_id=pk) for pk in message_ids)
+    """Email each of these messages to the members who asked for email; returns how many emails
+    were sent.  Set-based: one query for the messages, one for every recipient of them all, one
+    connection for the emails and one UPDATE per distinct count (a national recalculation's
+    6,410 tasks are 33 such tasks, not 19,000 queries)."""
+    from django.conf import settings
+    from django.core.mail import send_mass_mail
+
+    from .models import Membership
+
+    messages = list(Message.objects.filter(pk__in=list(message_ids)).order_by("pk"))
+    if not messages:
+        return 0
+    members: dict[tuple[int, str], set[str]] = {}
+    anyone: dict[int, set[str]] = {}
+    for organisation_id, role, email in Membership.objects.filter(
+        organisation_id__in={m.organisation_id for m in messages},
+        user__is_active=True,
+        user__email_notifications=True,
+    ).values_list("organisation_id", "role", "user__email"):
+        members.setdefault((organisation_id, role), set()).add(email)
+        anyone.setdefault(organisation_id, set()).add(email)
+    emails = []
+    sent_to: dict[int, list[int]] = {}  # recipients' count -> message ids
+    for message in messages:
+        recipients = sorted(
+            members.get((message.organisation_id, message.role), set()) if message.role
+            else anyone.get(message.organisation_id, set())
+        )
+        sent_to.setdefault(len(recipients), []).append(message.pk)
+        body = message.body
+        if message.link:
+            body = f"{body}\n\nSign in to CQRS to see it: {site_link(message.link)}".strip()
+        subject = f"CQRS: {message.subject}"
+        emails.extend((subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients)
+    if emails:
+        send_mass_mail(emails, fail_silently=False)
+    now = timezone.now()
+    for count, ids in sent_to.items():
+        Message.objects.filter(pk__in=ids).update(emailed_at=now, emailed_to=count)
+    return len(emails)
 
 
 def message_email_recipients(*, message: Message) -> list[str]:
@@ -159,28 +197,7 @@ def site_link(path: str) -> str:
 
 def message_email_send(*, message_id: int) -> int:
     """Email a message to the members who asked for email; returns how many were sent."""
-    from django.conf import settings
-    from django.core.mail import send_mass_mail
-
-    message = Message.objects.select_related("organisation").filter(pk=message_id).first()
-    if message is None:
-        return 0
-    recipients = message_email_recipients(message=message)
-    if not recipients:
-        Message.objects.filter(pk=message.pk).update(emailed_at=timezone.now(), emailed_to=0)
-        return 0
-    body = message.body
-    if message.link:
-        body = f"{body}\n\nSign in to CQRS to see it: {site_link(message.link)}".strip()
-    subject = f"CQRS: {message.subject}"
-    sent = send_mass_mail(
-        [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients],
-        fail_silently=False,
-    )
-    # Some backends (the console one) return None rather than a count.
-    sent = sent if sent is not None else len(recipients)
-    Message.objects.filter(pk=message.pk).update(emailed_at=timezone.now(), emailed_to=sent)
-    return sent
+    return messages_email_send(message_ids=[message_id])
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from accounts.formatting import money
-from accounts.models import Message, Role
+from accounts.models import Message, Organisation, Role
 from accounts.services import message_send, messages_send, task_close, tasks_close
 from declarations import history
 from declarations.models import Declaration, DeclarationTransition
@@ -148,19 +148,21 @@ def sent_back(declaration: Declaration, record: DeclarationTransition) -> None:
     )
 
 
-def ask_providers_to_declare(declaration_ids: Sequence[int]) -> None:
+def ask_providers_to_declare(declarations: Sequence[Declaration]) -> None:
     """A new declaration is a Home-screen task for the provider's Declaration Management
-    holders (closed when they declare), unless the service needs no declaration."""
-    if not declaration_ids:
+    holders (closed when they declare), unless the service needs no declaration.
+
+    ``declarations``: just created by a recalculation, with their service, date and calculation
+    in memory; their providers are read in one query (a national recalculation creates 6,410)."""
+    new = [d for d in declarations if not d.service.no_declaration_required]
+    if not new:
         return
+    providers = Organisation.objects.only("pk", "name", "ods_code").in_bulk({d.provider_id for d in new})
     url = declaration_urls()
-    new = (
-        Declaration.objects.select_related("provider", "service", "achievement_date", "calculation")
-        .defer("service__definition")  # the YAML a service was loaded from: large, not needed
-        .filter(pk__in=declaration_ids, service__no_declaration_required=False)
-    )
-    messages_send(
-        messages=[
+    messages: list[Message] = []
+    for declaration in new:
+        declaration.provider = providers[declaration.provider_id]
+        messages.append(
             Message(
                 organisation=declaration.provider,
                 role=Role.DECLARATION_MANAGEMENT,
@@ -174,6 +176,5 @@ def ask_providers_to_declare(declaration_ids: Sequence[int]) -> None:
                 is_task=True,
                 task_key=task_key(declaration, "declare"),
             )
-            for declaration in new
-        ]
-    )
+        )
+    messages_send(messages=messages)

@@ -196,4 +196,4 @@ def declarations_after_recalculation(
     for step in sent_back:
         notifications.sent_back(step.row, _sent_back_record(step))
     _auto_steps_after([*created, *(step.row for step in sent_back)], now)
-    notifications.ask_providers_to_declare([d.pk for d in created])
+    notifications.ask_providers_to_declare(created)
