@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from .bulk import insert_rows
 from .errors import NotFound
 from .inputs import storable
 from .models import AuditEvent, Message, MessageRead, Organisation
@@ -93,7 +94,8 @@ def messages_send(*, messages: Sequence[Message]) -> list[Message]:
     messages.  ``messages``: unsaved ``Message`` rows, addressed as ``message_send``'s."""
     from .tasks import message_emails
 
-    created = Message.objects.bulk_create(messages, batch_size=1000)
+    created = list(messages)
+    insert_rows(Message, created)
     ids = [message.pk for message in created]
     for start in range(0, len(ids), EMAIL_TASK_SIZE):
         message_emails.delay_on_commit(ids[start : start + EMAIL_TASK_SIZE])

@@ -15,6 +15,7 @@ from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
+from accounts.bulk import insert_rows
 from achievement.models import Achievement
 
 from . import calculation as calc
@@ -201,7 +202,7 @@ def calculations_save(
         (new if existing is None else changed).append(calculation)
         saved[achievement.pk] = calculation
     if new:
-        Calculation.objects.bulk_create(new, batch_size=2000)
+        insert_rows(Calculation, new)
     if changed:
         _calculations_update(changed)
     return saved

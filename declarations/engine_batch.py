@@ -429,16 +429,16 @@ def provider_calculate(
             else:  # tick-box
                 answer = yes_answers.get(item.code)
                 cents = item.full_cents if answer is True else 0
-            if item.prevalence == "group":
-                factor_num, factor_den, apdf = factor_of(
-                    item.rule.group_code, registers.get(item.rule.group_code, 0), item.national_num, item.national_den
-                )
-            else:
-                factor_num, factor_den, apdf = factor_of(None, 1, 1, 1)
-            pence = _half_up(cents * factor_num, factor_den)
+            key = item.group_code if item.prevalence == "group" else None
+            found = factors.get(key)
+            factor_num, factor_den, apdf = found if found is not None else factor_of(
+                key, registers.get(key, 0), item.national_num, item.national_den
+            )
+            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # _half_up, inline
             line = (
-                f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL if register is None else register}\t{NULL}\t"
-                f"{_text(answer)}\t{NULL}\t{_hundredths(cents)}\t{_hundredths(pence)}\t{apdf}\t{NULL}\t{NULL}"
+                f"{item.prefix}{NULL}\t{NULL}\t{NULL if register is None else register}\t{NULL}\t"
+                f"{NULL if answer is None else ('t' if answer else 'f')}\t{NULL}\t{cents // 100}.{cents % 100:02d}\t"
+                f"{pence // 100}.{pence % 100:02d}\t{apdf}\t{NULL}\t{NULL}"
             )
         if cents >= _POINTS_CENTS_LIMIT or pence >= _AMOUNT_PENCE_LIMIT:
             raise NeedsReference

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts import transitions
 from accounts.actors import SystemActor
+from accounts.bulk import insert_rows
 from accounts.models import OrganisationKind
 from accounts.pcn_membership import memberships_changed_after
 from declarations import history
@@ -59,8 +60,9 @@ def _declarations_create(created: list[Declaration], now) -> None:
     Approval, recorded as created by the system."""
     if not created:
         return
-    Declaration.objects.bulk_create(created, batch_size=1000)
-    DeclarationTransition.objects.bulk_create(
+    insert_rows(Declaration, created)
+    insert_rows(
+        DeclarationTransition,
         [
             DeclarationTransition(
                 declaration=d, from_status="", to_status=d.status, by=None, at=now, note=CREATED_NOTE,
@@ -68,7 +70,6 @@ def _declarations_create(created: list[Declaration], now) -> None:
             )
             for d in created
         ],
-        batch_size=1000,
     )
 
 
