@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 
 from achievement import calculation_inputs
@@ -281,6 +281,18 @@ def _amounts_by_indicator(batch: _Batch) -> tuple[dict[int, dict[str, Decimal]],
     return old, new
 
 
+def _commit_without_waiting_for_the_disk() -> None:
+    """A recalculation's commit does not wait for its WAL to reach the disk (PostgreSQL's
+    ``synchronous_commit`` off, for this transaction only): it writes derived figures that the
+    sweep recalculates if a crash loses them (their achievement's ``data_version`` is then newer
+    than the calculation's, ADR 0015), and the database stays consistent whatever is lost.  The
+    data changes themselves (extracts, entries, approvals) keep the full guarantee: inside a
+    transaction that may hold them (not the outermost one), nothing is changed."""
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 @transaction.atomic
 def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Calculation]:
     """Recalculate the payments of these achievements; unchanged inputs write nothing.
@@ -316,6 +328,7 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
     ids = _paid_achievement_ids(achievement_ids)
     if not ids:
         return {}
+    _commit_without_waiting_for_the_disk()
     batch = _batch_lock(ids)
     changed: list[tuple[Achievement, str]] = []
     for achievement in batch.achievements:
