@@ -45,7 +45,7 @@ def values_digest(rows: Iterable[tuple[int, str, int]]) -> str:
 _DIGESTS_SQL = """
 SELECT s.achievement_id,
        (SELECT count(*)::text || ':' || sum(hashint8extended(v.value, hashtextextended(v.field_name, v.indicator_id)))::text
-          FROM {values} v WHERE v.submission_id = s.id)
+          FROM {values} v WHERE v.submission_id = s.id AND v.field_name = ANY(%s))
   FROM {submissions} s
  WHERE s.is_current AND s.achievement_id = ANY(%s)
 """
@@ -55,7 +55,10 @@ SELECT s.achievement_id,
 _FIELDS_SQL = """
 SELECT s.achievement_id, v.indicator_id, v.field_name, v.value
   FROM {submissions} s
-  JOIN LATERAL (SELECT indicator_id, field_name, value FROM {values} v WHERE v.submission_id = s.id OFFSET 0) v ON true
+  JOIN LATERAL (
+       SELECT indicator_id, field_name, value FROM {values} v
+        WHERE v.submission_id = s.id AND v.field_name = ANY(%s) OFFSET 0
+       ) v ON true
  WHERE s.is_current AND s.achievement_id = ANY(%s)
 """
 
@@ -65,39 +68,41 @@ def _tables() -> dict[str, str]:
     return {"values": quote(IndicatorValue._meta.db_table), "submissions": quote(Submission._meta.db_table)}
 
 
-def values_digests(*, achievement_ids: list[int]) -> dict[int, str]:
-    """Per achievement whose current submission holds values: a digest of them, which changes
-    when any of them does.  One query; on PostgreSQL computed there (the values never leave the
-    database), elsewhere from the rows (``values_digest``)."""
+def values_digests(*, achievement_ids: list[int], field_names: Iterable[str]) -> dict[int, str]:
+    """Per achievement whose current submission holds values of ``field_names`` (the fields the
+    payment rules read: the others are stored and shown, and change no figure): a digest of
+    them, which changes when any of them does.  One query; on PostgreSQL computed there (the
+    values never leave the database), elsewhere from the rows (``values_digest``)."""
     if not achievement_ids:
         return {}
+    names = sorted(set(field_names))
     if connection.vendor != "postgresql":
         rows: dict[int, list[tuple[int, str, int]]] = {}
-        for achievement_id, indicator_id, field, value in _value_rows(achievement_ids):
+        for achievement_id, indicator_id, field, value in _value_rows(achievement_ids, names):
             rows.setdefault(achievement_id, []).append((indicator_id, field, value))
         return {achievement_id: values_digest(found) for achievement_id, found in rows.items()}
     with connection.cursor() as cursor:
-        cursor.execute(_DIGESTS_SQL.format(**_tables()), [list(achievement_ids)])
+        cursor.execute(_DIGESTS_SQL.format(**_tables()), [names, list(achievement_ids)])
         return {achievement_id: "pg:" + digest for achievement_id, digest in cursor.fetchall() if digest is not None}
 
 
-def _value_rows(achievement_ids: list[int]):
+def _value_rows(achievement_ids: list[int], field_names: list[str]):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_FIELDS_SQL.format(**_tables()), [list(achievement_ids)])
+            cursor.execute(_FIELDS_SQL.format(**_tables()), [field_names, list(achievement_ids)])
             return cursor.fetchall()
     return IndicatorValue.objects.filter(
-        submission__achievement_id__in=achievement_ids, submission__is_current=True
+        submission__achievement_id__in=achievement_ids, submission__is_current=True, field_name__in=field_names
     ).values_list("submission__achievement_id", "indicator_id", "field_name", "value")
 
 
-def current_fields(*, achievement_ids: list[int]) -> dict[int, dict[int, dict[str, int]]]:
-    """The current submissions' values: {achievement id: {indicator id: {field name: value}}}.
-    One query."""
+def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) -> dict[int, dict[int, dict[str, int]]]:
+    """The current submissions' values of ``field_names`` (those the rules read):
+    {achievement id: {indicator id: {field name: value}}}.  One query."""
     fields: dict[int, dict[int, dict[str, int]]] = {}
     if not achievement_ids:
         return fields
-    for achievement_id, indicator_id, field, value in _value_rows(achievement_ids):
+    for achievement_id, indicator_id, field, value in _value_rows(achievement_ids, sorted(set(field_names))):
         by_indicator = fields.get(achievement_id)
         if by_indicator is None:
             by_indicator = fields[achievement_id] = {}

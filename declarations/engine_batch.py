@@ -12,7 +12,7 @@ value of exactly n.nn5 can never come out as n.nn4999...).  The unrounded ratios
 stored (CPI and APDF, 12 places) are the reference's own Decimal division of the same exact
 ratio, so they are the same digits.
 
-Covered here: fraction, register, yes_no, tick_box, count and per_capita.  An indicator of any
+Covered here: fraction, register, yes_no, tick_box, count, management_information and per_capita.  An indicator of any
 other kind, or of a rule the plan cannot compile, is calculated by the reference engine's
 ``indicator_calculate`` (``Fallback`` per indicator), so a kind added to the reference is paid
 the same in a batch, only slower.  Input the reference refuses (a negative count, a numerator
@@ -32,6 +32,7 @@ from fractions import Fraction
 from participation.definitions.kinds import (
     COUNT,
     FRACTION,
+    MANAGEMENT_INFORMATION,
     PER_CAPITA,
     POINT_KINDS,
     REGISTER,
@@ -50,7 +51,7 @@ from .engine import (
 __all__ = ["COPY_COLUMNS", "FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures",
            "ServicePlan", "copy_line", "indicator_values", "plan_compile", "provider_calculate", "stored_ratio"]
 
-FAST_KINDS = frozenset({FRACTION, REGISTER, YES_NO, TICK_BOX, COUNT, PER_CAPITA})
+FAST_KINDS = frozenset({FRACTION, REGISTER, YES_NO, TICK_BOX, COUNT, MANAGEMENT_INFORMATION, PER_CAPITA})
 RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
 
 # Stored fields' limits (declarations.models): a Decimal(d, 2) holds a value of fewer than d
@@ -128,6 +129,7 @@ class ServicePlan:
     average_num: int
     average_den: int
     pays_points: bool  # some indicator is paid in points (so a CPI is stored)
+    field_names: frozenset[str]  # every FIELD_NAME an indicator's rule reads (the rest are only stored)
     registers: tuple[tuple[str, int, str], ...]  # (group code, indicator id, field), in order
 
 
@@ -191,12 +193,30 @@ def plan_compile(
         average_num=average_list_size.numerator,
         average_den=average_list_size.denominator,
         pays_points=any(plan.kind in POINT_KINDS for plan in plans),
+        field_names=frozenset(_fields_read(plans)),
         registers=tuple(
             (plan.rule.group_code, plan.indicator_id, plan.register_field)
             for plan in plans
             if plan.register_field is not None
         ),
     )
+
+
+def _fields_read(plans: Sequence[IndicatorPlan]) -> set[str]:
+    """The FIELD_NAMEs the rules read (``indicator_values``): a fraction's Numerator, Denominator
+    and register field; a register's field; a yes/no's flag; another kind's value field."""
+    from participation.definitions.kinds import DENOMINATOR_FIELD, NUMERATOR_FIELD, VALUE_FIELD, YES_NO_FIELD
+
+    names: set[str] = set()
+    for plan in plans:
+        if plan.kind == FRACTION:
+            names |= {NUMERATOR_FIELD, DENOMINATOR_FIELD}
+        if plan.kind == YES_NO:
+            names.add(YES_NO_FIELD)
+        names.add(plan.value_field or VALUE_FIELD)
+        if plan.register_field:
+            names.add(plan.register_field)
+    return names
 
 
 def _half_up(numerator: int, denominator: int) -> int:
@@ -403,7 +423,7 @@ def provider_calculate(
                     f"{NULL if denominator is None else denominator}\t{NULL if register is None else register}\t"
                     f"{NULL}\t{NULL}\t{NULL}\t0.00\t0.00\t{apdf}\t{NULL}\t{NULL}"
                 )
-        elif kind == COUNT:
+        elif kind == COUNT or kind == MANAGEMENT_INFORMATION:  # stored and shown, never paid
             value = _count(indicator_fields.get(item.value_field or VALUE_FIELD))
             line = (
                 f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL}\t{NULL if value is None else value}\t{NULL}\t{NULL}\t"

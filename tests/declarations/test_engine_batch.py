@@ -24,6 +24,7 @@ from participation.definitions.kinds import (
     COUNT,
     DENOMINATOR_FIELD,
     FRACTION,
+    MANAGEMENT_INFORMATION,
     NUMERATOR_FIELD,
     PER_CAPITA,
     PER_ITEM,
@@ -48,7 +49,9 @@ def prevalence() -> st.SearchStrategy[Decimal]:
 
 @st.composite
 def indicator_specs(draw, number: int, group_code: str):
-    kind = draw(st.sampled_from([FRACTION, FRACTION, FRACTION, REGISTER, YES_NO, TICK_BOX, COUNT, PER_CAPITA, PER_ITEM]))
+    kind = draw(st.sampled_from(
+        [FRACTION, FRACTION, FRACTION, REGISTER, YES_NO, TICK_BOX, COUNT, MANAGEMENT_INFORMATION, PER_CAPITA, PER_ITEM]
+    ))
     spec = {"code": f"{group_code}{number:03d}", "kind": kind, "points": Decimal(0), "lower": None, "upper": None,
             "rate": None, "national_prevalence": None, "register_field": "", "amount_per_item": None,
             "max_items": None, "fields": []}
@@ -66,6 +69,8 @@ def indicator_specs(draw, number: int, group_code: str):
         spec["register_field"] = "Register"
     if kind == PER_CAPITA:
         spec["rate"] = draw(st.integers(0, 50_000).map(lambda n: Decimal(n).scaleb(-4)))
+    if kind == MANAGEMENT_INFORMATION:
+        spec["fields"] = ["Chronic Obstructive Pulmonary Disease Register"]
     if kind == PER_ITEM:
         spec["amount_per_item"] = draw(two_places(0, 100))
         spec["max_items"] = draw(st.none() | st.integers(0, 5_000))
@@ -111,6 +116,8 @@ def provider_values(draw, indicators, *, corrupt: bool = False):
             values = {YES_NO_FIELD: draw(st.integers(0, 1))}
         elif indicator.kind == COUNT:
             values = {VALUE_FIELD: draw(count)}
+        elif indicator.kind == MANAGEMENT_INFORMATION:
+            values = {"Chronic Obstructive Pulmonary Disease Register": draw(count)}
         elif indicator.kind == PER_ITEM:
             values = {"Count": draw(count)}
         else:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from achievement import calculation_inputs
 from achievement.models import Achievement
-from declarations import services
+from declarations import calculation, services
 from declarations.models import Calculation, Declaration
 from participation.models import AchievementDate
 from tests.factories import PCNFactory, PracticeFactory
@@ -82,16 +82,24 @@ def test_tick_box_answers_are_read_for_the_whole_batch_at_once():
     assert Calculation.objects.filter(achievement_id__in=ids).count() == 8
 
 
-def test_the_databases_digest_changes_with_any_value_and_not_otherwise():
+def test_the_databases_digest_changes_with_any_value_the_rules_read_and_not_otherwise():
     qof = qof_2425()
+    names = calculation.service_rules(qof).plan.field_names
+    assert {"Numerator", "Denominator", "Atrial Fibrillation Register", "Yes/No Flag", "Value"} <= names
+    assert "AFIBPCADEC" not in names  # stored and shown, read by no rule
     [pk] = practices_with_data(qof, 1, first=0)
-    before = calculation_inputs.values_digests(achievement_ids=[pk])[pk]
+    before = calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk]
     achievement = Achievement.objects.get(pk=pk)
 
     submit_values(achievement.provider, qof, values(0), list_size=9_000)  # a new submission, same values
-    assert calculation_inputs.values_digests(achievement_ids=[pk])[pk] == before
+    assert calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk] == before
+
+    unread = values(0)
+    unread["AF006"]["AFIBPCADEC"] = 4  # a field no rule reads: the same figures
+    submit_values(achievement.provider, qof, unread, list_size=9_000)
+    assert calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk] == before
 
     changed = values(0)
-    changed["AF006"]["AFIBPCADEC"] = 4
+    changed["AF006"]["Numerator"] = 151
     submit_values(achievement.provider, qof, changed, list_size=9_000)
-    assert calculation_inputs.values_digests(achievement_ids=[pk])[pk] != before
+    assert calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk] != before
