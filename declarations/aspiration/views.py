@@ -14,6 +14,7 @@ from django.views.generic import TemplateView, View
 from accounts import permissions
 from accounts.errors import NotAllowed
 from accounts.formatting import money
+from accounts.inputs import id_or_none
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from accounts.models import Organisation, OrganisationKind
 from declarations.models import AspirationStatus
@@ -115,7 +116,8 @@ class CalculateAspirationsView(RoleRequiredMixin, DomainErrorsMixin, View):
         return _back(self.request)
 
     def post(self, request):
-        service = selectors.aspiration_services().filter(pk=request.POST.get("service") or 0).first()
+        service_id = id_or_none(request.POST.get("service"))
+        service = None if service_id is None else selectors.aspiration_services().filter(pk=service_id).first()
         icbs = list(
             Organisation.objects.filter(
                 pk__in=permissions.organisation_ids_with_role(request.user, APPROVE_ROLES), kind=OrganisationKind.ICB
