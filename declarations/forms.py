@@ -7,7 +7,7 @@ from django import forms
 from accounts.inputs import id_or_none
 from participation.models import AchievementDate, FinancialYear, QualityService
 
-from . import selectors
+from . import claims, selectors
 from .models import DeclarationStatus
 
 
@@ -87,13 +87,15 @@ STATUS_ALL = "all"
 
 class DeclarationManagementFilterForm(forms.Form):
     """Declaration Management: the Status and Quality Service filters of the job aid, and the
-    Cluster of the user's ICB (issue 14: Service Provider Clusters)."""
+    Cluster of the user's ICB (issue 14: Service Provider Clusters), and the Month of a monthly
+    service (issue 16: approve a month's claims for the ICB with Select All)."""
 
     status = forms.ChoiceField(label="Status", required=False)
     service = _ServiceField(
         label="Quality Service", queryset=QualityService.objects.none(), required=False, empty_label="All Quality Services"
     )
     cluster = forms.ChoiceField(label="Cluster", required=False)
+    month = forms.ChoiceField(label="Month", required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,6 +108,7 @@ class DeclarationManagementFilterForm(forms.Form):
         service.choices = [("", service.empty_label), *(choice(obj) for obj in service.queryset)]
         self._clusters = {str(c.pk): c for c in selectors.declaration_management_clusters(user=user)}
         self.fields["cluster"].choices = [("", "All clusters"), *((pk, c.name) for pk, c in self._clusters.items())]
+        self.fields["month"].choices = [("", "All months"), *claims.declaration_management_months(user=user)]
 
     def clean_cluster(self):
         return self._clusters.get(self.cleaned_data["cluster"])

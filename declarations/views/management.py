@@ -17,7 +17,7 @@ from accounts.errors import NotAllowed
 from accounts.formatting import money
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from accounts.stencils import render_rows
-from declarations import rules, selectors, services
+from declarations import claims, rules, selectors, services
 from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
 from declarations.models import DeclarationStatus
 from declarations.presenters import declaration_management_rows, declaration_management_totals
@@ -47,7 +47,7 @@ def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str |
     Approval Management, else Awaiting Finance Approval."""
     user = request.user
     cluster = None
-    if "status" in request.GET or "service" in request.GET or "cluster" in request.GET:
+    if any(name in request.GET for name in ("status", "service", "cluster", "month")):
         form = DeclarationManagementFilterForm(request.GET, user=user)
         form.is_valid()
         status = form.cleaned_data.get("status") or STATUS_ALL
@@ -62,6 +62,11 @@ def _management_filters(request) -> tuple[DeclarationManagementFilterForm, str |
         service = None
         form = DeclarationManagementFilterForm(initial={"status": status}, user=user)
     return form, (None if status == STATUS_ALL else status), {"service": service, "cluster": cluster}
+
+
+def _month(form) -> str | None:
+    """The Month filter (issue 16): a month of the monthly services ("2024-10"), or None."""
+    return (form.cleaned_data.get("month") or None) if form.is_bound else None
 
 
 def _unwrapped(user):
@@ -95,7 +100,9 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = _unwrapped(self.request.user)
         form, status, filters = _management_filters(self.request)
-        declarations = selectors.declaration_management_list(user=user, status=status, **filters)
+        declarations = claims.in_month(
+            selectors.declaration_management_list(user=user, status=status, **filters), _month(form)
+        )
         values = list(selectors.declaration_management_rows(declarations=declarations))
         rows = declaration_management_rows(
             values, url=_detail_url(), action=lambda facts: rules.approve_action(user, facts)
@@ -140,10 +147,11 @@ class ExportDeclarationsView(RoleRequiredMixin, View):
     permission = "declarations.manage_declarations"
 
     def get(self, request):
-        _, status, filters = _management_filters(request)
+        form, status, filters = _management_filters(request)
         declarations = selectors.declaration_management_list(
             user=request.user, status=status, **filters
         ).select_related("provider__pcn").defer("service__definition")  # a service's YAML: large, not needed
+        declarations = claims.in_month(declarations, _month(form))
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="declarations.csv"'
         writer = csv.writer(response)

@@ -384,3 +384,25 @@ def test_the_months_of_declaration_management(orgs, people, claims_world):
     october = claims.in_month(Declaration.objects.all(), "2024-10")
     assert {d.achievement_date.date for d in october} == {OCTOBER} and october.count() == 2
     assert claims.in_month(Declaration.objects.all(), "").count() == Declaration.objects.count()
+
+
+def test_declaration_management_filters_by_month_and_approves_the_month_for_the_icb(client, orgs, people, claims_world):
+    """Declaration Management's Month filter (issue 16): the month's claims of every practice,
+    Select All, Approve."""
+    other = member(orgs["practice2"], Role.DECLARATION_MANAGEMENT, email="d2@example.nhs.net")
+    claims_declare(declaration_ids=[declaration(orgs["practice"], OCTOBER).pk], user=people["declarer"])
+    claims_declare(declaration_ids=[declaration(orgs["practice2"], OCTOBER).pk], user=other)
+    client.force_login(people["approver"])
+    url = reverse("declarations:declaration_management")
+    page = client.get(url, {"status": DeclarationStatus.AWAITING_COMMISSIONER, "month": "2024-10"})
+    assert ("2024-10", "October 2024") in page.context["filter_form"].fields["month"].choices
+    rows = page.context["rows"]
+    assert {row.achievement_date for row in rows} == {"31/10/2024"} and len(rows) == 2
+    assert "September" not in {row.achievement_date for row in rows}
+    export = client.get(reverse("declarations:export_declarations"), {"status": "all", "month": "2024-10"})
+    assert {line.split(",")[4] for line in export.content.decode().splitlines()[1:]} == {"31/10/2024"}
+    client.post(reverse("declarations:approve_declarations"), {"declarations": [row.pk for row in rows]})
+    assert {d.status for d in Declaration.objects.filter(achievement_date__date=OCTOBER)} == {
+        DeclarationStatus.AWAITING_FINANCE
+    }
+    assert declaration(orgs["practice"], dt.date(2024, 9, 30)).status == DeclarationStatus.AWAITING_COMMISSIONER
