@@ -103,3 +103,44 @@ def test_the_databases_digest_changes_with_any_value_the_rules_read_and_not_othe
     changed["AF006"]["Numerator"] = 151
     submit_values(achievement.provider, qof, changed, list_size=9_000)
     assert calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk] != before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tasks_batches_run_two_at_a_time_each_in_its_own_transaction(monkeypatch):
+    """``recalculate_many`` with more than a batch: its batches are recalculated two at a time in
+    threads of their own (each its own connection and transaction) and give what one at a time
+    gives; a task with more than its span fans out."""
+    from declarations import tasks
+
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
+    monkeypatch.setattr(tasks, "BATCHES_A_TASK", 2)
+    qof = qof_2425()
+    ids = practices_with_data(qof, 7, first=0)
+    threads: set[str] = set()
+    recalculate = services.calculations_recalculate_isolating
+
+    def spy(*, achievement_ids):
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return recalculate(achievement_ids=achievement_ids)
+
+    monkeypatch.setattr(services, "calculations_recalculate_isolating", spy)
+
+    assert services.calculations_recalculate_overlapping(batches=[ids[:2], ids[2:4]]) == 4
+    assert {name.startswith("recalculation") for name in threads} == {True}  # not this thread
+    tasks.recalculate_many.apply(args=[ids])  # 7 > 2 x 2: fans out (eager), the rest in batches
+
+    calculations = Calculation.objects.filter(achievement_id__in=ids)
+    assert calculations.count() == 7 and set(calculations.values_list("version", flat=True)) == {1}
+    expected = {
+        pk: services.calculations_recalculate(achievement_ids=[pk])[pk].total_amount for pk in ids
+    }  # unchanged: the same figures, nothing written
+    assert dict(calculations.values_list("achievement_id", "total_amount")) == expected
+
+
+def test_inside_a_callers_transaction_the_batches_run_one_at_a_time():
+    qof = qof_2425()
+    ids = practices_with_data(qof, 4, first=0)
+    assert services.calculations_recalculate_overlapping(batches=[ids[:2], ids[2:]]) == 4
+    assert Calculation.objects.filter(achievement_id__in=ids).count() == 4
