@@ -264,6 +264,8 @@ class DeclarationRow:
     selectable: bool
     action: str  # "approve", "finance_approve" or ""
     finance_approved: str | None = None  # Declaration Management's Financially Approved column
+    aspiration_paid: str = "-"  # issue 13: the aspiration paid by the date ("-": the service pays none)
+    balance: str = "-"  # the calculated payment less the aspiration paid (negative: to be recovered)
 
     @property
     def select_label(self) -> str:

@@ -289,6 +289,9 @@ MANAGEMENT_ROW_FIELDS = (
     "provider__name",
     "provider__ods_code",
     "provider__commissioner_id",
+    "provider_id",  # issue 13: the aspiration paid (with the service's aspiration and year start)
+    "service__aspiration_percent",
+    "service__financial_year__start_date",
     "service_id",
     "service__name",
     "service__payment_type",

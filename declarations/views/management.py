@@ -4,6 +4,8 @@ filtered list with its totals, Approve on the ticked rows, and the list as CSV."
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
+from decimal import Decimal
 
 from django.contrib import messages
 from django.db import transaction
@@ -18,6 +20,7 @@ from accounts.formatting import money
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
 from accounts.stencils import render_rows
 from declarations import claims, rules, selectors, services
+from declarations.aspiration.selectors import PaidByDate
 from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
 from declarations.models import DeclarationStatus
 from declarations.presenters import declaration_management_rows, declaration_management_totals
@@ -38,6 +41,8 @@ CSV_COLUMNS = (
     "Amount Declared",
     "Amount Approved",
     "Amount Financially Approved",
+    "Aspiration Paid",
+    "Balance",
 )
 
 
@@ -107,7 +112,8 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
         rows = declaration_management_rows(
             values, url=_detail_url(), action=lambda facts: rules.approve_action(user, facts)
         )
-        totals = declaration_management_totals(values)
+        rows, aspiration_totals = _with_aspiration(rows, values)
+        totals = {**declaration_management_totals(values), **aspiration_totals}
         any_selectable = any(row.selectable for row in rows)
         query = self.request.GET.urlencode() or f"status={status or STATUS_ALL}"
         context.update(
@@ -126,6 +132,29 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
             query=query,
         )
         return context
+
+
+def _with_aspiration(rows, values) -> tuple[list, dict]:
+    """Each row's aspiration paid by its date and the balance (issue 13), and their totals: one
+    query whatever the number of rows, none when no row's service pays aspiration."""
+    paid_by_date = PaidByDate(
+        starts={
+            v["service_id"]: v["service__financial_year__start_date"]
+            for v in values
+            if v["service__aspiration_percent"] is not None
+        }
+    )
+    paid_total = balance_total = Decimal("0.00")
+    shown = []
+    for row, v in zip(rows, values, strict=True):
+        paid = paid_by_date.paid(v["provider_id"], v["service_id"], v["achievement_date__date"])
+        if paid is None:
+            shown.append(row)
+            continue
+        balance = v["calculation__total_amount"] - paid
+        paid_total, balance_total = paid_total + paid, balance_total + balance
+        shown.append(replace(row, aspiration_paid=money(paid), balance=money(balance)))
+    return shown, {"aspiration_paid": paid_total, "balance": balance_total}
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -156,7 +185,9 @@ class ExportDeclarationsView(RoleRequiredMixin, View):
         response["Content-Disposition"] = 'attachment; filename="declarations.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_COLUMNS)
+        paid_by_date = PaidByDate(service_ids=declarations.order_by().values_list("service_id", flat=True).distinct())
         for d in declarations.iterator(chunk_size=2000):
+            paid = paid_by_date.paid(d.provider_id, d.service_id, d.achievement_date.date)
             writer.writerow(
                 [
                     _csv_text(d.service.code),
@@ -170,6 +201,8 @@ class ExportDeclarationsView(RoleRequiredMixin, View):
                     _csv_amount(d.amount_declared),
                     _csv_amount(d.amount_approved),
                     _csv_amount(d.amount_finance_approved),
+                    _csv_amount(paid),
+                    "" if paid is None else _csv_amount(d.calculation.total_amount - paid),
                 ]
             )
         return response

@@ -146,3 +146,25 @@ def test_the_providers_schedule_runs_a_fixed_number_of_queries(client, world, pe
         page = client.get(url).content.decode()
     assert page.count('data-testid="aspiration-payment"') == 2
     assert len(two.captured_queries) == len(one.captured_queries)
+
+
+def test_declaration_management_and_its_csv_show_aspiration_paid_and_balance(client, world, people):
+    import csv
+    import io
+
+    calculate(client, people["approver"], world)
+    ids = list(Aspiration.objects.values_list("pk", flat=True))
+    client.post(reverse("declarations:approve_aspirations"), {"aspirations": ids})
+    client.force_login(people["finance"])
+    client.post(reverse("declarations:approve_aspirations"), {"aspirations": ids})
+    declaration = declaration_for(world["practice"], world["qof"])
+    calculated = declaration.calculation.total_amount
+    client.force_login(people["approver2"])
+    page = client.get(reverse("declarations:declaration_management"), {"status": "all"}).content.decode()
+    assert "Aspiration paid" in page and "£99,519.89" in page
+    assert f"-£{Decimal('99519.89') - calculated:,.2f}" in page
+    response = client.get(reverse("declarations:export_declarations"), {"status": "all"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][-2:] == ["Aspiration Paid", "Balance"]
+    mine = next(r for r in rows if r[2] == "A81001")
+    assert mine[-2:] == ["99519.89", f"{calculated - Decimal('99519.89'):.2f}"]
