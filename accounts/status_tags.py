@@ -54,10 +54,6 @@ STATUS_TAGS: dict[str, dict[str, str]] = {
     "protection": {
         "income_protected": "aqua-green",
     },
-    # An indicator paid at last year's points (issue 13).
-    "protection": {
-        "income_protected": "aqua-green",
-    },
     # A calculation's payment: provisional until financially approved.
     "calculation": {
         "provisional": "grey",
