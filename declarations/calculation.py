@@ -46,7 +46,7 @@ from .engine import (
 # Bump when the mapping below changes meaning, so every stored calculation is redone once.
 MAPPING_VERSION = 2  # 2: the batch recalculation (ADR 0017)
 
-# The kinds that appear in the payment export: paid as points, or per capita.
+# The kinds that appear in the payment export: paid as points, per capita or per item (PAID_KINDS).
 EXPORTED_KINDS = PAID_KINDS
 
 
