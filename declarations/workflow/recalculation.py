@@ -23,7 +23,7 @@ from declarations.models import Calculation, Declaration, DeclarationStatus, Dec
 
 from . import notifications
 from .machine import CREATED_NOTE, DECLARATIONS, SEND_BACK_FIELDS
-from .use_cases import auto_steps
+from .use_cases import amounts_to_declare, auto_steps
 
 RECALCULATION = SystemActor("recalculation")
 _DECLARED = (DeclarationStatus.AWAITING_COMMISSIONER, DeclarationStatus.AWAITING_FINANCE)
@@ -172,6 +172,12 @@ def declarations_after_recalculation(
     recalculated: list[DeclarationTransition] = []
     sent_back: list[transitions.Step] = []
     to_send_back: list[tuple[Declaration, Calculation]] = []
+    declared = [declarations[a.pk] for a, _ in calculated if a.pk in declarations and declarations[a.pk].status in _DECLARED]
+    for achievement, calculation in calculated:
+        if achievement.pk in declarations:
+            declarations[achievement.pk].calculation = calculation
+    # The amount each declared payment would be declared at now (less any aspiration paid).
+    to_declare = amounts_to_declare(declared)
     for achievement, calculation in calculated:
         declaration = declarations.get(achievement.pk)
         if declaration is None:
@@ -184,7 +190,7 @@ def declarations_after_recalculation(
                 record = _recalculated_record(declaration, calculation, old_amounts, new_amounts, now)
                 if record is not None:
                     recalculated.append(record)
-        elif declaration.status in _DECLARED and calculation.total_amount != declaration.amount_declared:
+        elif declaration.status in _DECLARED and to_declare[declaration.pk] != declaration.amount_declared:
             to_send_back.append((declaration, calculation))
     reaggregated = _reaggregated([d for d, _ in to_send_back]) if to_send_back else set()
     for declaration, calculation in to_send_back:

@@ -15,6 +15,7 @@ already approved and is told so ("This declaration has already been approved.").
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -41,14 +42,29 @@ from .machine import (
 )
 
 
-def _declare_arguments(by, now):
-    """The FSM ``declare``'s arguments: the figures of the calculation as it is now."""
+def _declare_arguments(by, now, rows: Sequence[Declaration]):
+    """The FSM ``declare``'s arguments: the figures of the calculation as it is now; the amount is
+    the achievement payment to declare (``amounts_to_declare``: less the aspiration paid)."""
+    amounts = amounts_to_declare(rows)
 
     def arguments(declaration: Declaration) -> dict:
         calculation = declaration.calculation
-        return {"by": by, "at": now, "amount": calculation.total_amount, "points": calculation.total_points}
+        return {"by": by, "at": now, "amount": amounts[declaration.pk], "points": calculation.total_points}
 
     return arguments
+
+
+def amounts_to_declare(declarations: Sequence[Declaration]) -> dict[int, Decimal]:
+    """The achievement payment each declaration (by id, its ``calculation`` the one to declare)
+    is to be declared at: the calculated payment, less the aspiration paid by its achievement date
+    where its service pays aspiration (issue 13: at year end the balance, negative when money is to
+    be recovered).  One query per service and date that pays aspiration, none otherwise."""
+    from declarations.aspiration.selectors import declaration_balances
+
+    balances = declaration_balances(declarations)
+    return {
+        d.pk: balances[d.pk].balance if d.pk in balances else d.calculation.total_amount for d in declarations
+    }
 
 
 def _amount_declared(declaration: Declaration):
@@ -66,16 +82,15 @@ def auto_steps(declarations: list[Declaration], *, now) -> None:
     the calculated amount; then Awaiting Commissioning Organisation Approval with "No Approval
     Required": approved by the system.  Finance approval is always a person's.
     """
+    to_declare = [
+        d for d in declarations if d.status == DeclarationStatus.AWAITING_PROVIDER and d.service.no_declaration_required
+    ]
     declared = transitions.apply(
-        [
-            d
-            for d in declarations
-            if d.status == DeclarationStatus.AWAITING_PROVIDER and d.service.no_declaration_required
-        ],
+        to_declare,
         actor=SYSTEM,
         action=DECLARE,
         note=NO_DECLARATION_NOTE,
-        arguments=_declare_arguments(None, now),
+        arguments=_declare_arguments(None, now, to_declare),
         amount=_amount_declared,
     )
     transitions.record(declared, machine=DECLARATIONS, done=DECLARE.done, fields=DECLARE_FIELDS)
@@ -122,7 +137,7 @@ def declaration_declare(*, declaration_id: int, user, note: str = "") -> Declara
         actor=user,
         action=DECLARE,
         note=note,
-        arguments=_declare_arguments(actor_user(user), now),
+        arguments=_declare_arguments(actor_user(user), now, rows),
         amount=_amount_declared,
     )
     transitions.record(steps, machine=DECLARATIONS, done=DECLARE.done, fields=DECLARE_FIELDS)
@@ -220,7 +235,7 @@ def declarations_declare(*, declaration_ids: Sequence[int], user, note: str = ""
         actor=user,
         action=DECLARE,
         note=note,
-        arguments=_declare_arguments(actor_user(user), now),
+        arguments=_declare_arguments(actor_user(user), now, rows),
         amount=_amount_declared,
     )
     transitions.record(steps, machine=DECLARATIONS, done=DECLARE.done, fields=DECLARE_FIELDS)

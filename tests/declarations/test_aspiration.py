@@ -15,7 +15,7 @@ from accounts.errors import Conflict, Invalid, NotAllowed, NotFound
 from accounts.models import ListSize
 from achievement.models import Achievement
 from declarations.aspiration import schedule, selectors, services
-from declarations.models import Aspiration, AspirationStatus, AspirationTransition, Calculation
+from declarations.models import Aspiration, AspirationStatus, AspirationTransition, Calculation, Declaration
 from participation.models import AchievementDate, OfferStatus
 from tests.participation.factories import offer
 
@@ -234,3 +234,30 @@ def test_paid_by_date_for_many_rows_in_two_queries(world, people, django_assert_
     assert known.paid(practice.pk, qof.pk, QOF_DATE) == Decimal("99519.89")
     with django_assert_num_queries(0):
         assert selectors.PaidByDate(starts={}).paid(practice.pk, qof.pk, QOF_DATE) is None
+
+
+def test_at_year_end_the_practice_declares_the_balance_and_an_unchanged_recalculation_keeps_it(world, people):
+    """Declared: the calculated payment less the aspiration paid (here negative: to be recovered);
+    recalculating the same data does not send it back; a changed calculation does, and the
+    payment is declared again at the new balance."""
+    from declarations import services as payments
+    from declarations.models import DeclarationStatus
+
+    from .factories import submit_values
+
+    approve_all(world, people)
+    declaration = declaration_for(world["practice"], world["qof"])
+    calculated = declaration.calculation.total_amount
+
+    declared = payments.declaration_declare(declaration_id=declaration.pk, user=people["declarer"])
+
+    assert declared.amount_declared == calculated - Decimal("99519.89") < 0
+    payments.calculation_recalculate(achievement_id=declaration.achievement_id)  # the same data
+    assert Declaration.objects.get(pk=declaration.pk).status == DeclarationStatus.AWAITING_COMMISSIONER
+
+    submit_values(world["practice"], world["qof"], {"VI001": {"Numerator": 116, "Denominator": 116}}, list_size=12_000)
+    payments.calculation_recalculate(achievement_id=declaration.achievement_id)
+    sent_back = Declaration.objects.get(pk=declaration.pk)
+    assert sent_back.status == DeclarationStatus.AWAITING_PROVIDER
+    again = payments.declaration_declare(declaration_id=declaration.pk, user=people["declarer"])
+    assert again.amount_declared == Calculation.objects.get(pk=again.calculation_id).total_amount - Decimal("99519.89")
