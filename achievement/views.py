@@ -31,6 +31,31 @@ from .models import ExtractStatus, SubmissionSource, SubmissionStatus
 REFRESH_SECONDS = 3
 
 
+
+def _achievement_add(request, *, form, back: str, add, detail: str):
+    """Add New Achievement, for the provider or the commissioner (``add``: their use case): the
+    form's first error, or the achievement added (or already recorded) and shown (``detail``)."""
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+            break
+        return HttpResponseRedirect(back)
+    try:
+        achievement, created = add(
+            user=request.user,
+            provider_id=form.cleaned_data["provider"].pk,
+            achievement_date_id=form.cleaned_data["achievement_date"].pk,
+        )
+    except services.AchievementEntryError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(back)
+    date = f"{achievement.achievement_date.date:%d/%m/%Y}"
+    if created:
+        messages.success(request, f"The achievement for {date} has been added.")
+    else:
+        messages.info(request, f"An achievement for {date} is already recorded: it is shown here.")
+    return redirect(detail, achievement_id=achievement.pk)
+
 class StaffOnlyMixin:
     """Extract Loads are for staff users; to anyone else the pages do not exist (404)."""
 
@@ -190,26 +215,9 @@ class AddAchievementView(RoleRequiredMixin, View):
             achievement_dates=service.achievement_dates.all(),
             providers=Organisation.objects.filter(pk__in=[p.pk for p in providers]),
         )
-        if not form.is_valid():
-            for errors in form.errors.values():
-                messages.error(request, errors[0])
-                break
-            return HttpResponseRedirect(back)
-        try:
-            achievement, created = services.achievement_add(
-                user=user,
-                provider_id=form.cleaned_data["provider"].pk,
-                achievement_date_id=form.cleaned_data["achievement_date"].pk,
-            )
-        except services.AchievementEntryError as error:
-            messages.error(request, error.message)
-            return HttpResponseRedirect(back)
-        date = f"{achievement.achievement_date.date:%d/%m/%Y}"
-        if created:
-            messages.success(request, f"The achievement for {date} has been added.")
-        else:
-            messages.info(request, f"An achievement for {date} is already recorded: it is shown here.")
-        return redirect("achievement:record_achievement_detail", achievement_id=achievement.pk)
+        return _achievement_add(
+            request, form=form, back=back, add=services.achievement_add, detail="achievement:record_achievement_detail"
+        )
 
 
 class ShowAchievementView(RoleRequiredMixin, TemplateView):
@@ -530,26 +538,13 @@ class CommissionerAddAchievementView(RoleRequiredMixin, View):
             providers=_commissioned_providers(user=user, service=service),
         )
         back = _provider_url(financial_year_id=service.financial_year_id, service_id=service.pk)
-        if not form.is_valid():
-            for errors in form.errors.values():
-                messages.error(request, errors[0])
-                break
-            return HttpResponseRedirect(back)
-        try:
-            achievement, created = services.commissioner_achievement_add(
-                user=user,
-                provider_id=form.cleaned_data["provider"].pk,
-                achievement_date_id=form.cleaned_data["achievement_date"].pk,
-            )
-        except services.AchievementEntryError as error:
-            messages.error(request, error.message)
-            return HttpResponseRedirect(back)
-        date = f"{achievement.achievement_date.date:%d/%m/%Y}"
-        if created:
-            messages.success(request, f"The achievement for {date} has been added.")
-        else:
-            messages.info(request, f"An achievement for {date} is already recorded: it is shown here.")
-        return redirect("achievement:record_provider_achievement_detail", achievement_id=achievement.pk)
+        return _achievement_add(
+            request,
+            form=form,
+            back=back,
+            add=services.commissioner_achievement_add,
+            detail="achievement:record_provider_achievement_detail",
+        )
 
 
 class ShowProviderAchievementView(ShowAchievementView):
