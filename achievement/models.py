@@ -277,7 +277,7 @@ class CommissionerEntry(models.Model):
     """A value of an achievement set by its Commissioning Organisation (Record Provider
     Achievement): the job aid's "Commissioning Organisation entry", which the provider may not
     adjust.  One row per field, updated when the commissioner sets it again.  It marks the field
-    while the current submission holds this value (``selectors.commissioner_entries``): a provider's later manual
+    while the current submission holds this value (``commissioner_selectors.commissioner_entries``): a provider's later manual
     submission copies it and keeps the mark; a GPES extract or aggregation bringing another value
     supersedes it, as it supersedes every value of the achievement."""
 

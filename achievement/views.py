@@ -15,7 +15,7 @@ from accounts.mixins import RoleRequiredMixin
 from accounts.models import Organisation
 from participation.models import FinancialYear, Indicator, OfferStatus, ProviderLevel, ServiceOffer
 
-from . import entry_rules, national, presenters, selectors, services
+from . import commissioner_selectors, entry_rules, national, presenters, selectors, services
 from . import rules as achievement_rules
 from .forms import (
     AddAchievementForm,
@@ -261,7 +261,7 @@ class ShowAchievementView(RoleRequiredMixin, TemplateView):
             summary=summary,
             last_submission=last,
             work_in_progress=wip,
-            commissioner_entries=selectors.commissioner_entry_codes(achievement_id=achievement.pk),
+            commissioner_entries=commissioner_selectors.commissioner_entry_codes(achievement_id=achievement.pk),
             screens=screens,
             read_only_reason=entry_rules.achievement_entry_blocked_reason(
                 user=user, achievement=achievement, commissioner=screens.commissioner
@@ -453,7 +453,7 @@ def _commissioned_providers(*, user, service):
     for a PCN-level service, the PCNs (their achievement is entered) and the practices (whose
     extract rows may be refused)."""
     offers = ServiceOffer.objects.filter(service=service, status=OfferStatus.APPROVED)
-    providers = selectors.commissioned_provider_list(user=user, roles=_COMMISSIONER_ROLES)
+    providers = commissioner_selectors.commissioned_provider_list(user=user, roles=_COMMISSIONER_ROLES)
     return providers.filter(Q(pk__in=offers.values("provider_id")) | Q(pk__in=offers.values("provider__pcn_id")))
 
 
@@ -469,12 +469,12 @@ class RecordProviderAchievementView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        years = selectors.commissioner_financial_year_list(user=user, roles=_COMMISSIONER_ROLES)
+        years = commissioner_selectors.commissioner_financial_year_list(user=user, roles=_COMMISSIONER_ROLES)
         year = _pick(years, self.request.GET.get("financial_year"))
         if year is None:
             current = FinancialYear.current()
             year = next((y for y in years if current and y.pk == current.pk), None) or years.first()
-        services_qs = selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES, financial_year=year)
+        services_qs = commissioner_selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES, financial_year=year)
         service = _pick(services_qs, self.request.GET.get("service"))
         providers = _commissioned_providers(user=user, service=service) if service is not None else None
         provider = _pick(providers, self.request.GET.get("provider")) if providers is not None else None
@@ -494,7 +494,7 @@ class RecordProviderAchievementView(RoleRequiredMixin, TemplateView):
         )
         if service is None:
             return context
-        achievements = selectors.commissioner_achievement_list(
+        achievements = commissioner_selectors.commissioner_achievement_list(
             user=user, roles=_COMMISSIONER_ROLES, service=service, provider_id=provider.pk if provider else None
         )
         page = Paginator(achievements, ACHIEVEMENTS_PER_PAGE).get_page(self.request.GET.get("page"))
@@ -512,7 +512,7 @@ class RecordProviderAchievementView(RoleRequiredMixin, TemplateView):
                 auto_id="add-%s",
             ),
             manual_rows=presenters.manual_entry_rows(
-                selectors.manual_entry_provider_list(user=user, roles=_COMMISSIONER_ROLES, service=service)
+                commissioner_selectors.manual_entry_provider_list(user=user, roles=_COMMISSIONER_ROLES, service=service)
             ),
             manual_form=ManualEntryProviderForm(providers=providers, initial={"provider": provider}, auto_id="manual-%s"),
         )
@@ -528,7 +528,7 @@ class CommissionerAddAchievementView(RoleRequiredMixin, View):
 
     def post(self, request):
         user = request.user
-        services_qs = selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES)
+        services_qs = commissioner_selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES)
         service = _pick(services_qs, request.POST.get("service"))
         if service is None:
             raise NotFound("No such Quality Service")
@@ -555,7 +555,7 @@ class ShowProviderAchievementView(ShowAchievementView):
     screens = presenters.COMMISSIONER_SCREENS
 
     def get_achievement(self):
-        return selectors.commissioner_achievement_get(
+        return commissioner_selectors.commissioner_achievement_get(
             user=self.request.user, roles=_COMMISSIONER_ROLES, achievement_id=self.kwargs["achievement_id"]
         )
 
@@ -570,7 +570,7 @@ class ShowProviderGroupView(ShowGroupView):
     save = staticmethod(services.commissioner_values_save)
 
     def get_achievement(self):
-        return selectors.commissioner_achievement_get(
+        return commissioner_selectors.commissioner_achievement_get(
             user=self.request.user, roles=_COMMISSIONER_ROLES, achievement_id=self.kwargs["achievement_id"]
         )
 
@@ -583,7 +583,7 @@ class SetProviderTickBoxView(SetTickBoxView):
     screens = presenters.COMMISSIONER_SCREENS
 
     def get_achievement(self, achievement_id: int):
-        return selectors.commissioner_achievement_get(
+        return commissioner_selectors.commissioner_achievement_get(
             user=self.request.user, roles=_COMMISSIONER_ROLES, achievement_id=achievement_id
         )
 
@@ -597,7 +597,7 @@ class MarkManualEntryProviderView(RoleRequiredMixin, View):
     def post(self, request):
         user = request.user
         service = _pick(
-            selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES), request.POST.get("service")
+            commissioner_selectors.commissioner_service_list(user=user, roles=_COMMISSIONER_ROLES), request.POST.get("service")
         )
         if service is None:
             raise NotFound("No such Quality Service")

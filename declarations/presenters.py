@@ -215,7 +215,7 @@ class AchievementResults:
         commissioner_entries: dict[str, set[str]] | None = None,
     ) -> AchievementResults:
         """``commissioner_entries``: {indicator code: field names} the Commissioning Organisation
-        entered (``achievement.selectors.commissioner_entry_codes``): those rows say so."""
+        entered (``achievement.commissioner_selectors.commissioner_entry_codes``): those rows say so."""
         results = list(results)
         entries = commissioner_entries or {}
         groups: list[GroupResults] = []

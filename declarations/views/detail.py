@@ -9,6 +9,7 @@ from django.views.generic import TemplateView
 
 from accounts import permissions
 from accounts.formatting import money
+from achievement import commissioner_selectors as achievement_commissioner_selectors
 from achievement import entry_rules
 from achievement import selectors as achievement_selectors
 from declarations import calculation_failures, rules, selectors
@@ -39,7 +40,7 @@ class ShowDeclarationView(TemplateView):
             calculation=calculation,
             results=selectors.indicator_result_list(calculation=calculation),
             show_money=show_money,
-            commissioner_entries=achievement_selectors.commissioner_entry_codes(achievement_id=declaration.achievement_id),
+            commissioner_entries=achievement_commissioner_selectors.commissioner_entry_codes(achievement_id=declaration.achievement_id),
         )
         failure = calculation_failures.current_failure(declaration.achievement)
         can_declare = declaration.status == DeclarationStatus.AWAITING_PROVIDER and rules.may_declare(

@@ -10,7 +10,7 @@ from django.views.generic import TemplateView
 from accounts import permissions
 from accounts.formatting import money
 from accounts.mixins import RoleRequiredMixin
-from achievement import selectors as achievement_selectors
+from achievement import commissioner_selectors as achievement_commissioner_selectors
 from declarations import selectors
 from declarations.forms import AchievementResultsFilterForm
 from declarations.presenters import AchievementResults
@@ -91,7 +91,7 @@ class ShowAchievementResultsView(RoleRequiredMixin, TemplateView):
                 calculation=calculation,
                 results=selectors.indicator_result_list(calculation=calculation),
                 show_money=permissions.can_see_money(user, achievement.provider),
-                commissioner_entries=achievement_selectors.commissioner_entry_codes(achievement_id=achievement.pk),
+                commissioner_entries=achievement_commissioner_selectors.commissioner_entry_codes(achievement_id=achievement.pk),
             )
         list_url = reverse("declarations:results")
         context.update(
