@@ -176,3 +176,25 @@ def test_a_not_earnable_indicator_and_a_count_are_shown_without_a_chart(world, c
     assert rows["VI001"].chart.reached == "between"
     assert Decimal(rows["VI001"].chart.lower_x) == Decimal("178.0")
     assert "Not earnable" in response.content.decode()
+
+
+def test_a_financially_approved_result_shows_no_money_still_at_stake(world, client_for):
+    from declarations.models import Calculation
+
+    user = member(world["practice"], Role.DECLARATION_MANAGEMENT)
+    page = client_for(user).get(results_url(world["achievement"])).content.decode()
+    assert "Still at stake" in page  # provisional: what more achievement would earn
+    Calculation.objects.filter(achievement=world["achievement"]).update(is_provisional=False)
+    page = client_for(user).get(results_url(world["achievement"])).content.decode()
+    assert "Still at stake" not in page and "Still to achieve" not in page and "financially approved" in page
+
+
+def test_a_non_payment_dates_amount_does_not_read_as_a_payment(world, client_for):
+    from participation.models import AchievementDate
+
+    user = member(world["practice"], Role.DECLARATION_MANAGEMENT)
+    page = client_for(user).get(results_url(world["achievement"])).content.decode()
+    assert "Total payment" in page and "Achievement value to date" not in page  # 31 March: a payment date
+    AchievementDate.objects.filter(pk=world["achievement"].achievement_date_id).update(is_payment_date=False)
+    page = client_for(user).get(results_url(world["achievement"])).content.decode()
+    assert "Total payment" not in page and "Achievement value to date" in page and "is not a payment date" in page
