@@ -482,9 +482,9 @@ def test_a_practices_ncd_achievement_is_not_calculated_itself_and_names_the_pcn_
 
 
 def test_the_panel_is_paged(client_for, commissioner, world, practice, qof, monkeypatch):
-    from achievement import views
+    from achievement.views import record_provider
 
-    monkeypatch.setattr(views, "ACHIEVEMENTS_PER_PAGE", 1)
+    monkeypatch.setattr(record_provider, "ACHIEVEMENTS_PER_PAGE", 1)
     achievement_on(practice, qof, MARCH)
     achievement_on(practice, qof, FEBRUARY)
     client = client_for(commissioner)
