@@ -293,6 +293,7 @@ MANAGEMENT_ROW_FIELDS = (
     "service__aspiration_percent",
     "service__financial_year__start_date",
     "service_id",
+    "achievement_date_id",  # issue 13: payments still on the definition's national figures
     "service__name",
     "service__payment_type",
     "service__payment_frequency",

@@ -24,6 +24,7 @@ from declarations.aspiration.selectors import PaidByDate
 from declarations.forms import STATUS_ALL, DeclarationManagementFilterForm, DeclarationSelectionForm
 from declarations.models import DeclarationStatus
 from declarations.presenters import declaration_management_rows, declaration_management_totals
+from participation.national import national_figures_pending_pairs
 
 # Job aid "approving declarations", step 5: "CQRS displays a confirmation message that the
 # payment declaration has been successfully approved."
@@ -116,6 +117,12 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
         totals = {**declaration_management_totals(values), **aspiration_totals}
         any_selectable = any(row.selectable for row in rows)
         query = self.request.GET.urlencode() or f"status={status or STATUS_ALL}"
+        # Payments still on the definition's national figures (issue 13): said above the list.
+        pending = national_figures_pending_pairs(pairs={(v["service_id"], v["achievement_date_id"]) for v in values})
+        provisional = sorted(
+            {f"{v['service__name']}, {v['achievement_date__date']:%d/%m/%Y}" for v in values
+             if (v["service_id"], v["achievement_date_id"]) in pending}
+        )
         context.update(
             page_title="Declaration Management",
             filter_form=form,
@@ -128,6 +135,11 @@ class ListDeclarationsToManageView(RoleRequiredMixin, TemplateView):
             ),
             any_selectable=any_selectable,
             totals={key: money(value) if key != "count" else value for key, value in totals.items()},
+            national_figures_pending=(
+                f"Provisional: national figures not yet set for {'; '.join(provisional)}. These payments use the "
+                "Quality Service definition's national average list size and prevalences until NHS England sets them."
+                if provisional else ""
+            ),
             export_url=f"{reverse('declarations:export_declarations')}?{query}",
             query=query,
         )

@@ -276,7 +276,7 @@ def test_declaration_management_runs_the_same_queries_for_3_or_30_declarations(c
         assert page(response).count('name="declarations"') == total
         counts[total] = len(queries)
     assert counts[3] == counts[30], counts
-    assert counts[30] <= 12, counts
+    assert counts[30] <= 13, counts  # 11, and 2 for the payments still on the definition's national figures
 
 
 # --- the commissioner's tick-box control -------------------------------------------------------------------

@@ -318,3 +318,18 @@ def test_once_set_the_payments_use_the_national_figures_to_the_penny(world, qof,
     after = pounds(points * vpp * Fraction(10_000, 6_000) * Fraction(300, 10_000) / Fraction(7, 360))
     assert amount() == after != before
     assert Calculation.objects.get(achievement=achievement).version == 2
+
+
+def test_declaration_management_says_which_payments_are_provisional_until_the_figures_are_set(
+    world, qof, administrator, enqueued, client_for, people
+):
+    page = reverse("declarations:declaration_management")
+    response = client_for(people["approver"]).get(page, {"status": "all"})
+    assert "Provisional: national figures not yet set for" in response.content.decode()
+    assert qof.name in response.context["national_figures_pending"]
+
+    national.national_figures_set(actor=administrator, service_id=qof.pk, achievement_date_id=achievement_date(qof).pk)
+
+    response = client_for(people["approver"]).get(page, {"status": "all"})
+    assert response.context["national_figures_pending"] == ""
+    assert "national figures not yet set" not in response.content.decode()
