@@ -18,6 +18,7 @@ from accounts import permissions
 from accounts.errors import NotAllowed
 from accounts.formatting import money
 from accounts.mixins import DomainErrorsMixin, RoleRequiredMixin
+from accounts.models import Role
 from accounts.stencils import render_rows
 from declarations import claims, rules, selectors, services
 from declarations.aspiration.selectors import PaidByDate
@@ -244,8 +245,14 @@ class ApproveDeclarationsView(RoleRequiredMixin, DomainErrorsMixin, View):
             return HttpResponseRedirect(back)
         ids = set(form.cleaned_data["declarations"])
         statuses = selectors.declaration_management_statuses(user=request.user, declaration_ids=ids)
-        to_approve = [pk for pk, status in statuses.items() if status != DeclarationStatus.AWAITING_FINANCE]
-        to_finance = [pk for pk, status in statuses.items() if status == DeclarationStatus.AWAITING_FINANCE]
+        # A row Awaiting Finance Approval is finance-approved by a Finance Management user; for a
+        # user without that role it can only be one another approver approved meanwhile (the
+        # page showed it awaiting approval): approving it again says so ("already approved").
+        can_finance = bool(permissions.organisation_ids_with_role(request.user, [Role.FINANCE_MANAGEMENT]))
+        to_finance = [
+            pk for pk, status in statuses.items() if status == DeclarationStatus.AWAITING_FINANCE and can_finance
+        ]
+        to_approve = [pk for pk in statuses if pk not in to_finance]
         try:
             with transaction.atomic():
                 if to_approve:
