@@ -7,6 +7,8 @@ number of queries, whatever the batch's size.
 - ``values_digests``: per achievement, a digest of its current submission's values, computed by
   PostgreSQL where it runs, so that recalculating unchanged data does not read the values at all;
 - ``current_fields``: the values themselves, by indicator id;
+- ``current_fields_digested``: both at once, for achievements never calculated (nothing to compare
+  a digest with: their values are read anyway, and the digest comes with them);
 - ``list_sizes_on``: each provider's registered list size on a date (the latest recorded on or
   before it);
 - ``tick_box_answers``: each provider's Yes/No per tick-box indicator on an achievement date
@@ -27,7 +29,15 @@ from participation.models import AchievementDate, Indicator
 from .entry_rules import TICK_BOX_KINDS
 from .models import IndicatorValue, Submission, TickBoxValue
 
-__all__ = ["current_fields", "list_sizes_on", "tick_box_answers", "tick_box_decide", "values_digest", "values_digests"]
+__all__ = [
+    "current_fields",
+    "current_fields_digested",
+    "list_sizes_on",
+    "tick_box_answers",
+    "tick_box_decide",
+    "values_digest",
+    "values_digests",
+]
 
 
 def values_digest(rows: Iterable[tuple[int, str, int]]) -> str:
@@ -54,6 +64,21 @@ SELECT s.achievement_id,
 # values' key (``OFFSET 0`` keeps the planner from scanning the whole table for a batch).
 _FIELDS_SQL = """
 SELECT s.achievement_id, v.indicator_id, v.field_name, v.value
+  FROM {submissions} s
+  JOIN LATERAL (
+       SELECT indicator_id, field_name, value FROM {values} v
+        WHERE v.submission_id = s.id AND v.field_name = ANY(%s) OFFSET 0
+       ) v ON true
+ WHERE s.is_current AND s.achievement_id = ANY(%s)
+"""
+
+
+# The same values with each one's term of the digest's sum (``_DIGESTS_SQL``): the digest is then
+# ``"<count>:<sum>"`` of an achievement's rows, the same text PostgreSQL gives (its sum of bigints
+# is an exact numeric).
+_FIELDS_HASHED_SQL = """
+SELECT s.achievement_id, v.indicator_id, v.field_name, v.value,
+       hashint8extended(v.value, hashtextextended(v.field_name, v.indicator_id))
   FROM {submissions} s
   JOIN LATERAL (
        SELECT indicator_id, field_name, value FROM {values} v
@@ -112,6 +137,57 @@ def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) ->
         else:
             indicator_fields[field] = value
     return fields
+
+
+def _fields_add(
+    fields: dict[int, dict[int, dict[str, int]]], achievement_id: int, indicator_id: int, field: str, value: int
+) -> None:
+    by_indicator = fields.get(achievement_id)
+    if by_indicator is None:
+        by_indicator = fields[achievement_id] = {}
+    indicator_fields = by_indicator.get(indicator_id)
+    if indicator_fields is None:
+        by_indicator[indicator_id] = {field: value}
+    else:
+        indicator_fields[field] = value
+
+
+def current_fields_digested(
+    *, achievement_ids: list[int], field_names: Iterable[str]
+) -> tuple[dict[int, dict[int, dict[str, int]]], dict[int, str]]:
+    """``current_fields`` and ``values_digests`` of these achievements, from one read of the values
+    (the digests equal ``values_digests``'s).  One query."""
+    fields: dict[int, dict[int, dict[str, int]]] = {}
+    if not achievement_ids:
+        return fields, {}
+    names = sorted(set(field_names))
+    if connection.vendor != "postgresql":
+        rows: dict[int, list[tuple[int, str, int]]] = {}
+        for achievement_id, indicator_id, field, value in _value_rows(achievement_ids, names):
+            _fields_add(fields, achievement_id, indicator_id, field, value)
+            rows.setdefault(achievement_id, []).append((indicator_id, field, value))
+        return fields, {achievement_id: values_digest(found) for achievement_id, found in rows.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(_FIELDS_HASHED_SQL.format(**_tables()), [names, list(achievement_ids)])
+        found = cursor.fetchall()
+    counts: dict[int, int] = {}
+    sums: dict[int, int] = {}
+    by_indicator: dict[int, dict[str, int]] = {}
+    last = None
+    for achievement_id, indicator_id, field, value, term in found:  # an achievement's rows come together
+        if achievement_id != last:
+            last = achievement_id
+            by_indicator = fields.get(achievement_id)
+            if by_indicator is None:
+                by_indicator = fields[achievement_id] = {}
+        indicator_fields = by_indicator.get(indicator_id)
+        if indicator_fields is None:
+            by_indicator[indicator_id] = {field: value}
+        else:
+            indicator_fields[field] = value
+        counts[achievement_id] = counts.get(achievement_id, 0) + 1
+        sums[achievement_id] = sums.get(achievement_id, 0) + term
+    return fields, {achievement_id: f"pg:{count}:{sums[achievement_id]}" for achievement_id, count in counts.items()}
 
 
 def list_sizes_on(*, keys: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], int | None]:

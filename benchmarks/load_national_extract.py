@@ -9,21 +9,23 @@ same run the same file is COPYed raw into an UNLOGGED table, for comparison.
 The file is loaded several times, from the same fresh state each time (the load's tables
 emptied, vacuumed, checkpointed):
 
-- ``single``: one worker, one task, one transaction (the path of a file up to
+- ``single``: one worker, the load one task in one transaction (the path of a file up to
   ``EXTRACT_BATCH_ROWS`` rows);
 - ``batched, N worker(s)`` for each N of ``--workers`` (default 1 2): the batched path
   (achievement/ingest/batches.py: a plan, a chord of batches of practices, one final step),
-  shared by N worker processes.
+  shared by N workers.
+
+A worker is a Celery worker as docker-compose.yml deploys it: the prefork pool with
+``--concurrency`` processes (default 2, this machine's cores).
 
 Each run prints the seconds from receipt to Loaded, rows per second and the ratio to the raw COPY;
 then from receipt to every payment calculated and stored and its declaration created (the
 recalculations the load queues, run by the same workers), and its ratio to the raw COPY; the
-machine's load average and the workers' peak memory (VmHWM of each worker process, ``--pool=solo`` so the tasks run
-in it).  Workers log to files beside the extract; their phase timings are summarised.
+machine's load average and each worker's peak memory (the largest VmHWM of its processes).  Workers log to files beside the extract; their phase timings are summarised.
 
     .venv/bin/python benchmarks/load_national_extract.py [--extract PATH] [--database NAME]
         [--redis redis://127.0.0.1:6379/3] [--workers 1 2] [--batch-rows 250000] [--no-single]
-        [--in-process]
+        [--concurrency 2] [--in-process]
 
 Targets (issue 12): receipt to every payment calculated and declarations created, single path on
 one worker, within 3x the raw COPY (aim 2x); worker memory under 1 GiB.
@@ -162,8 +164,25 @@ def _raw_copy_seconds(path: Path) -> float:
     return seconds
 
 
-def _start_workers(env: dict, count: int, log_dir: Path, label: str) -> list[subprocess.Popen]:
-    """``count`` worker processes (solo pool: the tasks run in the process measured)."""
+def _tree_peak_bytes(pid: int) -> int:
+    """The largest VmHWM of a worker and its pool processes."""
+    peaks = [_peak_rss_bytes(pid)[0]]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            peaks.append(_peak_rss_bytes(int(child))[0])
+        except OSError:
+            pass
+    return max(peaks)
+
+
+def _start_workers(env: dict, count: int, log_dir: Path, label: str, concurrency: int = 2) -> list[subprocess.Popen]:
+    """``count`` workers, each a Celery worker of ``concurrency`` pool processes (prefork, as
+    docker-compose.yml deploys it: one process a core).  The load is one task in one process; the
+    recalculations it queues are shared by the worker's processes."""
     from cqrs_site.celery import app
 
     workers = []
@@ -177,7 +196,8 @@ def _start_workers(env: dict, count: int, log_dir: Path, label: str) -> list[sub
                     "-A",
                     "cqrs_site",
                     "worker",
-                    "--pool=solo",
+                    "--pool=prefork",
+                    f"--concurrency={concurrency}",
                     "--loglevel=INFO",
                     "--without-gossip",
                     "--without-mingle",
@@ -254,7 +274,9 @@ def _phase_lines(workers: list[subprocess.Popen]) -> list[str]:
     return lines
 
 
-def _run(label: str, *, extract_path: Path, env: dict, workers: int, batch_rows: int, log_dir: Path) -> dict:
+def _run(
+    label: str, *, extract_path: Path, env: dict, workers: int, batch_rows: int, log_dir: Path, concurrency: int
+) -> dict:
     """Load the file once through ``workers`` worker processes; figures of the run."""
     from achievement import services
     from achievement.models import Achievement, ExtractLoad, ExtractStatus, IndicatorValue, Submission
@@ -265,7 +287,9 @@ def _run(label: str, *, extract_path: Path, env: dict, workers: int, batch_rows:
     app.control.purge()
     run_env = {**env, "EXTRACT_BATCH_ROWS": str(batch_rows)}
     os.environ["EXTRACT_BATCH_ROWS"] = str(batch_rows)  # the receipt's process decides nothing, but agrees
-    processes = _start_workers(run_env, workers, log_dir, label.replace(" ", "-").replace(",", ""))
+    processes = _start_workers(
+        run_env, workers, log_dir, label.replace(" ", "-").replace(",", ""), concurrency=concurrency
+    )
     try:
         started = time.perf_counter()
         extract = services.extract_receive(path=extract_path)
@@ -289,7 +313,7 @@ def _run(label: str, *, extract_path: Path, env: dict, workers: int, batch_rows:
                     raise SystemExit("a worker died")
                 time.sleep(0.05)
             paid_seconds = time.perf_counter() - started
-        peaks = [_peak_rss_bytes(p.pid)[0] for p in processes]
+        peaks = [_tree_peak_bytes(p.pid) for p in processes]
         load_average = os.getloadavg()
     finally:
         app.control.purge()  # the task emails the declarations queued are not measured here
@@ -325,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="batched runs with N workers each")
     parser.add_argument("--batch-rows", type=int, default=250_000, help="EXTRACT_BATCH_ROWS of the batched runs")
     parser.add_argument("--no-single", action="store_true", help="skip the single-task run")
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="pool processes of each worker (2: as docker-compose.yml deploys it)"
+    )
     parser.add_argument("--in-process", action="store_true", help="one single load in this process (profiling)")
     args = parser.parse_args(argv)
 
@@ -382,7 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         for label, workers, batch_rows in plans:
             print(f"--- {label} ...", flush=True)
             result = _run(
-                label, extract_path=args.extract, env=env, workers=workers, batch_rows=batch_rows, log_dir=media
+                label,
+                extract_path=args.extract,
+                env=env,
+                workers=workers,
+                batch_rows=batch_rows,
+                log_dir=media,
+                concurrency=args.concurrency,
             )
             results.append(result)
             for line in result["phases"]:

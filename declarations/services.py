@@ -91,6 +91,7 @@ class _Batch:
     answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
     extras: dict[int, dict[str, dict[str, object]]] = field(default_factory=dict)  # further inputs by achievement id
     fields: dict[int, dict[int, dict[str, int]]] = field(default_factory=dict)  # by achievement id
+    fields_read: set[int] = field(default_factory=set)  # the achievement ids whose values ``fields`` holds
     calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
     to_calculate: list[tuple[Achievement, str]] = field(default_factory=list)  # with their inputs' hash
     versions_kept: list[Calculation] = field(default_factory=list)  # unchanged, data version raised
@@ -139,7 +140,19 @@ def _batch_lock(ids: list[int]) -> _Batch:
                 service, indicators[service_id], figures=in_force.get(date_id)
             )
     batch.field_names = frozenset().union(*(rules.plan.field_names for rules in batch.rules.values()))
-    batch.digests = calculation_inputs.values_digests(achievement_ids=ids, field_names=batch.field_names)
+    # Achievements calculated before: a digest of their values, compared before any value is read.
+    # Those never calculated are calculated whatever their digest: their values are read now,
+    # with the digest (one read instead of two).
+    batch.digests = calculation_inputs.values_digests(
+        achievement_ids=[pk for pk in ids if pk in batch.existing], field_names=batch.field_names
+    )
+    fresh = [pk for pk in ids if pk not in batch.existing]
+    if fresh:
+        batch.fields, digests = calculation_inputs.current_fields_digested(
+            achievement_ids=fresh, field_names=batch.field_names
+        )
+        batch.digests.update(digests)
+        batch.fields_read.update(fresh)
     batch.list_sizes = calculation_inputs.list_sizes_on(
         keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
     )
@@ -309,8 +322,8 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
 
     Set by set (ADR 0017): the batch's inputs are read in a fixed number of queries (the
     values' digests computed by the database, list sizes, tick-box answers, calculations); only
-    the achievements whose inputs' hash changed have their values read and are calculated, by the
-    batch engine (``engine_batch``, the same pence as the reference engine); their results are
+    the achievements whose inputs' hash changed have their values read (those never calculated, with
+    their digest, in the same read) and are calculated, by the batch engine (``engine_batch``, the same pence as the reference engine); their results are
     written with one statement per table (``COPY`` for the indicator results on PostgreSQL).
 
     Rules enforced:
@@ -350,8 +363,11 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
         batch.declarations = workflow.lock_for_recalculation(achievement_ids=[a.pk for a, _ in changed])
     batch.to_calculate = [(a, h) for a, h in changed if not _paid(batch, a)]
     if batch.to_calculate:
-        batch.fields = calculation_inputs.current_fields(
-            achievement_ids=[a.pk for a, _ in batch.to_calculate], field_names=batch.field_names
+        batch.fields.update(
+            calculation_inputs.current_fields(
+                achievement_ids=[a.pk for a, _ in batch.to_calculate if a.pk not in batch.fields_read],
+                field_names=batch.field_names,
+            )
         )
         for achievement, _ in batch.to_calculate:
             figures = _calculate(batch, achievement)
@@ -412,30 +428,6 @@ def calculations_recalculate_isolating(*, achievement_ids: Iterable[int]) -> dic
         return {}
 
 
-def calculations_recalculate_overlapping(*, batches: list[list[int]]) -> int:
-    """Recalculate several batches (``calculations_recalculate_isolating`` each), two at a time in
-    threads of their own, each with its own connection and transaction, so that one worker's
-    Python calculates one batch while PostgreSQL writes the other (a batch spends about a third
-    of its time waiting for the database).  The batches lock their achievements in id order, so
-    two cannot deadlock.  One at a time inside a caller's transaction (another connection would
-    not see its data) and off PostgreSQL.  Returns the number of achievements calculated."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connections
-
-    if len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return sum(len(calculations_recalculate_isolating(achievement_ids=batch)) for batch in batches)
-
-    def run(batch: list[int]) -> int:
-        try:
-            return len(calculations_recalculate_isolating(achievement_ids=batch))
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recalculation") as pool:
-        return sum(pool.map(run, batches))
-
-
 def stale_achievement_ids() -> list[int]:
     """The achievements whose payment is older than their data, oldest first: a calculation of
     an older data version, or data (a current submission, a tick-box Yes) never calculated;
@@ -487,7 +479,6 @@ __all__ = [
     "calculations_mark_stale",
     "calculations_recalculate",
     "calculations_recalculate_isolating",
-    "calculations_recalculate_overlapping",
     "calculations_sweep",
     "declaration_declare",
     "declarations_approve",

@@ -8,7 +8,6 @@ visibility timeout, hours later: ``recalculation_sweep`` recovers it within one 
 from __future__ import annotations
 
 import logging
-import os
 from functools import partial
 
 from celery import shared_task
@@ -20,16 +19,12 @@ from . import services
 
 logger = logging.getLogger(__name__)
 
-# Achievements per task: a national recalculation is split into tasks of this size that several
-# workers share.  A batch's statements do not grow with its size (ADR 0017), so a few hundred
-# make one task: large enough that the fixed cost of a batch is small beside its rows, small
-# enough that two workers share a national recalculation evenly.
+# Achievements per task: a national recalculation (6,410 practices) is split into 17 tasks that
+# the worker's processes share (Celery's prefork pool, one process a core: ``--concurrency``).  A
+# batch's statements do not grow with its size (ADR 0017), so a few hundred make one task: large
+# enough that the fixed cost of a batch is small beside its rows, small enough that the processes
+# share a national recalculation evenly.
 BATCH_SIZE = 400
-# Batches a task runs, two at a time in threads (``services.calculations_recalculate_overlapping``):
-# one worker then keeps Python and PostgreSQL busy together, so a national recalculation (6,410
-# practices) is 3 tasks.  A deployment with more workers than that, and the cores for them, sets
-# ``RECALCULATION_BATCHES_A_TASK`` lower (1: a task a batch, no threads) so that they share it.
-BATCHES_A_TASK = max(1, int(os.environ.get("RECALCULATION_BATCHES_A_TASK", "8")))
 
 
 @shared_task(acks_late=True)
@@ -54,16 +49,14 @@ class QueuedAfterCommit(DjangoTask):
 
 @shared_task(base=QueuedAfterCommit, acks_late=True)
 def recalculate_many(achievement_ids: list[int]) -> int:
-    """Recalculate these achievements: in this task when few, else fanned out in batches."""
+    """Recalculate these achievements: in this task when a batch or fewer, else fanned out in
+    batches, a task each, that the worker processes share."""
     ids = sorted(set(achievement_ids))
-    span = BATCH_SIZE * BATCHES_A_TASK
-    if len(ids) > span:
-        for start in range(0, len(ids), span):
-            recalculate_many.delay(ids[start : start + span])
+    if len(ids) > BATCH_SIZE:
+        for start in range(0, len(ids), BATCH_SIZE):
+            recalculate_many.delay(ids[start : start + BATCH_SIZE])
         return 0
-    return services.calculations_recalculate_overlapping(
-        batches=[ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
-    )
+    return len(services.calculations_recalculate_isolating(achievement_ids=ids))
 
 
 @shared_task(acks_late=True)

@@ -105,42 +105,45 @@ def test_the_databases_digest_changes_with_any_value_the_rules_read_and_not_othe
     assert calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk] != before
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_tasks_batches_run_two_at_a_time_each_in_its_own_transaction(monkeypatch):
-    """``recalculate_many`` with more than a batch: its batches are recalculated two at a time in
-    threads of their own (each its own connection and transaction) and give what one at a time
-    gives; a task with more than its span fans out."""
+def test_values_read_with_their_digest_give_the_databases_digest_and_the_same_values():
+    """Achievements never calculated have their values and digest read together: the digest is the
+    one ``values_digests`` gives (an unchanged recalculation then writes nothing) and the values
+    those ``current_fields`` gives."""
+    qof = qof_2425()
+    names = calculation.service_rules(qof).plan.field_names
+    ids = practices_with_data(qof, 3, first=20)
+    nothing = Achievement.objects.create(
+        provider=PracticeFactory(), service=qof, achievement_date=Achievement.objects.get(pk=ids[0]).achievement_date
+    ).pk  # no submission: neither values nor digest
+    fields, digests = calculation_inputs.current_fields_digested(achievement_ids=[*ids, nothing], field_names=names)
+    assert digests == calculation_inputs.values_digests(achievement_ids=[*ids, nothing], field_names=names)
+    assert set(digests) == set(ids)
+    assert fields == calculation_inputs.current_fields(achievement_ids=[*ids, nothing], field_names=names)
+    assert all(fields[pk] for pk in ids)
+
+
+def test_a_task_of_more_than_a_batch_fans_out_a_task_a_batch(monkeypatch):
+    """``recalculate_many`` with more than a batch: one task a batch (the worker's processes share
+    them), each its own transaction; the figures are those of one at a time."""
     from declarations import tasks
 
     monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
-    monkeypatch.setattr(tasks, "BATCHES_A_TASK", 2)
     qof = qof_2425()
     ids = practices_with_data(qof, 7, first=0)
-    threads: set[str] = set()
+    batches: list[list[int]] = []
     recalculate = services.calculations_recalculate_isolating
 
     def spy(*, achievement_ids):
-        import threading
-
-        threads.add(threading.current_thread().name)
+        batches.append(list(achievement_ids))
         return recalculate(achievement_ids=achievement_ids)
 
     monkeypatch.setattr(services, "calculations_recalculate_isolating", spy)
+    tasks.recalculate_many.apply(args=[list(reversed(ids))])  # eager: the fanned-out tasks run here
 
-    assert services.calculations_recalculate_overlapping(batches=[ids[:2], ids[2:4]]) == 4
-    assert {name.startswith("recalculation") for name in threads} == {True}  # not this thread
-    tasks.recalculate_many.apply(args=[ids])  # 7 > 2 x 2: fans out (eager), the rest in batches
-
+    assert batches == [sorted(ids)[i : i + 2] for i in range(0, 7, 2)]
     calculations = Calculation.objects.filter(achievement_id__in=ids)
     assert calculations.count() == 7 and set(calculations.values_list("version", flat=True)) == {1}
     expected = {
         pk: services.calculations_recalculate(achievement_ids=[pk])[pk].total_amount for pk in ids
     }  # unchanged: the same figures, nothing written
     assert dict(calculations.values_list("achievement_id", "total_amount")) == expected
-
-
-def test_inside_a_callers_transaction_the_batches_run_one_at_a_time():
-    qof = qof_2425()
-    ids = practices_with_data(qof, 4, first=0)
-    assert services.calculations_recalculate_overlapping(batches=[ids[:2], ids[2:]]) == 4
-    assert Calculation.objects.filter(achievement_id__in=ids).count() == 4
