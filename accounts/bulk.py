@@ -24,23 +24,36 @@ __all__ = ["insert_rows"]
 _PLAIN = (int, str, float, Decimal, datetime, date, type(None))  # bool is an int
 
 
-def insert_rows(model: type[models.Model], objects: Sequence[models.Model], *, batch_size: int = 5_000) -> None:
-    """Insert these unsaved instances of ``model``, as ``bulk_create`` would, and set their ids."""
+def insert_rows(
+    model: type[models.Model],
+    objects: Sequence[models.Model],
+    *,
+    batch_size: int = 5_000,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert these unsaved instances of ``model``, as ``bulk_create`` would, and set their ids.
+
+    Instances whose ids are already set (taken from the sequence beforehand) are inserted under
+    them.  ``ignore_conflicts``: a row that breaks a unique constraint is skipped (``ON CONFLICT
+    DO NOTHING``), and ids are then not set (read the rows back)."""
     if not objects:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, batch_size=batch_size)
+        model.objects.bulk_create(objects, batch_size=batch_size, ignore_conflicts=ignore_conflicts)
         return
     from psycopg2.extras import execute_values
 
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, AutoFieldMixin))]
     pk = meta.pk
+    given = all(getattr(obj, pk.attname) is not None for obj in objects)
+    fields = [f for f in meta.concrete_fields if given or not (f.primary_key and isinstance(f, AutoFieldMixin))]
     quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES %s RETURNING {quote(pk.column)}"
-    )
+    sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES %s"
+    returning = not given and not ignore_conflicts
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    elif returning:
+        sql += f" RETURNING {quote(pk.column)}"
     for start in range(0, len(objects), batch_size):
         chunk = objects[start : start + batch_size]
         rows = []
@@ -51,8 +64,10 @@ def insert_rows(model: type[models.Model], objects: Sequence[models.Model], *, b
                 row.append(value if isinstance(value, _PLAIN) else field.get_db_prep_save(value, connection))
             rows.append(tuple(row))
         with connection.cursor() as cursor:  # Django's cursor: the statement is counted and logged as any
-            ids = execute_values(cursor, sql, rows, page_size=len(rows), fetch=True)
-        for obj, (pk_value,) in zip(chunk, ids, strict=True):
-            setattr(obj, pk.attname, pk_value)
-            obj._state.adding = False
-            obj._state.db = connection.alias
+            ids = execute_values(cursor, sql, rows, page_size=len(rows), fetch=returning)
+        for index, obj in enumerate(chunk):
+            if returning:
+                setattr(obj, pk.attname, ids[index][0])
+            if returning or given:
+                obj._state.adding = False
+                obj._state.db = connection.alias

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db import connection
 
+from accounts.bulk import insert_rows
 from accounts.models import ListSize
 from achievement.models import Achievement, IndicatorValue, Submission, SubmissionSource, SubmissionStatus
 
@@ -91,17 +92,49 @@ class SubmissionIds:
         return submission
 
     def write(self) -> None:
-        """Write the Achievement and Submission rows of the ids handed out (PostgreSQL)."""
+        """Write the Achievement and Submission rows of the ids handed out (PostgreSQL): two
+        statements over arrays of the groups, no instance built (6,410 of each on a national load)."""
         if self.vendor != "postgresql" or not self.groups:
             return
-        achievements = achievements_for(self.groups)
-        Submission.objects.bulk_create(
-            [
-                self._new_submission(achievements[(g.provider.id, g.date_id)], g.submission_id)
-                for g in self.groups
-            ],
-            batch_size=BULK_BATCH,
-        )
+        groups = self.groups
+        quote = connection.ops.quote_name
+        achievements = quote(Achievement._meta.db_table)
+        submissions = quote(Submission._meta.db_table)
+        providers = [g.provider.id for g in groups]
+        dates = [g.date_id for g in groups]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {achievements} (provider_id, service_id, achievement_date_id, created_at, created_by_id,
+                                            data_version)
+                SELECT g.provider_id, g.service_id, g.date_id, %s, NULL, 0
+                  FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS g(provider_id, service_id, date_id)
+                ON CONFLICT DO NOTHING
+                """,
+                [self.now, providers, [g.service.id for g in groups], dates],
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO {submissions} (id, achievement_id, status, source, extract_id, is_current,
+                                           superseded_by_id, notes, created_by_id, created_at, submitted_at)
+                SELECT g.id, a.id, %s, %s, %s, false, NULL, '', %s, %s, %s
+                  FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS g(id, provider_id, date_id)
+                  JOIN {achievements} a ON a.provider_id = g.provider_id AND a.achievement_date_id = g.date_id
+                """,
+                [
+                    SubmissionStatus.SUBMITTED,
+                    SubmissionSource.EXTRACT,
+                    self.extract.pk,
+                    self.extract.created_by_id,
+                    self.now,
+                    self.now,
+                    [g.submission_id for g in groups],
+                    providers,
+                    dates,
+                ],
+            )
+            if cursor.rowcount != len(groups):  # cannot happen: every group's achievement was just ensured
+                raise RuntimeError(f"{cursor.rowcount} submissions written for {len(groups)} groups")
 
 
 def submitted(*, achievement_id: int, source: str, extract, now: dt.datetime, pk: int | None = None, **fields) -> Submission:
@@ -123,7 +156,8 @@ def submitted(*, achievement_id: int, source: str, extract, now: dt.datetime, pk
 def achievements_for(groups: Iterable[Group]) -> dict[tuple[int, int], int]:
     """The Achievement id of each (provider, achievement date), created where missing."""
     groups = list(groups)
-    Achievement.objects.bulk_create(
+    insert_rows(
+        Achievement,
         [Achievement(provider_id=g.provider.id, service_id=g.service.id, achievement_date_id=g.date_id) for g in groups],
         ignore_conflicts=True,
         batch_size=BULK_BATCH,
@@ -211,6 +245,18 @@ def switch_current(*, extract_id: int, source: str) -> None:
 def store_list_sizes(list_sizes: dict[tuple[int, dt.date], int]) -> None:
     """A LISTSIZE row is the provider's registered list size on the achievement date."""
     if not list_sizes:
+        return
+    if connection.vendor == "postgresql":  # one statement over arrays, no instance built
+        keys = list(list_sizes)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {connection.ops.quote_name(ListSize._meta.db_table)} (organisation_id, date, size)
+                SELECT * FROM unnest(%s::bigint[], %s::date[], %s::integer[])
+                ON CONFLICT (organisation_id, date) DO UPDATE SET size = EXCLUDED.size
+                """,
+                [[org_id for org_id, _ in keys], [date for _, date in keys], [list_sizes[k] for k in keys]],
+            )
         return
     ListSize.objects.bulk_create(
         [ListSize(organisation_id=org_id, date=date, size=size) for (org_id, date), size in list_sizes.items()],
