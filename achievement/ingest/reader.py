@@ -28,6 +28,7 @@ from participation.definitions import YES_NO_FIELD
 from participation.models import EntryKind
 
 from .catalogue import Catalogue, Group, LoadResult, ServiceEntry, valid_submit_date
+from .fast_rows import FastRows, standard_order
 from .list_sizes import LIST_SIZE_INDICATOR, above, settle, too_large
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class ExtractReader:
     """
 
     CHUNK_LINES = 4_000
+    FAST = True  # runs of one clean group checked at once (fast_rows.py); False: every row here
 
     def __init__(
         self,
@@ -184,162 +186,182 @@ class ExtractReader:
         rows = 0
         next_progress = PROGRESS_EVERY
 
-        for f, line_no in sources:
-            for line in f:
-                line_no += 1
-                if '"' in line:
-                    try:
-                        row = next(csv.reader([line], strict=True))
-                    except csv.Error as exc:
+        fast = None
+        if self.FAST and standard_order(pick):
+            fast = FastRows(self, groups, list_sizes, pending_fraction, submit_dates)
+        self._fast = fast
+        for f, first_line in sources:
+            # Runs of one clean group are taken by the fast path (fast_rows.py); the rest of the
+            # lines come here, to the per-row loop.
+            for lines, line_no, fast_rows, fast_lines in fast.segments(f, first_line) if fast else [(f, first_line, 0, None)]:
+                if fast_lines is not None:
+                    last_service = last_org = last_date = None  # the group's state is read again below
+                    rows += fast_rows
+                    if rows >= next_progress:
+                        progress(rows)
+                        next_progress += PROGRESS_EVERY
+                    if fast_lines:
+                        out += fast_lines
+                        if len(out) >= chunk_lines:
+                            yield out
+                            out = []
+                            append = out.append
+                    continue
+                for line in lines:
+                    line_no += 1
+                    if '"' in line:
+                        try:
+                            row = next(csv.reader([line], strict=True))
+                        except csv.Error as exc:
+                            rows += 1
+                            add_error(line_no, f"The row is not valid CSV ({exc}); a quoted field may not span lines.")
+                            continue
+                    else:
+                        row = line.rstrip("\r\n").split(",")
+                    if len(row) != columns:
+                        if len(row) == 1 and not row[0].strip():
+                            continue  # a blank line
                         rows += 1
-                        add_error(line_no, f"The row is not valid CSV ({exc}); a quoted field may not span lines.")
+                        add_error(line_no, f"Expected {columns} columns, found {len(row)}.")
                         continue
-                else:
-                    row = line.rstrip("\r\n").split(",")
-                if len(row) != columns:
-                    if len(row) == 1 and not row[0].strip():
-                        continue  # a blank line
                     rows += 1
-                    add_error(line_no, f"Expected {columns} columns, found {len(row)}.")
-                    continue
-                rows += 1
-                if rows >= next_progress:
-                    progress(rows)
-                    next_progress += PROGRESS_EVERY
-                service_code, org_code, ach_date, ind_code, field_name, value, submit_date = pick(row)
+                    if rows >= next_progress:
+                        progress(rows)
+                        next_progress += PROGRESS_EVERY
+                    service_code, org_code, ach_date, ind_code, field_name, value, submit_date = pick(row)
 
-                if org_code != last_org or ach_date != last_date or service_code != last_service:
-                    last_service, last_org, last_date = service_code, org_code, ach_date
-                    key = (service_code, org_code, ach_date)
-                    found = groups.get(key)
-                    if found is None:
-                        found = groups[key] = self.catalogue.group_for(key)
-                    if type(found) is list:
-                        group, group_errors = None, found
-                        service = catalogue_services.get(service_code)
-                        prefix = None
-                    else:
-                        group, group_errors = found, None
-                        service = group.service
-                        prefix = group.copy_prefix
-                    pairs = None if service is None else self._pairs.setdefault(service.id, {})
-                    ceiling = 0 if service is None else service.ceiling
-                    size = None if group is None else group.list_size
-                    pending_max = -1 if group is None else group.pending_max
-
-                row_ok = True
-                if group_errors is not None:
-                    for message in group_errors:
-                        add_error(line_no, message)
-                    row_ok = False
-
-                submit_ok = submit_dates.get(submit_date)
-                if submit_ok is None:
-                    submit_ok = submit_dates[submit_date] = valid_submit_date(submit_date)
-                if not submit_ok:
-                    add_error(line_no, f"SUBMIT_DATE {submit_date!r} is not a date in the form DD/MM/YYYY.")
-                    row_ok = False
-
-                if not (value.isdigit() and value.isascii()) or (len(value) > 18 and int(value) > MAX_VALUE):
-                    add_error(line_no, f"VALUE {value!r} is not a whole number of 0 or more.")
-                    row_ok = False
-
-                if pairs is None:
-                    continue  # unknown service: nothing more can be checked
-                pair_key = (ind_code, field_name)
-                entry = pairs.get(pair_key)
-                if entry is None:
-                    entry = pairs[pair_key] = pair_of(service, ind_code, field_name)
-                if type(entry) is str:
-                    add_error(line_no, entry)
-                    if group is not None and ind_code == LIST_SIZE_INDICATOR:
-                        group.list_size_refused = True  # its list size is not "unknown": it is wrong
-                    continue
-                if entry is _LIST_SIZE:
-                    if not row_ok and group is not None:
-                        group.list_size_refused = True
-                    if row_ok:
-                        size_key = (service.id, group.provider.id, group.date)
-                        first = list_sizes.get(size_key)
-                        size = int(value)
-                        if first is not None:
-                            add_error(
-                                line_no,
-                                f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once "
-                                f"(first at line {first[1]}).",
-                            )
-                        elif size > ceiling:
-                            add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, size, ceiling))
-                            group.list_size_refused = True
+                    if org_code != last_org or ach_date != last_date or service_code != last_service:
+                        last_service, last_org, last_date = service_code, org_code, ach_date
+                        key = (service_code, org_code, ach_date)
+                        found = groups.get(key)
+                        if found is None:
+                            found = groups[key] = self.catalogue.group_for(key)
+                        if type(found) is list:
+                            group, group_errors = None, found
+                            service = catalogue_services.get(service_code)
+                            prefix = None
                         else:
-                            list_sizes[size_key] = (size, line_no)
-                            group.list_size, group.list_size_line = size, line_no
-                            if group.pending_max > size:  # a count before it is above it
-                                self._rescan.append(group)
-                    continue
-                if group is None:
-                    continue
-                indicator_id, bit, middle, role, _, _ = entry
+                            group, group_errors = found, None
+                            service = group.service
+                            prefix = group.copy_prefix
+                        pairs = None if service is None else self._pairs.setdefault(service.id, {})
+                        ceiling = 0 if service is None else service.ceiling
+                        size = None if group is None else group.list_size
+                        pending_max = -1 if group is None else group.pending_max
 
-                seen = group.seen
-                byte, mask = bit >> 3, 1 << (bit & 7)
-                if byte >= len(seen):
-                    seen.extend(bytes(byte + 1 - len(seen)))
-                if seen[byte] & mask:
-                    add_error(line_no, f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once.")
-                    continue
-                seen[byte] |= mask
+                    row_ok = True
+                    if group_errors is not None:
+                        for message in group_errors:
+                            add_error(line_no, message)
+                        row_ok = False
 
-                if row_ok:
-                    # What the value can be (achievement/plausibility.py): a Yes/No Flag 1 or 0;
-                    # a count not above the ceiling nor the list size (the file's LISTSIZE for the
-                    # group; until it is read, the largest count is kept: list_sizes.py).
-                    if role < 0:  # a Yes/No Flag
-                        if value != "1" and value != "0" and int(value) > 1:
-                            add_error(
-                                line_no,
-                                f"{org_code} {ind_code} {field_name} on {ach_date}: VALUE {value!r} is not "
-                                "1 (Yes) or 0 (No).",
-                            )
-                            row_ok = False
-                    else:
-                        count = int(value)
-                        if count > ceiling:
-                            add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, count, ceiling))
-                            row_ok = False
-                        elif size is None:
-                            if count > pending_max:
-                                if pending_max < 0:
-                                    group.first_count_line = line_no
-                                pending_max = group.pending_max = count
-                        elif count > size:
-                            add_error(line_no, above(group, count, ind_code, field_name, size, group.list_size_line))
-                            row_ok = False
+                    submit_ok = submit_dates.get(submit_date)
+                    if submit_ok is None:
+                        submit_ok = submit_dates[submit_date] = valid_submit_date(submit_date)
+                    if not submit_ok:
+                        add_error(line_no, f"SUBMIT_DATE {submit_date!r} is not a date in the form DD/MM/YYYY.")
+                        row_ok = False
 
-                        if role and row_ok:
-                            fraction_key = (group.provider.id, group.date_id, indicator_id)
-                            partner = pending_fraction.pop(fraction_key, None)
-                            if partner is None:
-                                pending_fraction[fraction_key] = (role, count, line_no)
-                            elif partner[0] != role:
-                                numerator, denominator = (count, partner[1]) if role == _NUMERATOR else (partner[1], count)
-                                if numerator > denominator:
-                                    add_error(
-                                        line_no,
-                                        f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
-                                        f"Denominator {denominator} (line {partner[2]}).",
-                                    )
+                    if not (value.isdigit() and value.isascii()) or (len(value) > 18 and int(value) > MAX_VALUE):
+                        add_error(line_no, f"VALUE {value!r} is not a whole number of 0 or more.")
+                        row_ok = False
 
-                if row_ok and not errors.count:
-                    if prefix is None:
-                        assign(group)
-                        prefix = group.copy_prefix = f"{group.submission_id}\t"
-                    group.rows += 1
-                    append(prefix + middle + value + "\n")
-                    if len(out) >= chunk_lines:
-                        yield out
-                        out = []
-                        append = out.append
+                    if pairs is None:
+                        continue  # unknown service: nothing more can be checked
+                    pair_key = (ind_code, field_name)
+                    entry = pairs.get(pair_key)
+                    if entry is None:
+                        entry = pairs[pair_key] = pair_of(service, ind_code, field_name)
+                    if type(entry) is str:
+                        add_error(line_no, entry)
+                        if group is not None and ind_code == LIST_SIZE_INDICATOR:
+                            group.list_size_refused = True  # its list size is not "unknown": it is wrong
+                        continue
+                    if entry is _LIST_SIZE:
+                        if not row_ok and group is not None:
+                            group.list_size_refused = True
+                        if row_ok:
+                            size_key = (service.id, group.provider.id, group.date)
+                            first = list_sizes.get(size_key)
+                            size = int(value)
+                            if first is not None:
+                                add_error(
+                                    line_no,
+                                    f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once "
+                                    f"(first at line {first[1]}).",
+                                )
+                            elif size > ceiling:
+                                add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, size, ceiling))
+                                group.list_size_refused = True
+                            else:
+                                list_sizes[size_key] = (size, line_no)
+                                group.list_size, group.list_size_line = size, line_no
+                                if group.pending_max > size:  # a count before it is above it
+                                    self._rescan.append(group)
+                        continue
+                    if group is None:
+                        continue
+                    indicator_id, bit, middle, role, _, _ = entry
+
+                    seen = group.seen
+                    byte, mask = bit >> 3, 1 << (bit & 7)
+                    if byte >= len(seen):
+                        seen.extend(bytes(byte + 1 - len(seen)))
+                    if seen[byte] & mask:
+                        add_error(line_no, f"{org_code} {ind_code} {field_name} on {ach_date} appears more than once.")
+                        continue
+                    seen[byte] |= mask
+
+                    if row_ok:
+                        # What the value can be (achievement/plausibility.py): a Yes/No Flag 1 or 0;
+                        # a count not above the ceiling nor the list size (the file's LISTSIZE for the
+                        # group; until it is read, the largest count is kept: list_sizes.py).
+                        if role < 0:  # a Yes/No Flag
+                            if value != "1" and value != "0" and int(value) > 1:
+                                add_error(
+                                    line_no,
+                                    f"{org_code} {ind_code} {field_name} on {ach_date}: VALUE {value!r} is not "
+                                    "1 (Yes) or 0 (No).",
+                                )
+                                row_ok = False
+                        else:
+                            count = int(value)
+                            if count > ceiling:
+                                add_error(line_no, too_large(org_code, ind_code, field_name, ach_date, count, ceiling))
+                                row_ok = False
+                            elif size is None:
+                                if count > pending_max:
+                                    if pending_max < 0:
+                                        group.first_count_line = line_no
+                                    pending_max = group.pending_max = count
+                            elif count > size:
+                                add_error(line_no, above(group, count, ind_code, field_name, size, group.list_size_line))
+                                row_ok = False
+
+                            if role and row_ok:
+                                fraction_key = (group.provider.id, group.date_id, indicator_id)
+                                partner = pending_fraction.pop(fraction_key, None)
+                                if partner is None:
+                                    pending_fraction[fraction_key] = (role, count, line_no)
+                                elif partner[0] != role:
+                                    numerator, denominator = (count, partner[1]) if role == _NUMERATOR else (partner[1], count)
+                                    if numerator > denominator:
+                                        add_error(
+                                            line_no,
+                                            f"{org_code} {ind_code} on {ach_date}: Numerator {numerator} is above "
+                                            f"Denominator {denominator} (line {partner[2]}).",
+                                        )
+
+                    if row_ok and not errors.count:
+                        if prefix is None:
+                            assign(group)
+                            prefix = group.copy_prefix = f"{group.submission_id}\t"
+                        group.rows += 1
+                        append(prefix + middle + value + "\n")
+                        if len(out) >= chunk_lines:
+                            yield out
+                            out = []
+                            append = out.append
 
         self._pick, self._groups = pick, groups  # for ``finish``
         if out and not errors.count:
