@@ -8,6 +8,7 @@ so a recalculation lost with the broker down or a worker killed is done within o
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cqrs_site.settings")
 
@@ -24,3 +25,13 @@ app.conf.beat_schedule = {
     },
 }
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _warm_before_the_pool_forks(**kwargs) -> None:
+    """Done once in the worker's main process, before the prefork pool forks its processes (which
+    inherit it), what each process would otherwise do on its first task: the URL patterns
+    resolved (every app's views imported: 0.45 s), which a recalculation's messages reverse."""
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 - the property populates the resolver

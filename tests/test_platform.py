@@ -146,3 +146,17 @@ def test_the_models_and_their_migrations_agree():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_a_worker_resolves_the_url_patterns_before_its_pool_forks():
+    """Celery's ``worker_init`` (the main process, before the prefork pool forks) populates the URL
+    resolver, so no pool process spends its first task importing every app's views."""
+    from celery.signals import worker_init
+    from django.urls import clear_url_caches, get_resolver
+
+    import cqrs_site.celery  # noqa: F401 - connects the handler
+
+    clear_url_caches()
+    assert not get_resolver()._populated
+    worker_init.send(sender=None)
+    assert get_resolver()._populated
