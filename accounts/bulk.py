@@ -54,13 +54,16 @@ def insert_rows(
         sql += " ON CONFLICT DO NOTHING"
     elif returning:
         sql += f" RETURNING {quote(pk.column)}"
+    alias = connection.alias  # read once: each read of ``connection`` is a thread-local lookup
+    attnames = [field.attname for field in fields]
     for start in range(0, len(objects), batch_size):
         chunk = objects[start : start + batch_size]
         rows = []
         for obj in chunk:
+            values = obj.__dict__
             row = []
-            for field in fields:
-                value = getattr(obj, field.attname)
+            for field, attname in zip(fields, attnames, strict=True):
+                value = values[attname] if attname in values else getattr(obj, attname)
                 row.append(value if isinstance(value, _PLAIN) else field.get_db_prep_save(value, connection))
             rows.append(tuple(row))
         with connection.cursor() as cursor:  # Django's cursor: the statement is counted and logged as any
@@ -70,4 +73,4 @@ def insert_rows(
                 setattr(obj, pk.attname, ids[index][0])
             if returning or given:
                 obj._state.adding = False
-                obj._state.db = connection.alias
+                obj._state.db = alias

@@ -17,7 +17,8 @@ participation/service_definitions/qof-2023-24.yaml, random but consistent values
 indicator (numerator <= denominator, registers from a random prevalence) and a list size each.
 The database is created and migrated if it does not exist.
 
-The workers are real ``celery worker`` subprocesses (concurrency 1 each) on the Redis given (use a
+The workers are real ``celery worker`` subprocesses (``--concurrency`` pool processes each, default
+1; docker-compose.yml deploys a worker with 2, one a core of this machine) on the Redis given (use a
 database number of its own, so no other worker takes the tasks).  Figures go to stdout.
 """
 
@@ -168,7 +169,7 @@ def _synthetic_build(*, practices: int, service_code: str, date: dt.date, seed: 
 # ---------------------------------------------------------------------------------------------
 
 
-def _start_workers(count: int, env: dict[str, str], tag: str) -> list[subprocess.Popen]:
+def _start_workers(count: int, env: dict[str, str], tag: str, concurrency: int = 1) -> list[subprocess.Popen]:
     workers = []
     for n in range(count):
         workers.append(
@@ -181,7 +182,7 @@ def _start_workers(count: int, env: dict[str, str], tag: str) -> list[subprocess
                     "cqrs_site",
                     "worker",
                     "--concurrency",
-                    "1",
+                    str(concurrency),
                     "--pool",
                     "prefork",
                     "--loglevel",
@@ -248,7 +249,7 @@ def _vacuum() -> None:
     connection.set_autocommit(previous)
 
 
-def _run(*, app, ids: list[int], workers: int, env: dict[str, str]) -> dict[str, float]:
+def _run(*, app, ids: list[int], workers: int, env: dict[str, str], concurrency: int = 1) -> dict[str, float]:
     from celery import group
     from django.db import connection
 
@@ -264,7 +265,7 @@ def _run(*, app, ids: list[int], workers: int, env: dict[str, str]) -> dict[str,
     _vacuum()  # the deleted rows cleared now, not by autovacuum in the middle of the measurement
     app.control.purge()
     tag = f"{workers}w{os.getpid()}"
-    processes = _start_workers(workers, env, tag)
+    processes = _start_workers(workers, env, tag, concurrency)
     try:
         _wait_for_workers(app, workers, tag)
 
@@ -326,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "--synthetic", type=int, metavar="N", help="build N synthetic practices if there is no data"
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--concurrency", type=int, default=1, help="pool processes of each worker")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
 
@@ -378,9 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     figures = {}
     for workers in args.workers:
-        figures[workers] = run = _run(app=app, ids=ids, workers=workers, env=env)
+        figures[workers] = run = _run(app=app, ids=ids, workers=workers, env=env, concurrency=args.concurrency)
         print(
-            f"  {workers} worker(s): {len(ids) / run['seconds']:8.1f} calculations/s, "
+            f"  {workers} worker(s) x {args.concurrency} process(es): {len(ids) / run['seconds']:8.1f} calculations/s, "
             f"end-to-end {run['seconds']:7.2f} s (declarations created: {run['declared_seconds']:.2f} s; "
             f"then the emails of their tasks: {run['emails_seconds']:.2f} s); "
             f"unchanged again: {run['unchanged_seconds']:6.2f} s, no writes; "
