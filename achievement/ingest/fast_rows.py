@@ -20,7 +20,9 @@ line without its newline, exactly 12 columns), and:
 Nothing is changed until every check has passed; then the run leaves exactly the state the
 per-row loop would have left (the group's bitmap, rows, list size, largest early count and its
 line, the fractions waiting for their partner, the submission id) and its COPY lines are
-returned.  Anything else goes to the per-row loop unchanged, so every error is reported by the
+returned, in the order of IndicatorValue's key (indicator, field name) rather than the file's:
+the table does not keep an order, and PostgreSQL writes them about a fifth faster so (the
+per-row loop keeps the file's order).  Anything else goes to the per-row loop unchanged, so every error is reported by the
 same code, at the same line and in the same order, by construction.  The only work the fast
 path may do before giving a run up is what the per-row loop does first anyway and caches: the
 group of a key, and the meaning of each (IND_CODE, FIELD_NAME) of the run looked up in row order.
@@ -80,6 +82,7 @@ class Plan:
     paired: bool
     unpaired: list[tuple[int, int, int, int]]  # (value row, indicator id, role, position in run)
     splittable: bool  # the COPY lines can be made as one string cut at its newlines
+    order: object  # value rows -> the values in key order (indicator, field name), None if they are
 
 
 class FastRows:
@@ -296,6 +299,8 @@ class FastRows:
         if prefix is None:
             self.reader.ids.assign(group)
             prefix = group.copy_prefix = f"{group.submission_id}\t"
+        if plan.order is not None:
+            values = plan.order(values)
         if plan.splittable:
             parts = ["\n" + prefix] * (3 * m)
             parts[0::3] = plan.middles
@@ -342,7 +347,11 @@ class FastRows:
             else:
                 numerators.append(i if roles[i] == _NUMERATOR else j)
                 denominators.append(j if roles[i] == _NUMERATOR else i)
-        middles = [entry[2] for entry in entries]
+        # The lines in the order of IndicatorValue's primary key (submission, indicator, field
+        # name; byte order, as the C and C.UTF-8 collations): PostgreSQL then adds each to the
+        # right of its index instead of searching it (a national load's COPY: 4.9 s -> 4.0 s).
+        order = sorted(range(len(entries)), key=lambda i: (entries[i][0], entries[i][5].encode()))
+        middles = [entries[i][2] for i in order]
         return Plan(
             list_size_at=p,
             middles=middles,
@@ -356,4 +365,5 @@ class FastRows:
             paired=bool(numerators),
             unpaired=[(i, entries[i][0], roles[i], position[i]) for i in waiting.values()],
             splittable=all(len(("0" + middle + "0").splitlines()) == 1 for middle in middles),
+            order=None if order == sorted(order) else _taker(order),
         )

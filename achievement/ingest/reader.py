@@ -89,10 +89,11 @@ class ExtractReader:
     the first error is found; then it only validates.  Errors go to ``errors``; afterwards
     ``result`` holds the groups and list sizes.
 
-    The row loop is the hot path of a national load (3.5 million rows): lines without a quote
-    are split directly (``csv`` parses the others), and everything that depends only on the
-    group (service, organisation, date) or on the (indicator, field) pair is worked out once and
-    cached.  A quoted field may not span lines.
+    The row loop is the hot path of a national load (3.5 million rows).  Runs of lines of one
+    clean group are taken by the fast path (``fast_rows.py``, docs/adr/0025); the rest come to
+    the per-row loop, which splits lines without a quote directly (``csv`` parses the others)
+    and works out once and caches what depends only on the group or on the (indicator, field)
+    pair.  A quoted field may not span lines.
     """
 
     CHUNK_LINES = 4_000
