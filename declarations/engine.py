@@ -36,25 +36,43 @@ and the result says so (``protection_missing``).
 
 Aspiration (issue 13): ``aspiration_total`` / ``aspiration_total_from_points`` give a provider's
 aspiration for the year, ``aspiration_instalments`` its twelve monthly payments.
+
+The exact arithmetic and rounding are ``declarations.engine_arithmetic``; the inputs and results
+``declarations.engine_types``.  Both are re-exported here: this module is still where callers
+find every name of the engine.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
-from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 # The schema's words, named once (pure Python, like the engine).
-from participation.definitions.kinds import INDICATOR_KINDS, MANAGEMENT_INFORMATION, PER_ITEM, POINT_KINDS
+from participation.definitions.kinds import INDICATOR_KINDS, PER_ITEM, POINT_KINDS
 
-if TYPE_CHECKING:  # the engine does not depend on the catalogue's objects at run time
-    from participation.definitions import GroupDef, IndicatorDef
+from .engine_arithmetic import (
+    DISPLAY_CONTEXT,
+    DISPLAY_PRECISION,
+    EngineInputError,
+    as_decimal,
+    display,
+    exact_fraction,
+    round_half_up,
+    round_money,
+    round_points,
+)
+from .engine_types import (
+    IndicatorResult,
+    IndicatorRule,
+    IndicatorValues,
+    PaymentResult,
+    ProviderContext,
+    rule_from_definition,
+)
 
-__all__ = [  # in the order of the module
+__all__ = [  # the engine's names, those of engine_arithmetic and engine_types re-exported
     "DISPLAY_PRECISION", "INDICATOR_KINDS", "ASPIRATION_MONTHS", "EngineInputError", "IndicatorRule",
     "IndicatorValues", "ProviderContext", "IndicatorResult", "PaymentResult", "rule_from_definition",
     "indicator_calculate", "payment_calculate", "aspiration_total", "aspiration_total_from_points",
@@ -62,266 +80,8 @@ __all__ = [  # in the order of the module
 ]
 
 ASPIRATION_MONTHS = 12
-DISPLAY_PRECISION = 28  # significant digits of the unrounded ratios shown in results
 
-_DISPLAY_CONTEXT = Context(prec=DISPLAY_PRECISION, rounding=ROUND_HALF_EVEN)
-_HALF = Fraction(1, 2)
-
-
-class EngineInputError(ValueError):
-    """Input the engine refuses to calculate from (wrong type, negative, out of range)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Exact arithmetic helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _exact(value: Decimal | int) -> Fraction:
-    return Fraction(value)  # exact for both Decimal and int
-
-
-def _round_half_up(value: Fraction, places: int) -> Decimal:
-    """Round an exact value to ``places`` decimals, halves away from zero (``ROUND_HALF_UP``)."""
-    scaled = value * 10**places
-    magnitude = math.floor(abs(scaled) + _HALF)
-    sign = 1 if scaled < 0 and magnitude else 0
-    return Decimal((sign, tuple(int(d) for d in str(magnitude)), -places))
-
-
-def _display(value: Fraction) -> Decimal:
-    return _DISPLAY_CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
-
-
-def round_points(value: Decimal | Fraction) -> Decimal:
-    """Points to 2 decimal places, half-up (project rounding rule)."""
-    return _round_half_up(Fraction(value), 2)
-
-
-def round_money(value: Decimal | Fraction) -> Decimal:
-    """Pounds to the penny, half-up (project rounding rule)."""
-    return _round_half_up(Fraction(value), 2)
-
-
-def _decimal(name: str, value: object, *, allow_none: bool = False) -> Decimal | None:
-    """A finite Decimal from a Decimal or an int; floats and strings are refused."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise EngineInputError(f"{name}: expected a Decimal, got {type(value).__name__}")
-    result = Decimal(value)
-    if not result.is_finite():
-        raise EngineInputError(f"{name}: must be a finite number, got {result}")
-    return result
-
-
-def _national(name: str, value: object, *, allow_none: bool = False) -> Decimal | Fraction | None:
-    """A national figure: a Decimal (or int) as ``_decimal``, or the exact ``Fraction`` a National
-    Administrator set from the year-end data (``participation.national``; issue 13), kept exact."""
-    if isinstance(value, Fraction):
-        return value
-    return _decimal(name, value, allow_none=allow_none)
-
-
-def _count(name: str, value: object, *, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise EngineInputError(f"{name}: expected a whole number, got {type(value).__name__}")
-    if value < 0:
-        raise EngineInputError(f"{name}: must not be negative, got {value}")
-    return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndicatorRule:
-    """How one indicator is paid: its kind, points (G), thresholds (E, F) and prevalence figures.
-
-    ``group_code``/``group_national_prevalence`` make the indicator prevalence-weighted by its
-    group's register (QOF APDF); ``own_national_prevalence`` weights it by its own denominator
-    (IIF) and wins over the group's.
-    """
-
-    code: str
-    kind: str
-    points: Decimal = Decimal(0)
-    lower: Decimal | None = None
-    upper: Decimal | None = None
-    rate: Decimal | None = None
-    own_national_prevalence: Decimal | None = None
-    group_code: str | None = None
-    group_national_prevalence: Decimal | Fraction | None = None  # a Fraction once set nationally
-    amount_per_item: Decimal | None = None  # per_item: pounds an item
-    max_items: int | None = None  # per_item: the most items paid (None: no cap)
-    income_protected: bool = False  # paid at IndicatorValues.protected_points when known
-
-    def __post_init__(self) -> None:
-        where = f"indicator {self.code}"
-        if self.kind not in INDICATOR_KINDS:
-            raise EngineInputError(f"{where}: unknown kind {self.kind!r}")
-        for name in (
-            "points",
-            "lower",
-            "upper",
-            "rate",
-            "own_national_prevalence",
-            "group_national_prevalence",
-            "amount_per_item",
-        ):
-            check = _national if name == "group_national_prevalence" else _decimal
-            value = check(f"{where}.{name}", getattr(self, name), allow_none=name != "points")
-            object.__setattr__(self, name, value)
-        if self.points < 0:
-            raise EngineInputError(f"{where}.points: must not be negative")
-        if self.kind in ("count", "per_capita", PER_ITEM, MANAGEMENT_INFORMATION) and self.points != 0:
-            raise EngineInputError(f"{where}.points: a {self.kind} indicator earns no points")
-        if self.kind == "fraction":
-            if self.lower is None or self.upper is None:
-                raise EngineInputError(f"{where}: a fraction indicator needs lower and upper thresholds")
-            if not 0 <= self.lower < self.upper <= 100:
-                raise EngineInputError(f"{where}: thresholds must satisfy 0 <= lower < upper <= 100")
-        if self.kind == "per_capita" and (self.rate is None or self.rate < 0):
-            raise EngineInputError(f"{where}.rate: a per_capita indicator needs a rate of 0 or more")
-        _count(f"{where}.max_items", self.max_items)
-        if self.kind == PER_ITEM and (self.amount_per_item is None or self.amount_per_item < 0):
-            raise EngineInputError(f"{where}.amount_per_item: a per_item indicator needs an amount of 0 or more")
-        if self.kind != PER_ITEM and (self.amount_per_item is not None or self.max_items is not None):
-            raise EngineInputError(f"{where}: only a per_item indicator has an amount per item and a cap")
-        if self.income_protected and self.kind not in POINT_KINDS:
-            raise EngineInputError(f"{where}: only an indicator that earns points is income protected")
-        if self.own_national_prevalence is not None:
-            if self.kind != "fraction":
-                raise EngineInputError(f"{where}: only a fraction indicator can carry its own prevalence")
-            if self.own_national_prevalence <= 0:
-                raise EngineInputError(f"{where}.own_national_prevalence: must be above 0")
-        if self.group_national_prevalence is not None:
-            if self.group_national_prevalence <= 0:
-                raise EngineInputError(f"{where}.group_national_prevalence: must be above 0")
-            if not self.group_code:
-                raise EngineInputError(f"{where}: a prevalence-weighted group needs its group_code")
-
-
-@dataclass(frozen=True)
-class IndicatorValues:
-    """One provider's extracted (or declared) values for one indicator; ``None`` is absent."""
-
-    numerator: int | None = None
-    denominator: int | None = None
-    register: int | None = None
-    yes: bool | None = None
-    value: int | None = None  # count indicators: stored and shown, never paid
-    count: int | None = None  # per_item indicators: the items claimed (FIELD_NAME Count)
-    # Income protection: the provider's points for this indicator (or its protected_code) in the
-    # protecting year's year-end calculation; None when there is none.  Read only for a rule that
-    # is income_protected.
-    protected_points: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("numerator", "denominator", "register", "value", "count"):
-            _count(name, getattr(self, name))
-        protected = _decimal("protected_points", self.protected_points, allow_none=True)
-        if protected is not None and protected < 0:
-            raise EngineInputError(f"protected_points: must not be negative, got {protected}")
-        object.__setattr__(self, "protected_points", protected)
-        if self.yes is not None and not isinstance(self.yes, bool):
-            raise EngineInputError(f"yes: expected True, False or None, got {type(self.yes).__name__}")
-        if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
-            raise EngineInputError(f"numerator {self.numerator} is above denominator {self.denominator}")
-
-
-@dataclass(frozen=True)
-class ProviderContext:
-    """The provider and national figures a payment depends on."""
-
-    list_size: int
-    value_per_point: Decimal
-    average_list_size: int | Fraction  # a Fraction once set nationally (sum of list sizes / practices)
-    group_registers: Mapping[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        _count("list_size", self.list_size, allow_none=False)
-        if not isinstance(self.average_list_size, Fraction):
-            _count("average_list_size", self.average_list_size, allow_none=False)
-        if self.average_list_size <= 0:
-            raise EngineInputError("average_list_size: must be above 0")
-        value_per_point = _decimal("value_per_point", self.value_per_point)
-        if value_per_point < 0:
-            raise EngineInputError("value_per_point: must not be negative")
-        object.__setattr__(self, "value_per_point", value_per_point)
-        registers = dict(self.group_registers)
-        for group_code, register in registers.items():
-            _count(f"group_registers[{group_code!r}]", register, allow_none=False)
-        object.__setattr__(self, "group_registers", MappingProxyType(registers))
-
-
-def rule_from_definition(indicator: IndicatorDef, group: GroupDef) -> IndicatorRule:
-    """The engine's rule for an indicator, weighted by its group's national prevalence when the
-    group has one (QOF APDF), or by its own (IIF).  The one mapping: ``indicator`` and ``group``
-    are a parsed definition's, or the catalogue's rows (same attribute names)."""
-    return IndicatorRule(
-        code=indicator.code,
-        kind=indicator.kind,
-        points=indicator.points,
-        lower=indicator.lower,
-        upper=indicator.upper,
-        rate=indicator.rate,
-        own_national_prevalence=indicator.national_prevalence,
-        group_code=group.code,
-        group_national_prevalence=group.national_prevalence,
-        amount_per_item=getattr(indicator, "amount_per_item", None),
-        max_items=getattr(indicator, "max_items", None),
-        income_protected=getattr(indicator, "income_protected", False),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndicatorResult:
-    """What one indicator earned. ``None`` means "does not apply to this kind"."""
-
-    code: str
-    kind: str
-    points_available: Decimal
-    earnable: bool  # False for a fraction with denominator 0 (or absent)
-    achievement_percent: Decimal | None  # unrounded D (DISPLAY_PRECISION digits)
-    achievement_display: Decimal | None  # D to 2 dp, half-up
-    points: Decimal  # H to 2 dp, half-up
-    amount: Decimal  # pounds to the penny, half-up
-    cpi: Decimal | None  # unrounded; None where points are not paid (count, per_capita)
-    apdf: Decimal | None  # unrounded; None where points are not paid
-    patients_to_upper: int | None  # fraction: extra numerator patients to reach the upper threshold
-    amount_at_stake: Decimal | None  # fraction: extra pounds if it reached the upper threshold
-    # Income protection: True when the rule is income_protected.  ``points`` are then the
-    # protected points when known (``protected_points``); ``achieved_points`` are what this year's
-    # achievement alone would earn, shown beside them.  ``protection_missing``: protected, but no
-    # calculation in the protecting year, so paid on this year's achievement.
-    income_protected: bool = False
-    protected_points: Decimal | None = None
-    achieved_points: Decimal | None = None
-    protection_missing: bool = False
-    items_paid: int | None = None  # per_item: the items paid, min(Count, max_items)
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    indicators: tuple[IndicatorResult, ...]
-    total_points: Decimal  # sum of the rounded indicator points
-    total_amount: Decimal  # sum of the rounded indicator amounts
-
-    def indicator(self, code: str) -> IndicatorResult:
-        for result in self.indicators:
-            if result.code == code:
-                return result
-        raise KeyError(code)
+_DISPLAY_CONTEXT = DISPLAY_CONTEXT  # the batch engine's name for it (declarations.engine_batch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +91,7 @@ class PaymentResult:
 
 def _fraction_points(rule: IndicatorRule, achievement: Fraction) -> Fraction:
     """H = 0 if D <= E; G if D >= F; else (D - E) / (F - E) x G."""
-    lower, upper, available = _exact(rule.lower), _exact(rule.upper), _exact(rule.points)
+    lower, upper, available = exact_fraction(rule.lower), exact_fraction(rule.upper), exact_fraction(rule.points)
     if achievement <= lower:
         return Fraction(0)
     if achievement >= upper:
@@ -357,7 +117,7 @@ def _apdf(rule: IndicatorRule, values: IndicatorValues, context: ProviderContext
         return Fraction(1)
     if context.list_size == 0 or register == 0:
         return Fraction(0)
-    return Fraction(register, context.list_size) / _exact(national)
+    return Fraction(register, context.list_size) / exact_fraction(national)
 
 
 def _items_claimed(values: IndicatorValues) -> int:
@@ -391,12 +151,12 @@ def indicator_calculate(
             achievement = Fraction(100 * numerator, denominator)
             points = _fraction_points(rule, achievement)
             # D >= F  <=>  A >= F x B / 100, so the smallest numerator reaching F is its ceiling
-            needed = math.ceil(_exact(rule.upper) * denominator / 100)
+            needed = math.ceil(exact_fraction(rule.upper) * denominator / 100)
             patients_to_upper = max(0, needed - numerator)
     elif rule.kind == "register":
-        points = _exact(rule.points) if (values.register or 0) > 0 else Fraction(0)
+        points = exact_fraction(rule.points) if (values.register or 0) > 0 else Fraction(0)
     elif rule.kind in ("yes_no", "tick_box"):
-        points = _exact(rule.points) if values.yes is True else Fraction(0)
+        points = exact_fraction(rule.points) if values.yes is True else Fraction(0)
 
     achieved_points = round_points(points)
     protected = rule.income_protected and values.protected_points is not None
@@ -405,17 +165,17 @@ def indicator_calculate(
     amount_at_stake = None
     if rule.kind in POINT_KINDS:
         cpi, apdf = _cpi(context), _apdf(rule, values, context)
-        factor = _exact(context.value_per_point) * cpi * apdf
-        amount = round_money(_exact(rounded_points) * factor)
+        factor = exact_fraction(context.value_per_point) * cpi * apdf
+        amount = round_money(exact_fraction(rounded_points) * factor)
         if earnable and rule.kind == "fraction" and not protected:  # achievement does not move a protected payment
-            amount_at_stake = round_money(_exact(round_points(rule.points)) * factor) - amount
+            amount_at_stake = round_money(exact_fraction(round_points(rule.points)) * factor) - amount
     elif rule.kind == "per_capita" and values.yes is True:
-        amount = round_money(_exact(rule.rate) * context.list_size)
+        amount = round_money(exact_fraction(rule.rate) * context.list_size)
     elif rule.kind == PER_ITEM:
         items_paid = _items_claimed(values)
         if rule.max_items is not None:
             items_paid = min(items_paid, rule.max_items)
-        amount = round_money(_exact(rule.amount_per_item) * items_paid)
+        amount = round_money(exact_fraction(rule.amount_per_item) * items_paid)
     else:
         amount = round_money(Fraction(0))
 
@@ -424,12 +184,12 @@ def indicator_calculate(
         kind=rule.kind,
         points_available=round_points(rule.points),
         earnable=earnable,
-        achievement_percent=None if achievement is None else _display(achievement),
-        achievement_display=None if achievement is None else _round_half_up(achievement, 2),
+        achievement_percent=None if achievement is None else display(achievement),
+        achievement_display=None if achievement is None else round_half_up(achievement, 2),
         points=rounded_points,
         amount=amount,
-        cpi=None if cpi is None else _display(cpi),
-        apdf=None if apdf is None else _display(apdf),
+        cpi=None if cpi is None else display(cpi),
+        apdf=None if apdf is None else display(apdf),
         patients_to_upper=None if protected else patients_to_upper,
         amount_at_stake=amount_at_stake,
         items_paid=items_paid,
@@ -459,10 +219,10 @@ def payment_calculate(
 
 
 def _percent(percent: Decimal) -> Fraction:
-    value = _decimal("percent", percent)
+    value = as_decimal("percent", percent)
     if not 0 <= value <= 100:
         raise EngineInputError(f"percent: must be from 0 to 100, got {value}")
-    return _exact(value) / 100
+    return exact_fraction(value) / 100
 
 
 def aspiration_total(
@@ -471,14 +231,14 @@ def aspiration_total(
     """A provider's aspiration for the year, to the penny: ``percent`` of its year-end achievement
     payment in the previous (``from``) service, uplifted by the change in the value of a point:
     round(percent / 100 x previous_payment x value_per_point / previous_value_per_point, 0.01)."""
-    previous = _decimal("previous_payment", previous_payment)
+    previous = as_decimal("previous_payment", previous_payment)
     if previous < 0:
         raise EngineInputError("previous_payment: must not be negative")
-    this_point = _decimal("value_per_point", value_per_point)
-    that_point = _decimal("previous_value_per_point", previous_value_per_point)
+    this_point = as_decimal("value_per_point", value_per_point)
+    that_point = as_decimal("previous_value_per_point", previous_value_per_point)
     if this_point < 0 or that_point <= 0:
         raise EngineInputError("value_per_point must not be negative and previous_value_per_point must be above 0")
-    return round_money(_percent(percent) * _exact(previous) * _exact(this_point) / _exact(that_point))
+    return round_money(_percent(percent) * exact_fraction(previous) * exact_fraction(this_point) / exact_fraction(that_point))
 
 
 def aspiration_total_from_points(
@@ -486,11 +246,11 @@ def aspiration_total_from_points(
 ) -> Decimal:
     """The aspiration on points the commissioner agreed with the provider, to the penny:
     round(percent / 100 x points x value_per_point x CPI, 0.01), CPI = list size / national average."""
-    agreed = _decimal("points", points)
+    agreed = as_decimal("points", points)
     if agreed < 0:
         raise EngineInputError("points: must not be negative")
     context = ProviderContext(list_size=list_size, value_per_point=value_per_point, average_list_size=average_list_size)
-    return round_money(_percent(percent) * _exact(agreed) * _exact(context.value_per_point) * _cpi(context))
+    return round_money(_percent(percent) * exact_fraction(agreed) * exact_fraction(context.value_per_point) * _cpi(context))
 
 
 def aspiration_instalments(total: Decimal) -> tuple[Decimal, ...]:
@@ -498,12 +258,12 @@ def aspiration_instalments(total: Decimal) -> tuple[Decimal, ...]:
     the last carrying the remainder, so they add up to the total exactly.  Where eleven rounded-up
     twelfths would pass the total (a total under about 66p), the twelfth is rounded down instead,
     so no instalment is negative."""
-    amount = _decimal("total", total)
+    amount = as_decimal("total", total)
     if amount < 0:
         raise EngineInputError("total: must not be negative")
-    exact = _exact(round_money(_exact(amount)))
+    exact = exact_fraction(round_money(exact_fraction(amount)))
     monthly = round_money(exact / ASPIRATION_MONTHS)
-    if (ASPIRATION_MONTHS - 1) * _exact(monthly) > exact:
+    if (ASPIRATION_MONTHS - 1) * exact_fraction(monthly) > exact:
         monthly = Decimal(math.floor(exact / ASPIRATION_MONTHS * 100)).scaleb(-2)
-    last = round_money(exact - (ASPIRATION_MONTHS - 1) * _exact(monthly))
+    last = round_money(exact - (ASPIRATION_MONTHS - 1) * exact_fraction(monthly))
     return (monthly,) * (ASPIRATION_MONTHS - 1) + (last,)

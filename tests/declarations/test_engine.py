@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from declarations import engine
+from declarations import engine, engine_arithmetic, engine_types
 from declarations.engine import (
     EngineInputError,
     IndicatorResult,
@@ -528,8 +528,9 @@ def test_payment_totals_sum_the_rounded_indicator_amounts():
     assert [r.code for r in payment.indicators] == ["VI001", "AF001", "QI001"]
 
 
-def test_the_engine_imports_no_django_and_uses_no_float():
-    source = Path(engine.__file__).read_text()
+@pytest.mark.parametrize("module", [engine, engine_arithmetic, engine_types], ids=lambda m: m.__name__)
+def test_the_engine_imports_no_django_and_uses_no_float(module):
+    source = Path(module.__file__).read_text()
     tree = ast.parse(source)
     imported = {
         alias.name.split(".")[0]
