@@ -3,6 +3,12 @@
 A user sees the calculations of the providers in which they hold a results role, of the providers
 their ICB commissions, and of their PCN's member practices for the PCN's services only
 (``results_scope``).
+
+This module holds the reads of the Results screens (achievements and their indicator results),
+the payment export and income protection's input, and re-exports the others, so callers import
+every read from here as before: the scope (``declarations.scope``), where an achievement's payment
+stands (``declarations.payment_status``) and the reads of declarations for the Declare and
+Declaration Management screens (``declarations.declaration_selectors``).
 """
 
 from __future__ import annotations
@@ -11,57 +17,75 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Q, QuerySet, Subquery, Sum, When
+from django.db.models import QuerySet, Subquery
 
-from accounts import permissions
 from accounts.errors import NotFound
-from accounts.models import Organisation, OrganisationKind
+from accounts.models import Organisation
 from achievement.models import Achievement
-from participation.definitions.kinds import TICK_BOX_KINDS
 from participation.models import (
     AchievementDate,
     FinancialYear,
     Indicator,
     IndicatorKind,
-    ProviderCluster,
-    ProviderLevel,
     QualityService,
 )
 
-from . import rules
 from .calculation import EXPORTED_KINDS
-from .models import (
-    DECLARED_STATUSES,
-    Calculation,
-    Declaration,
-    DeclarationStatus,
-    DeclarationTransition,
-    IndicatorCalculation,
+from .declaration_selectors import (
+    MANAGEMENT_ROW_FIELDS,
+    declaration_get,
+    declaration_management_clusters,
+    declaration_management_list,
+    declaration_management_rows,
+    declaration_management_services,
+    declaration_management_statuses,
+    declaration_totals,
+    declaration_transitions,
+    declarations_declared,
+    declarations_to_declare,
+    tick_box_indicator_get,
+    tick_box_indicator_list,
 )
+from .models import Calculation, IndicatorCalculation
+from .payment_status import (
+    _payment_declaration_status,
+    achievement_declared,
+    achievement_financially_approved,
+    achievement_payment_lock,
+)
+from .scope import result_providers, results_scope
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "MANAGEMENT_ROW_FIELDS",
+    "NotFound",
+    "_payment_declaration_status",  # declarations.payment_gateway reads it here
+    "achievement_declared",
+    "achievement_financially_approved",
+    "achievement_get",
+    "achievement_list",
+    "achievement_payment_lock",
+    "declaration_get",
+    "declaration_management_clusters",
+    "declaration_management_list",
+    "declaration_management_rows",
+    "declaration_management_services",
+    "declaration_management_statuses",
+    "declaration_totals",
+    "declaration_transitions",
+    "declarations_declared",
+    "declarations_to_declare",
+    "financial_year_default",
+    "indicator_result_list",
+    "payment_export_rows",
+    "protected_points",
+    "result_providers",
+    "results_scope",
+    "tick_box_indicator_get",
+    "tick_box_indicator_list",
+]
 
 EXPORT_COLUMNS = ("QUALITY_SERVICE", "ORG_CODE", "ACH_DATE", "IND_CODE", "ACHIEVEMENT", "POINTS", "AMOUNT")
-
-
-def result_providers(*, user) -> QuerySet[Organisation]:
-    """The practices and PCNs whose achievement results the user may see (some of them: a PCN's
-    member practices only for the PCN's services, ``results_scope``)."""
-    return permissions.visible_organisations(user, rules.RESULTS_ROLES).providers().order_by("name")
-
-
-def results_scope(*, user) -> Q:
-    """The achievements (or declarations) whose results the user may see, as a filter on their
-    ``provider`` and ``service``: those of the providers where the user holds a results role and
-    of the providers their ICB commissions, all services; of their PCN's member practices, only
-    the PCN's services (a member's contribution to the Network Contract DES), never the
-    practice's own services' payments."""
-    own = permissions.organisation_ids_with_role(user, rules.RESULTS_ROLES)
-    if not own:
-        return Q(pk__in=[])
-    return (
-        Q(provider_id__in=own)
-        | Q(provider__commissioner_id__in=own)
-        | Q(provider__pcn_id__in=own, service__provider_level=ProviderLevel.PCN)
-    )
 
 
 def achievement_list(
@@ -159,225 +183,6 @@ def payment_export_rows(*, achievement_date: AchievementDate) -> Iterator[dict[s
 
 def financial_year_default(*, today: dt.date | None = None) -> FinancialYear | None:
     return FinancialYear.current(today)
-
-
-# --- declarations -------------------------------------------------------------------------------
-
-
-def _payment_declaration_status(*, achievement_id: int) -> str | None:
-    """The status of the declaration of the payment this achievement's data feed, or None.
-
-    That is the declaration of the provider paid (for a practice's Network Contract DES
-    achievement, its PCN) for the first payment date on or after the achievement date (the
-    payment period it belongs to).  One query (Data Submission asks it on every page).
-    """
-    return _payment_declarations(achievement_id=achievement_id).values_list("status", flat=True).first()
-
-
-def achievement_payment_lock(*, achievement_id: int) -> None:
-    """Lock (``SELECT ... FOR UPDATE``, inside the caller's transaction) the declaration of the
-    payment this achievement's data feed, if there is one.
-
-    A change of the data (a submission, a tick-box) checks "not declared / not financially
-    approved" after taking this lock, so a declaration or finance approval in flight (which holds
-    the same row lock) commits first and the check sees it.  Lock order: after the Achievement
-    (or Organisation) row, as ``calculations_recalculate`` does.
-    """
-    pk = _payment_declarations(achievement_id=achievement_id).values_list("pk", flat=True).first()
-    if pk is not None:
-        list(Declaration.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True))
-
-
-def _payment_declarations(*, achievement_id: int) -> QuerySet[Declaration]:
-    achievement = Achievement.objects.filter(pk=achievement_id)
-    paid_provider = achievement.annotate(
-        paid=Case(
-            When(
-                service__provider_level=ProviderLevel.PCN,
-                provider__kind=OrganisationKind.PRACTICE,
-                provider__pcn__isnull=False,
-                then=F("provider__pcn_id"),
-            ),
-            default=F("provider_id"),
-        )
-    ).values("paid")[:1]
-    return (
-        Declaration.objects.filter(
-            provider_id=Subquery(paid_provider),
-            service_id=Subquery(achievement.values("service_id")[:1]),
-            achievement_date__date__gte=Subquery(achievement.values("achievement_date__date")[:1]),
-            achievement_date__is_payment_date=True,
-        )
-        .order_by("achievement_date__date")
-    )
-
-
-def achievement_financially_approved(*, achievement_id: int) -> bool:
-    """Has the payment based on this achievement's data been financially approved?  (The lock
-    that makes Data Submission read-only and refuses tick-box changes: ``achievement.rules``.)"""
-    return _payment_declaration_status(achievement_id=achievement_id) == DeclarationStatus.FINANCIALLY_APPROVED
-
-
-def achievement_declared(*, achievement_id: int) -> bool:
-    """Does the provider's declaration of that payment stand (declared, not sent back)?"""
-    return _payment_declaration_status(achievement_id=achievement_id) in DECLARED_STATUSES
-
-
-def _declarations() -> QuerySet[Declaration]:
-    return Declaration.objects.select_related(
-        "provider", "service", "achievement_date", "calculation"
-    ).order_by("service__code", "-achievement_date__date", "provider__name", "pk")
-
-
-def declarations_to_declare(*, user) -> QuerySet[Declaration]:
-    """The Declare screen: declarations Awaiting Service Provider Approval of the providers where
-    the user holds Declaration Management."""
-    provider_ids = permissions.organisation_ids_with_role(user, rules.DECLARE_ROLES)
-    return _declarations().filter(provider_id__in=provider_ids, status=DeclarationStatus.AWAITING_PROVIDER)
-
-
-def declarations_declared(*, user) -> QuerySet[Declaration]:
-    """The Declare screen's Payment Declaration History: the providers' declarations already
-    declared, the latest declared first, with who declared them."""
-    provider_ids = permissions.organisation_ids_with_role(user, rules.DECLARE_ROLES)
-    return (
-        _declarations()
-        .filter(provider_id__in=provider_ids)
-        .exclude(status=DeclarationStatus.AWAITING_PROVIDER)
-        .select_related("declared_by")
-        .order_by(F("declared_at").desc(nulls_last=True), "-pk")
-    )
-
-
-def declaration_management_list(
-    *,
-    user,
-    status: str | None = None,
-    service: QualityService | None = None,
-    cluster: ProviderCluster | None = None,
-) -> QuerySet[Declaration]:
-    """Declaration Management: the declarations of the providers commissioned by the ICBs where
-    the user holds Approval or Finance Management, filtered by status, Quality Service and the
-    cluster of providers (one of ``declaration_management_clusters``)."""
-    commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
-    declarations = _declarations().filter(provider__commissioner_id__in=commissioner_ids)
-    if status:
-        declarations = declarations.filter(status=status)
-    if service is not None:
-        declarations = declarations.filter(service=service)
-    if cluster is not None:
-        declarations = declarations.filter(provider__clusters=cluster)
-    return declarations
-
-
-def declaration_management_clusters(*, user) -> QuerySet[ProviderCluster]:
-    """The Cluster filter's choices: the clusters of the ICBs where the user holds Approval or
-    Finance Management."""
-    commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
-    return ProviderCluster.objects.filter(commissioner_id__in=commissioner_ids).order_by("name", "pk")
-
-
-# What Declaration Management shows and decides of each row (its checkbox: rules.approve_action).
-MANAGEMENT_ROW_FIELDS = (
-    "pk",
-    "status",
-    "declared_by_id",
-    "approved_by_id",
-    "amount_declared",
-    "amount_approved",
-    "amount_finance_approved",
-    "provider__name",
-    "provider__ods_code",
-    "provider__commissioner_id",
-    "provider_id",  # issue 13: the aspiration paid (with the service's aspiration and year start)
-    "service__aspiration_percent",
-    "service__financial_year__start_date",
-    "service_id",
-    "achievement_date_id",  # issue 13: payments still on the definition's national figures
-    "service__name",
-    "service__payment_type",
-    "service__payment_frequency",
-    "achievement_date__date",
-    "calculation__total_points",
-    "calculation__total_amount",
-)
-
-
-def declaration_management_rows(*, declarations: QuerySet[Declaration]) -> QuerySet:
-    """The rows of ``declaration_management_list`` as the page shows them: the fields it needs,
-    as dicts (``MANAGEMENT_ROW_FIELDS``), in one query and without building model instances."""
-    return declarations.values(*MANAGEMENT_ROW_FIELDS)
-
-
-def declaration_management_statuses(*, user, declaration_ids: Iterable[int]) -> dict[int, str]:
-    """The status of each of these declarations, which must all be rows the user manages (one
-    of another organisation is NotFound: as if it did not exist)."""
-    ids = set(declaration_ids)
-    statuses = dict(declaration_management_list(user=user).filter(pk__in=ids).values_list("pk", "status"))
-    if len(statuses) != len(ids):
-        raise NotFound("No such declaration")
-    return statuses
-
-
-def declaration_totals(*, declarations: QuerySet[Declaration]) -> dict:
-    """Totals of the filtered rows, in one query."""
-    totals = declarations.order_by().aggregate(
-        count=Count("pk"),
-        calculated=Sum("calculation__total_amount"),
-        declared=Sum("amount_declared"),
-        approved=Sum("amount_approved"),
-        finance_approved=Sum("amount_finance_approved"),
-    )
-    return {key: (value if value is not None else Decimal("0.00")) for key, value in totals.items()}
-
-
-def declaration_management_services(*, user) -> QuerySet[QualityService]:
-    """The Quality Service filter's choices: services with a declaration the user manages."""
-    commissioner_ids = permissions.organisation_ids_with_role(user, rules.MANAGEMENT_ROLES)
-    return (
-        QualityService.objects.filter(declarations__provider__commissioner_id__in=commissioner_ids)
-        .distinct()
-        .select_related("financial_year")
-        .order_by("-financial_year__start_date", "code")
-    )
-
-
-def declaration_get(*, user, declaration_id: int) -> Declaration:
-    """A declaration the user may see (its own, commissioned; ``results_scope``); else NotFound."""
-    declaration = (
-        Declaration.objects.filter(results_scope(user=user), pk=declaration_id)
-        .select_related(
-            "provider__commissioner",
-            "service__financial_year",
-            "achievement_date",
-            "calculation",
-            "achievement",
-            "declared_by",
-            "approved_by",
-            "finance_approved_by",
-        )
-        .first()
-    )
-    if declaration is None:
-        raise NotFound("No declaration found")
-    return declaration
-
-
-def declaration_transitions(*, declaration: Declaration) -> QuerySet[DeclarationTransition]:
-    return DeclarationTransition.objects.filter(declaration=declaration).select_related("by").order_by("at", "pk")
-
-
-def tick_box_indicator_list(*, service_id: int) -> QuerySet[Indicator]:
-    """A service's tick-box indicators (answered through the Yes/No drop-down), in catalogue order."""
-    return Indicator.objects.filter(service_id=service_id, kind__in=TICK_BOX_KINDS).order_by("group__position", "position")
-
-
-def tick_box_indicator_get(*, service_id: int, indicator_id: int) -> Indicator:
-    """A tick-box indicator of the service; else NotFound."""
-    indicator = Indicator.objects.filter(pk=indicator_id, service_id=service_id, kind__in=TICK_BOX_KINDS).first()
-    if indicator is None:
-        raise NotFound("No such tick-box indicator")
-    return indicator
 
 
 def protected_points(*, provider_ids: Iterable[int], service: QualityService) -> dict[tuple[int, str], Decimal]:
