@@ -36,6 +36,9 @@ PCN-set indicator stays the PCN's.  docs/adr/0019-commissioner-entries-and-manua
 
 Who holds which role, and the django-rules permissions (``achievement.*``), are in
 ``achievement.rules``; the state of the payment is asked through ``achievement.payments``.
+
+The fields an indicator shows and needs (and ``TICK_BOX_KINDS``, ``fraction_errors``) are
+``achievement.entry_fields``, re-exported here.
 """
 
 from __future__ import annotations
@@ -44,23 +47,47 @@ from dataclasses import dataclass
 
 from accounts import permissions
 from accounts.models import Organisation, OrganisationKind
-from participation.definitions import (
-    COUNT_FIELD,
-    DEFAULT_REGISTER_FIELD,
-    DENOMINATOR_FIELD,
-    NUMERATOR_FIELD,
-    VALUE_FIELD,
-    YES_NO_FIELD,
-    default_fields,
-)
-from participation.models import AchievementDate, EntryKind, Indicator, IndicatorKind, ProviderLevel
+from participation.models import AchievementDate, EntryKind, Indicator, ProviderLevel
 
 from . import payments
+from .entry_fields import (
+    TICK_BOX_KINDS,
+    fraction_errors,
+    indicator_fields,
+    indicator_submitted,
+    required_fields,
+)
 from .models import Achievement, Submission, SubmissionStatus
 from .rules import COMMISSIONER_TICK_BOX_ROLES, READ_ROLES, can_enter, can_enter_as_commissioner, can_read
 
-# Kinds whose Yes/No is set through the tick-box drop-down (TickBoxValue), never a New Value.
-TICK_BOX_KINDS = frozenset({IndicatorKind.TICK_BOX, IndicatorKind.PER_CAPITA})
+__all__ = [
+    "COMMISSIONER_ENTRY",
+    "DECLARED",
+    "FINANCIALLY_APPROVED",
+    "LAST_DAY_SUBMITTED",
+    "NCD_AT_PRACTICE",
+    "NCD_AT_PRACTICE_COMMISSIONER",
+    "NO_ENTRY_ROLE",
+    "NOT_A_TICK_BOX",
+    "NOT_COMMISSIONER",
+    "PCN_SETS_IT",
+    "SUPPLIED_BY_AGGREGATION",
+    "SUPPLIED_BY_EXTRACT",
+    "TICK_BOX_KINDS",
+    "VIEW_ONLY",
+    "FieldState",
+    "TickBoxState",
+    "achievement_entry_blocked_reason",
+    "adjustment_blocked_reason",
+    "entry_states",
+    "field_blocked_reason",
+    "fraction_errors",
+    "indicator_fields",
+    "indicator_submitted",
+    "required_fields",
+    "tick_box_blocked_reason",
+    "tick_box_provider_id",
+]
 
 # Why a field is read-only: the words the page shows beside it.
 VIEW_ONLY = "You have View access: the values are read-only."
@@ -83,41 +110,6 @@ FINANCIALLY_APPROVED = "A payment has been financially approved based on the sub
 LAST_DAY_SUBMITTED = "Achievement data have already been submitted for the last day of the payment period ({date})."
 DECLARED = "The PCN has declared the payment: only the Commissioning Organisation can change it now."
 NOT_A_TICK_BOX = "This indicator is not a tick-box indicator."
-
-
-def indicator_fields(indicator: Indicator) -> tuple[str, ...]:
-    """The FIELD_NAMEs shown for an indicator: its own list, else those of its kind."""
-    if indicator.fields:
-        return tuple(indicator.fields)
-    if indicator.kind in TICK_BOX_KINDS:
-        return ()
-    return default_fields(indicator.kind, indicator.register_field or None)
-
-
-def required_fields(indicator: Indicator) -> tuple[str, ...]:
-    """The fields an indicator needs to count as submitted ("n of m"): a fraction its Numerator
-    and Denominator, a register its register, a Yes/No its flag, a count its value.  PCA fields
-    are stored and shown but not needed.  A tick-box always has a value (default No)."""
-    kind = indicator.kind
-    if kind in TICK_BOX_KINDS:
-        return ()
-    if kind == IndicatorKind.FRACTION:
-        return (NUMERATOR_FIELD, DENOMINATOR_FIELD)
-    if kind == IndicatorKind.REGISTER:
-        return (indicator.register_field or DEFAULT_REGISTER_FIELD,)
-    if kind == IndicatorKind.YES_NO:
-        return (YES_NO_FIELD,)
-    if kind == IndicatorKind.PER_ITEM:
-        return (COUNT_FIELD,)  # the items claimed (issue 16)
-    if kind == IndicatorKind.MANAGEMENT_INFORMATION:  # its one field (issue 13), stored and shown
-        return (tuple(indicator.fields) or (VALUE_FIELD,))[:1]
-    return (VALUE_FIELD,)
-
-
-def indicator_submitted(indicator: Indicator, fields: dict[str, int] | None) -> bool:
-    """Does the last submission hold what this indicator needs (see ``required_fields``)?"""
-    needed = required_fields(indicator)
-    return all(name in (fields or {}) for name in needed)
 
 
 @dataclass(frozen=True)
@@ -344,22 +336,6 @@ def entry_states(*, user, data, commissioner: bool = False) -> tuple[list[FieldS
                 )
             )
     return fields, tick_boxes, achievement_reason
-
-
-def fraction_errors(indicators, values: dict[tuple[int, str], int]) -> dict[tuple[int, str], str]:
-    """Numerator not above Denominator (as for extracts), on the values the submission would
-    hold: {(indicator id, "Numerator"): message}."""
-    errors = {}
-    for indicator in indicators:
-        if indicator.kind != IndicatorKind.FRACTION:
-            continue
-        numerator = values.get((indicator.pk, NUMERATOR_FIELD))
-        denominator = values.get((indicator.pk, DENOMINATOR_FIELD))
-        if numerator is not None and denominator is not None and numerator > denominator:
-            errors[(indicator.pk, NUMERATOR_FIELD)] = (
-                f"{indicator.code} Numerator ({numerator}) must not be above its Denominator ({denominator})"
-            )
-    return errors
 
 
 # --- tick-box indicators -----------------------------------------------------------------
