@@ -269,7 +269,7 @@ def _phase_lines(workers: list[subprocess.Popen]) -> list[str]:
     for worker in workers:
         for line in Path(worker.log_path).read_text(errors="replace").splitlines():
             text = line.split("] ", 1)[-1]
-            if text.startswith("Extract "):
+            if text.startswith("Extract ") or ("extract_load_task" in text and "succeeded" in text):
                 lines.append(f"    [{Path(worker.log_path).stem}] {text[:150]}")
     return lines
 
