@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
-from operator import add, getitem, le
+from operator import add, getitem, le, not_
 from typing import TYPE_CHECKING
 
 from .catalogue import Group
@@ -83,6 +83,52 @@ class Plan:
     unpaired: list[tuple[int, int, int, int]]  # (value row, indicator id, role, position in run)
     splittable: bool  # the COPY lines can be made as one string cut at its newlines
     order: object  # value rows -> the values in key order (indicator, field name), None if they are
+
+
+def _ending(line: str) -> str | None:
+    """The line's last five fields with the comma before them and its newline."""
+    fields = line.rsplit(",", 5)
+    ending = line[len(fields[0]):]
+    return ending if len(fields) == 6 and ending[-1] == "\n" else None
+
+
+def _odd_endings(lines: list[str], ending: str) -> dict[int, str] | None:
+    """The lines that do not end as ``ending`` and their own endings (GPES varies SUBMIT_USER_ID
+    or SUBMIT_TIME on a few rows of a practice); None if one has no ending or too many vary."""
+    ends = list(map(str.endswith, lines, repeat(ending)))
+    if False not in ends:
+        return {}
+    odd = {i: _ending(lines[i]) for i in compress(range(len(lines)), map(not_, ends))}
+    if len(odd) > 16 + len(lines) // 8 or None in odd.values():
+        return None
+    return odd
+
+
+def _cut(lines: list[str], text: str, beginning: str, ending: str, odd: dict[int, str]):
+    """``(IND_CODE, FIELD_NAME, VALUE)`` of every line, proved by making the lines again from
+    the beginning, those and the endings (``ending``, or the line's own in ``odd``)."""
+    k = len(lines)
+    start = len(beginning)
+    middles = list(map(getitem, lines, repeat(slice(start, -len(ending)))))
+    endings = repeat(ending, k)
+    if odd:
+        endings = [ending] * k
+        for i, own in odd.items():
+            middles[i] = lines[i][start: len(lines[i]) - len(own)]
+            endings[i] = own
+    flat = ",".join(middles).split(",")
+    if len(flat) != 3 * k:
+        return None
+    inds, pair_fields, values = flat[0::3], flat[1::3], flat[2::3]
+    again = [","] * (7 * k)
+    again[0::7] = repeat(beginning, k)
+    again[1::7] = inds
+    again[3::7] = pair_fields
+    again[5::7] = values
+    again[6::7] = endings
+    if "".join(again) != text:
+        return None
+    return inds, pair_fields, values
 
 
 class FastRows:
@@ -168,27 +214,19 @@ class FastRows:
     def _run(self, lines: list[str], fields: list[str], before: int) -> list[str] | None:
         """The COPY lines of ``lines`` (lines ``before + 1``...), every state change made; or None
         (nothing changed) for the per-row loop to read them."""
-        # Every line: the beginning, IND_CODE, FIELD_NAME, VALUE, and the first line's end.
+        # Every line: the beginning, IND_CODE, FIELD_NAME, VALUE, and its last five fields (as
+        # the first line's, or, for a few lines, their own).
         first = lines[0]
         beginning = first[: len(first) - len(fields[4])]
-        end_fields = first.rsplit(",", 5)
-        ending = first[len(end_fields[0]):]
         text = "".join(lines)
-        if len(end_fields) != 6 or ending[-1] != "\n" or '"' in text:
+        ending = _ending(first)
+        if ending is None or '"' in text:
             return None
-        k = len(lines)
-        flat = ",".join(map(getitem, lines, repeat(slice(len(beginning), -len(ending))))).split(",")
-        if len(flat) != 3 * k:
+        odd = _odd_endings(lines, ending)
+        cut = None if odd is None else _cut(lines, text, beginning, ending, odd)
+        if cut is None:
             return None
-        inds, pair_fields, values = flat[0::3], flat[1::3], flat[2::3]
-        again = [","] * (7 * k)
-        again[0::7] = repeat(beginning, k)
-        again[1::7] = inds
-        again[3::7] = pair_fields
-        again[5::7] = values
-        again[6::7] = repeat(ending, k)
-        if "".join(again) != text:
-            return None
+        inds, pair_fields, values = cut
 
         # Every line has 12 fields: the per-row loop would look the group up at the first.
         key = (fields[0], fields[2], fields[3])
@@ -204,12 +242,12 @@ class FastRows:
         digits = "".join(values)
         if not (digits.isdigit() and digits.isascii() and all(values)):
             return None
-        submit_date = end_fields[3]
-        ok = self.submit_dates.get(submit_date)
-        if ok is None:
-            ok = self.submit_dates[submit_date] = self.valid_submit_date(submit_date)
-        if not ok:
-            return None
+        for submit_date in {own.split(",")[3] for own in (ending, *odd.values())}:
+            ok = self.submit_dates.get(submit_date)
+            if ok is None:
+                ok = self.submit_dates[submit_date] = self.valid_submit_date(submit_date)
+            if not ok:
+                return None
 
         signature = (service.id, ",".join(inds), ",".join(pair_fields))
         plans = self.plans
