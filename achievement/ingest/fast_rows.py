@@ -1,39 +1,32 @@
-"""The fast path of the extract reader's row loop (achievement/ingest/reader.py): a run of
-consecutive lines of one valid group (QUALITY_SERVICE, ORG_CODE, ACH_DATE) checked at once with
-C-level builtins, its COPY lines made in bulk.
+"""The fast path of the extract reader's row loop (achievement/ingest/reader.py, docs/adr/0025):
+a run of consecutive lines of one valid group (QUALITY_SERVICE, ORG_CODE, ACH_DATE) checked at
+once with C-level builtins, its COPY lines made in bulk.
 
-A file in the standard column order (``COLUMNS``) is read in blocks of lines, cut into runs of
-lines that begin with the same four fields.  A run is taken when every one of its lines is that
-beginning, then IND_CODE, FIELD_NAME and VALUE without a comma, then the same last five fields as
-its first line (proved by putting the lines together again from those parts: so no quote, no
-line without its newline, exactly 12 columns), and:
+A file in the standard column order is read in blocks of lines, cut into runs of lines that
+begin with the same four fields.  A run is taken when every line is that beginning, IND_CODE,
+FIELD_NAME and VALUE, and the first line's last five fields or (a few lines) its own: proved by
+making the lines again from those parts (so 12 columns, a newline, no quote); and when the group
+is valid, no error found yet, every VALUE digits, SUBMIT_DATE valid, the run's sequence of pairs
+has a good plan (value fields and at most one LISTSIZE row, no pair twice: worked out once per
+service and sequence), no pair already read for the group, Yes/No 1 or 0, counts within the
+ceiling and the list size (and the early counts' largest not above the run's LISTSIZE), one
+LISTSIZE per group, Numerator not above Denominator (in the run, or a partner waiting from an
+earlier run of the group).
 
-- the group is valid, no error has been found yet, every VALUE is digits, SUBMIT_DATE is valid;
-- the run's sequence of (IND_CODE, FIELD_NAME) is one whose "plan" is good: every pair a value
-  field of the service except at most one LISTSIZE row, no pair twice (the plan is worked out
-  once per service and sequence: a national extract has one sequence for every practice);
-- no pair already read for the group, Yes/No 1 or 0, counts not above the ceiling nor the list
-  size (nor, before the LISTSIZE row, the group's largest early count above it), a LISTSIZE row
-  only once per group, Numerator not above Denominator (within the run, or against a partner
-  waiting from an earlier run of the group).
-
-Nothing is changed until every check has passed; then the run leaves exactly the state the
-per-row loop would have left (the group's bitmap, rows, list size, largest early count and its
-line, the fractions waiting for their partner, the submission id) and its COPY lines are
-returned, in the order of IndicatorValue's key (indicator, field name) rather than the file's:
-the table does not keep an order, and PostgreSQL writes them about a fifth faster so (the
-per-row loop keeps the file's order).  Anything else goes to the per-row loop unchanged, so every error is reported by the
-same code, at the same line and in the same order, by construction.  The only work the fast
-path may do before giving a run up is what the per-row loop does first anyway and caches: the
-group of a key, and the meaning of each (IND_CODE, FIELD_NAME) of the run looked up in row order.
+Nothing changes until every check has passed; then the run leaves exactly the per-row loop's
+state (the group's bitmap, rows, list size, largest early count and its line, waiting fractions,
+submission id) and its COPY lines are returned in the order of IndicatorValue's key (indicator,
+field name): the table keeps no order, and PostgreSQL writes them a fifth faster so.  Anything
+else goes to the per-row loop unchanged: every error comes from the same code, at the same line,
+in the same order, by construction.  The only work done on a run given up is what the loop does
+first and caches anyway: the group of a key, each pair's meaning (looked up in row order).
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
-from operator import add, getitem, le, not_
+from operator import add, getitem, itemgetter, le, not_
 from typing import TYPE_CHECKING
 
 from .catalogue import Group
@@ -45,7 +38,8 @@ if TYPE_CHECKING:
 BLOCK_LINES = 4_096
 MAX_PLANS = 256
 MAX_VALUE = 2**63 - 1  # as reader.MAX_VALUE
-_STANDARD_PICK = (0, 2, 3, 4, 5, 6, 9)  # QUALITY_SERVICE, ORG_CODE, ACH_DATE, IND_CODE, FIELD_NAME, VALUE, SUBMIT_DATE
+# QUALITY_SERVICE, ORG_CODE, ACH_DATE, IND_CODE, FIELD_NAME, VALUE, SUBMIT_DATE in COLUMNS
+_STANDARD_PICK = (0, 2, 3, 4, 5, 6, 9)
 _NUMERATOR = 1  # reader._NUMERATOR
 
 
@@ -61,8 +55,6 @@ def _taker(indexes: list[int]):
         return lambda values: (values[i],)
     if not indexes:
         return lambda values: ()
-    from operator import itemgetter
-
     return itemgetter(*indexes)
 
 
