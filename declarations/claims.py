@@ -27,6 +27,7 @@ from django.urls import reverse
 from accounts import permissions
 from accounts.errors import NotFound
 from accounts.formatting import money
+from accounts.inputs import id_or_none
 from accounts.models import Organisation
 from achievement.models import Achievement, IndicatorValue
 from participation.definitions.kinds import COUNT_FIELD, MONTHLY, PER_ITEM
@@ -234,6 +235,8 @@ def claim_months_to_approve(*, user) -> list[MonthToApprove]:
 def month_to_approve(*, user, achievement_date_id: int) -> tuple[str, list[int]]:
     """One month of a monthly service ("October 2024") and its declarations awaiting the approval
     of the user's ICBs.  NotFound when the month has no declaration of the user's ICBs."""
+    if id_or_none(achievement_date_id) is None:  # an id no row can have (a 30-digit number)
+        raise NotFound("No such month")
     rows = list(
         commissioned_monthly_declarations(user=user)
         .filter(achievement_date_id=achievement_date_id)

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from accounts import permissions
 from accounts.actors import is_system
 from accounts.errors import Invalid, NotAllowed, NotFound
+from accounts.inputs import id_or_none
 from accounts.models import Organisation, OrganisationKind, Role
 from accounts.services import audit_record
 from achievement.models import Achievement
@@ -247,6 +248,8 @@ def national_figures_date_list(*, user) -> list[tuple[QualityService, Achievemen
 def national_figures_get(*, user, service_id: int, achievement_date_id: int) -> tuple[QualityService, AchievementDate]:
     if not can_set(user):
         raise NotAllowed(NOT_PERMITTED)
+    if id_or_none(service_id) is None or id_or_none(achievement_date_id) is None:  # no row can have it
+        raise NotFound("No such service and achievement date.")
     achievement_date = (
         AchievementDate.objects.filter(pk=achievement_date_id, service_id=service_id)
         .select_related("service__financial_year")
