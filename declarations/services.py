@@ -316,7 +316,6 @@ def _transaction_settings() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-@transaction.atomic
 def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Calculation]:
     """Recalculate the payments of these achievements; unchanged inputs write nothing.
 
@@ -348,7 +347,13 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
 
     Returns the calculations of the achievements calculated, by achievement id.
     """
-    ids = _paid_achievement_ids(achievement_ids)
+    return _recalculate(_paid_achievement_ids(achievement_ids))
+
+
+@transaction.atomic
+def _recalculate(ids: list[int]) -> dict[int, Calculation]:
+    """``calculations_recalculate`` of the achievements whose calculations are paid
+    (``_paid_achievement_ids``), sorted: in one transaction."""
     if not ids:
         return {}
     _transaction_settings()
@@ -411,7 +416,7 @@ def calculations_recalculate_isolating(*, achievement_ids: Iterable[int]) -> dic
     raises: nothing can be recorded, and the sweep tries again."""
     ids = _paid_achievement_ids(achievement_ids)
     try:
-        return calculations_recalculate(achievement_ids=ids)
+        return _recalculate(ids)
     except (OperationalError, InterfaceError):
         raise
     except Exception as exc:  # noqa: BLE001 - one achievement's failure must not stop the others

@@ -51,11 +51,11 @@ def task_key(declaration: Declaration | int, step: str) -> str:
     return f"declaration:{pk}:{step}"
 
 
-def describe(declaration: Declaration) -> str:
-    return (
-        f"{declaration.provider.name} ({declaration.provider.ods_code}), {declaration.service.label}, "
-        f"achievement date {declaration.achievement_date.date:%d/%m/%Y}"
-    )
+def describe(declaration: Declaration, *, provider: tuple[str, str] | None = None) -> str:
+    """"<provider> (<ODS code>), <service>, achievement date <date>"; ``provider``: its (name, ODS
+    code) when read without the row (a national recalculation's 6,410 providers)."""
+    name, ods_code = provider or (declaration.provider.name, declaration.provider.ods_code)
+    return f"{name} ({ods_code}), {declaration.service.label}, achievement date {declaration.achievement_date.date:%d/%m/%Y}"
 
 
 DECLARATIONS = transitions.Machine(

@@ -157,18 +157,23 @@ def ask_providers_to_declare(declarations: Sequence[Declaration]) -> None:
     new = [d for d in declarations if not d.service.no_declaration_required]
     if not new:
         return
-    providers = Organisation.objects.only("pk", "name", "ods_code").in_bulk({d.provider_id for d in new})
+    providers = {
+        pk: (name, ods_code)
+        for pk, name, ods_code in Organisation.objects.filter(pk__in={d.provider_id for d in new}).values_list(
+            "pk", "name", "ods_code"
+        )
+    }
     url = declaration_urls()
     messages: list[Message] = []
     for declaration in new:
-        declaration.provider = providers[declaration.provider_id]
         messages.append(
             Message(
-                organisation=declaration.provider,
+                organisation_id=declaration.provider_id,
                 role=Role.DECLARATION_MANAGEMENT,
                 subject=f"Achievement to declare: {declaration.service.name}",
                 body=(
-                    f"A provisional payment has been calculated for {describe(declaration)}: "
+                    "A provisional payment has been calculated for "
+                    f"{describe(declaration, provider=providers[declaration.provider_id])}: "
                     f"{money(declaration.calculation.total_amount)}. Review the Achievement Summary and "
                     "declare it (Declare Achievement) for your Commissioning Organisation to approve."
                 ),
