@@ -289,6 +289,11 @@ def copy_line(values: Sequence) -> str:
     return "\t".join(_text(value) for value in values)
 
 
+# Hundredths 0.00 to 100.00 as text, looked up rather than formatted: a fraction's percentage
+# and most indicators' points (the hottest formatting of a national run: 500,000 results).
+_SMALL_HUNDREDTHS = tuple(f"{value // 100}.{value % 100:02d}" for value in range(10_001))
+
+
 def _hundredths(value: int) -> str:
     """An exact number of hundredths (>= 0) as text of 2 places: 1055 -> "10.55"."""
     return f"{value // 100}.{value % 100:02d}"
@@ -348,6 +353,7 @@ def provider_calculate(
             found = factors[key] = (base_num * apdf_num, base_den * apdf_den, str(apdf))
         return found
 
+    small = _SMALL_HUNDREDTHS
     lines: list[str] = []
     amounts: list[int] = []
     total_cents = 0
@@ -383,7 +389,7 @@ def provider_calculate(
             if earnable:
                 n, d = numerator, denominator
                 percent = (20_000 * n + d) // (2 * d)  # hundredths of a percent, half up
-                percent = f"{percent // 100}.{percent % 100:02d}"
+                percent = _SMALL_HUNDREDTHS[percent]  # 0 <= n <= d: at most 100.00
                 if 100 * n * item.lower_den <= item.lower_num * d:
                     cents = 0
                 elif 100 * n * item.upper_den >= item.upper_num * d:
@@ -414,8 +420,8 @@ def provider_calculate(
                     raise NeedsReference
                 line = (  # the hundredths formatted inline (``_hundredths``): the hottest line of a national run
                     f"{item.prefix}{n}\t{d}\t{NULL if register is None else register}\t{NULL}\t{NULL}\t"
-                    f"{percent}\t{cents // 100}.{cents % 100:02d}\t{pence // 100}.{pence % 100:02d}\t{apdf}\t"
-                    f"{patients}\t{at_stake // 100}.{at_stake % 100:02d}"
+                    f"{percent}\t{small[cents] if 0 <= cents < 10_001 else _hundredths(cents)}\t"
+                    f"{pence // 100}.{pence % 100:02d}\t{apdf}\t{patients}\t{at_stake // 100}.{at_stake % 100:02d}"
                 )
             else:
                 line = (
@@ -457,7 +463,8 @@ def provider_calculate(
             pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # _half_up, inline
             line = (
                 f"{item.prefix}{NULL}\t{NULL}\t{NULL if register is None else register}\t{NULL}\t"
-                f"{NULL if answer is None else ('t' if answer else 'f')}\t{NULL}\t{cents // 100}.{cents % 100:02d}\t"
+                f"{NULL if answer is None else ('t' if answer else 'f')}\t{NULL}\t"
+                f"{small[cents] if 0 <= cents < 10_001 else _hundredths(cents)}\t"
                 f"{pence // 100}.{pence % 100:02d}\t{apdf}\t{NULL}\t{NULL}"
             )
         if cents >= _POINTS_CENTS_LIMIT or pence >= _AMOUNT_PENCE_LIMIT:
