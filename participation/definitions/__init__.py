@@ -6,9 +6,10 @@ Pure Python (no ORM, no Django):
   provider levels, FIELD_NAMEs), the one place they are written;
 - ``objects``: the parsed definition, frozen dataclasses (``ServiceDef``, ``DomainDef``,
   ``GroupDef``, ``IndicatorDef``, ``AchievementDateDef``);
-- ``schema``: the schema as pydantic models; ``parse_service_definition`` turns the YAML mapping
-  into the dataclasses or raises ``ServiceDefinitionError`` listing the problems with the path of
-  the bad key, e.g. ``domains[0].groups[2].indicators[1].upper: must be above lower``;
+- ``schema``: the schema as pydantic models (the service's own keys; the catalogue's domains,
+  groups and indicators in ``catalogue_schema``); ``parse_service_definition`` turns the YAML
+  mapping into the dataclasses or raises ``ServiceDefinitionError`` listing the problems with the
+  path of the bad key, e.g. ``domains[0].groups[2].indicators[1].upper: must be above lower``;
 - ``files``: ``load_service_definition_file`` reads a YAML file (syntax errors and duplicate keys
   become a ``ServiceDefinitionError`` naming the line) and parses it.
 
