@@ -121,13 +121,11 @@ def _value_rows(achievement_ids: list[int], field_names: list[str]):
     ).values_list("submission__achievement_id", "indicator_id", "field_name", "value")
 
 
-def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) -> dict[int, dict[int, dict[str, int]]]:
-    """The current submissions' values of ``field_names`` (those the rules read):
-    {achievement id: {indicator id: {field name: value}}}.  One query."""
+def _grouped(rows: Iterable[tuple[int, int, str, int]]) -> dict[int, dict[int, dict[str, int]]]:
+    """(achievement id, indicator id, field name, value) rows as {achievement id: {indicator id:
+    {field name: value}}}."""
     fields: dict[int, dict[int, dict[str, int]]] = {}
-    if not achievement_ids:
-        return fields
-    for achievement_id, indicator_id, field, value in _value_rows(achievement_ids, sorted(set(field_names))):
+    for achievement_id, indicator_id, field, value in rows:
         by_indicator = fields.get(achievement_id)
         if by_indicator is None:
             by_indicator = fields[achievement_id] = {}
@@ -139,17 +137,12 @@ def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) ->
     return fields
 
 
-def _fields_add(
-    fields: dict[int, dict[int, dict[str, int]]], achievement_id: int, indicator_id: int, field: str, value: int
-) -> None:
-    by_indicator = fields.get(achievement_id)
-    if by_indicator is None:
-        by_indicator = fields[achievement_id] = {}
-    indicator_fields = by_indicator.get(indicator_id)
-    if indicator_fields is None:
-        by_indicator[indicator_id] = {field: value}
-    else:
-        indicator_fields[field] = value
+def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) -> dict[int, dict[int, dict[str, int]]]:
+    """The current submissions' values of ``field_names`` (those the rules read):
+    {achievement id: {indicator id: {field name: value}}}.  One query."""
+    if not achievement_ids:
+        return {}
+    return _grouped(_value_rows(achievement_ids, sorted(set(field_names))))
 
 
 def current_fields_digested(
@@ -157,16 +150,16 @@ def current_fields_digested(
 ) -> tuple[dict[int, dict[int, dict[str, int]]], dict[int, str]]:
     """``current_fields`` and ``values_digests`` of these achievements, from one read of the values
     (the digests equal ``values_digests``'s).  One query."""
-    fields: dict[int, dict[int, dict[str, int]]] = {}
     if not achievement_ids:
-        return fields, {}
+        return {}, {}
     names = sorted(set(field_names))
     if connection.vendor != "postgresql":
-        rows: dict[int, list[tuple[int, str, int]]] = {}
-        for achievement_id, indicator_id, field, value in _value_rows(achievement_ids, names):
-            _fields_add(fields, achievement_id, indicator_id, field, value)
-            rows.setdefault(achievement_id, []).append((indicator_id, field, value))
-        return fields, {achievement_id: values_digest(found) for achievement_id, found in rows.items()}
+        rows = list(_value_rows(achievement_ids, names))
+        by_achievement: dict[int, list[tuple[int, str, int]]] = {}
+        for achievement_id, indicator_id, field, value in rows:
+            by_achievement.setdefault(achievement_id, []).append((indicator_id, field, value))
+        return _grouped(rows), {pk: values_digest(found) for pk, found in by_achievement.items()}
+    fields: dict[int, dict[int, dict[str, int]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(_FIELDS_HASHED_SQL.format(**_tables()), [names, list(achievement_ids)])
         found = cursor.fetchall()
