@@ -7,8 +7,6 @@ number of queries, whatever the batch's size.
 - ``values_digests``: per achievement, a digest of its current submission's values, computed by
   PostgreSQL where it runs, so that recalculating unchanged data does not read the values at all;
 - ``current_fields``: the values themselves, by indicator id;
-- ``current_fields_digested``: both at once, for achievements never calculated (nothing to compare
-  a digest with: their values are read anyway, and the digest comes with them);
 - ``list_sizes_on``: each provider's registered list size on a date (the latest recorded on or
   before it);
 - ``tick_box_answers``: each provider's Yes/No per tick-box indicator on an achievement date
@@ -31,7 +29,6 @@ from .models import IndicatorValue, Submission, TickBoxValue
 
 __all__ = [
     "current_fields",
-    "current_fields_digested",
     "list_sizes_on",
     "tick_box_answers",
     "tick_box_decide",
@@ -61,30 +58,17 @@ SELECT s.achievement_id,
 """
 
 # PostgreSQL: the values of the current submissions, read submission by submission through the
-# values' key (``OFFSET 0`` keeps the planner from scanning the whole table for a batch).
+# values' key (``OFFSET 0`` keeps the planner from scanning the whole table for a batch).  Each
+# field name comes as its position among the names asked for: Python then reuses the names'
+# strings rather than decoding one for each of a national recalculation's million values.
 _FIELDS_SQL = """
-SELECT s.achievement_id, v.indicator_id, v.field_name, v.value
+SELECT s.achievement_id, v.indicator_id, array_position(%(names)s::varchar[], v.field_name), v.value
   FROM {submissions} s
   JOIN LATERAL (
        SELECT indicator_id, field_name, value FROM {values} v
-        WHERE v.submission_id = s.id AND v.field_name = ANY(%s) OFFSET 0
+        WHERE v.submission_id = s.id AND v.field_name = ANY(%(names)s) OFFSET 0
        ) v ON true
- WHERE s.is_current AND s.achievement_id = ANY(%s)
-"""
-
-
-# The same values with each one's term of the digest's sum (``_DIGESTS_SQL``): the digest is then
-# ``"<count>:<sum>"`` of an achievement's rows, the same text PostgreSQL gives (its sum of bigints
-# is an exact numeric).
-_FIELDS_HASHED_SQL = """
-SELECT s.achievement_id, v.indicator_id, v.field_name, v.value,
-       hashint8extended(v.value, hashtextextended(v.field_name, v.indicator_id))
-  FROM {submissions} s
-  JOIN LATERAL (
-       SELECT indicator_id, field_name, value FROM {values} v
-        WHERE v.submission_id = s.id AND v.field_name = ANY(%s) OFFSET 0
-       ) v ON true
- WHERE s.is_current AND s.achievement_id = ANY(%s)
+ WHERE s.is_current AND s.achievement_id = ANY(%(ids)s)
 """
 
 
@@ -112,28 +96,25 @@ def values_digests(*, achievement_ids: list[int], field_names: Iterable[str]) ->
 
 
 def _value_rows(achievement_ids: list[int], field_names: list[str]):
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_FIELDS_SQL.format(**_tables()), [field_names, list(achievement_ids)])
-            return cursor.fetchall()
+    """(achievement id, indicator id, field name, value) of the current submissions (not PostgreSQL)."""
     return IndicatorValue.objects.filter(
         submission__achievement_id__in=achievement_ids, submission__is_current=True, field_name__in=field_names
     ).values_list("submission__achievement_id", "indicator_id", "field_name", "value")
 
 
-def _grouped(rows: Iterable[tuple[int, int, str, int]]) -> dict[int, dict[int, dict[str, int]]]:
-    """(achievement id, indicator id, field name, value) rows as {achievement id: {indicator id:
-    {field name: value}}}."""
+def _grouped(rows: Iterable[tuple[int, int, int, int]], names: list) -> dict[int, dict[int, dict[str, int]]]:
+    """(achievement id, indicator id, position of the field name in ``names``, value) rows as
+    {achievement id: {indicator id: {field name: value}}}."""
     fields: dict[int, dict[int, dict[str, int]]] = {}
-    for achievement_id, indicator_id, field, value in rows:
+    for achievement_id, indicator_id, position, value in rows:
         by_indicator = fields.get(achievement_id)
         if by_indicator is None:
             by_indicator = fields[achievement_id] = {}
         indicator_fields = by_indicator.get(indicator_id)
         if indicator_fields is None:
-            by_indicator[indicator_id] = {field: value}
+            by_indicator[indicator_id] = {names[position]: value}
         else:
-            indicator_fields[field] = value
+            indicator_fields[names[position]] = value
     return fields
 
 
@@ -142,45 +123,15 @@ def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) ->
     {achievement id: {indicator id: {field name: value}}}.  One query."""
     if not achievement_ids:
         return {}
-    return _grouped(_value_rows(achievement_ids, sorted(set(field_names))))
-
-
-def current_fields_digested(
-    *, achievement_ids: list[int], field_names: Iterable[str]
-) -> tuple[dict[int, dict[int, dict[str, int]]], dict[int, str]]:
-    """``current_fields`` and ``values_digests`` of these achievements, from one read of the values
-    (the digests equal ``values_digests``'s).  One query."""
-    if not achievement_ids:
-        return {}, {}
     names = sorted(set(field_names))
+    at = [None, *names]  # positions count from 1, as PostgreSQL's array_position
     if connection.vendor != "postgresql":
-        rows = list(_value_rows(achievement_ids, names))
-        by_achievement: dict[int, list[tuple[int, str, int]]] = {}
-        for achievement_id, indicator_id, field, value in rows:
-            by_achievement.setdefault(achievement_id, []).append((indicator_id, field, value))
-        return _grouped(rows), {pk: values_digest(found) for pk, found in by_achievement.items()}
-    fields: dict[int, dict[int, dict[str, int]]] = {}
+        position = {name: index for index, name in enumerate(at)}
+        rows = _value_rows(achievement_ids, names)
+        return _grouped(((pk, i, position[name], value) for pk, i, name, value in rows), at)
     with connection.cursor() as cursor:
-        cursor.execute(_FIELDS_HASHED_SQL.format(**_tables()), [names, list(achievement_ids)])
-        found = cursor.fetchall()
-    counts: dict[int, int] = {}
-    sums: dict[int, int] = {}
-    by_indicator: dict[int, dict[str, int]] = {}
-    last = None
-    for achievement_id, indicator_id, field, value, term in found:  # an achievement's rows come together
-        if achievement_id != last:
-            last = achievement_id
-            by_indicator = fields.get(achievement_id)
-            if by_indicator is None:
-                by_indicator = fields[achievement_id] = {}
-        indicator_fields = by_indicator.get(indicator_id)
-        if indicator_fields is None:
-            by_indicator[indicator_id] = {field: value}
-        else:
-            indicator_fields[field] = value
-        counts[achievement_id] = counts.get(achievement_id, 0) + 1
-        sums[achievement_id] = sums.get(achievement_id, 0) + term
-    return fields, {achievement_id: f"pg:{count}:{sums[achievement_id]}" for achievement_id, count in counts.items()}
+        cursor.execute(_FIELDS_SQL.format(**_tables()), {"names": names, "ids": list(achievement_ids)})
+        return _grouped(cursor.fetchall(), at)
 
 
 def list_sizes_on(*, keys: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], int | None]:

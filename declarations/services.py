@@ -91,7 +91,6 @@ class _Batch:
     answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
     extras: dict[int, dict[str, dict[str, object]]] = field(default_factory=dict)  # further inputs by achievement id
     fields: dict[int, dict[int, dict[str, int]]] = field(default_factory=dict)  # by achievement id
-    fields_read: set[int] = field(default_factory=set)  # the achievement ids whose values ``fields`` holds
     calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
     to_calculate: list[tuple[Achievement, str]] = field(default_factory=list)  # with their inputs' hash
     versions_kept: list[Calculation] = field(default_factory=list)  # unchanged, data version raised
@@ -140,19 +139,7 @@ def _batch_lock(ids: list[int]) -> _Batch:
                 service, indicators[service_id], figures=in_force.get(date_id)
             )
     batch.field_names = frozenset().union(*(rules.plan.field_names for rules in batch.rules.values()))
-    # Achievements calculated before: a digest of their values, compared before any value is read.
-    # Those never calculated are calculated whatever their digest: their values are read now,
-    # with the digest (one read instead of two).
-    batch.digests = calculation_inputs.values_digests(
-        achievement_ids=[pk for pk in ids if pk in batch.existing], field_names=batch.field_names
-    )
-    fresh = [pk for pk in ids if pk not in batch.existing]
-    if fresh:
-        batch.fields, digests = calculation_inputs.current_fields_digested(
-            achievement_ids=fresh, field_names=batch.field_names
-        )
-        batch.digests.update(digests)
-        batch.fields_read.update(fresh)
+    batch.digests = calculation_inputs.values_digests(achievement_ids=ids, field_names=batch.field_names)
     batch.list_sizes = calculation_inputs.list_sizes_on(
         keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
     )
@@ -321,8 +308,8 @@ def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Cal
 
     Set by set (ADR 0017): the batch's inputs are read in a fixed number of queries (the
     values' digests computed by the database, list sizes, tick-box answers, calculations); only
-    the achievements whose inputs' hash changed have their values read (those never calculated, with
-    their digest, in the same read) and are calculated, by the batch engine (``engine_batch``, the same pence as the reference engine); their results are
+    the achievements whose inputs' hash changed have their values read and are calculated, by the
+    batch engine (``engine_batch``, the same pence as the reference engine); their results are
     written with one statement per table (``COPY`` for the indicator results on PostgreSQL).
 
     Rules enforced:
@@ -368,11 +355,8 @@ def _recalculate(ids: list[int]) -> dict[int, Calculation]:
         batch.declarations = workflow.lock_for_recalculation(achievement_ids=[a.pk for a, _ in changed])
     batch.to_calculate = [(a, h) for a, h in changed if not _paid(batch, a)]
     if batch.to_calculate:
-        batch.fields.update(
-            calculation_inputs.current_fields(
-                achievement_ids=[a.pk for a, _ in batch.to_calculate if a.pk not in batch.fields_read],
-                field_names=batch.field_names,
-            )
+        batch.fields = calculation_inputs.current_fields(
+            achievement_ids=[a.pk for a, _ in batch.to_calculate], field_names=batch.field_names
         )
         for achievement, _ in batch.to_calculate:
             figures = _calculate(batch, achievement)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from achievement import calculation_inputs
-from achievement.models import Achievement
+from achievement.models import Achievement, IndicatorValue
 from declarations import calculation, services
 from declarations.models import Calculation, Declaration
 from participation.models import AchievementDate
@@ -105,21 +105,22 @@ def test_the_databases_digest_changes_with_any_value_the_rules_read_and_not_othe
     assert calculation_inputs.values_digests(achievement_ids=[pk], field_names=names)[pk] != before
 
 
-def test_values_read_with_their_digest_give_the_databases_digest_and_the_same_values():
-    """Achievements never calculated have their values and digest read together: the digest is the
-    one ``values_digests`` gives (an unchanged recalculation then writes nothing) and the values
-    those ``current_fields`` gives."""
+def test_the_values_read_are_those_stored_by_field_name():
+    """``current_fields``: each current value by indicator and field name (PostgreSQL sends the
+    field names' positions among those asked for)."""
     qof = qof_2425()
     names = calculation.service_rules(qof).plan.field_names
-    ids = practices_with_data(qof, 3, first=20)
-    nothing = Achievement.objects.create(
-        provider=PracticeFactory(), service=qof, achievement_date=Achievement.objects.get(pk=ids[0]).achievement_date
-    ).pk  # no submission: neither values nor digest
-    fields, digests = calculation_inputs.current_fields_digested(achievement_ids=[*ids, nothing], field_names=names)
-    assert digests == calculation_inputs.values_digests(achievement_ids=[*ids, nothing], field_names=names)
-    assert set(digests) == set(ids)
-    assert fields == calculation_inputs.current_fields(achievement_ids=[*ids, nothing], field_names=names)
-    assert all(fields[pk] for pk in ids)
+    [pk] = practices_with_data(qof, 1, first=30)
+    stored = {
+        (indicator_id, field): value
+        for indicator_id, field, value in IndicatorValue.objects.filter(
+            submission__achievement_id=pk, submission__is_current=True, field_name__in=names
+        ).values_list("indicator_id", "field_name", "value")
+    }
+    fields = calculation_inputs.current_fields(achievement_ids=[pk, pk + 10_000], field_names=names)
+    assert set(fields) == {pk}
+    assert {(i, f): v for i, values in fields[pk].items() for f, v in values.items()} == stored
+    assert stored and any(f == "Numerator" for _, f in stored)
 
 
 def test_a_task_of_more_than_a_batch_fans_out_a_task_a_batch(monkeypatch):
