@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils import timezone
+
 from accounts.formatting import money
 from accounts.models import Message, Organisation, Role
 from accounts.services import message_send, messages_send, task_close, tasks_close
@@ -164,10 +166,12 @@ def ask_providers_to_declare(declarations: Sequence[Declaration]) -> None:
         )
     }
     url = declaration_urls()
+    now = timezone.now()  # one time for all: not the field's default called per message
     messages: list[Message] = []
     for declaration in new:
         messages.append(
             Message(
+                created_at=now,
                 organisation_id=declaration.provider_id,
                 role=Role.DECLARATION_MANAGEMENT,
                 subject=f"Achievement to declare: {declaration.service.name}",
