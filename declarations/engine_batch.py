@@ -3,10 +3,10 @@ reference engine (``declarations.engine``).
 
 The reference engine stays the statement of the rules (docs/payment-rules.md); this module is
 how a national recalculation affords them.  A service's rules are compiled once per batch
-(``ServicePlan``): every Decimal of the definition becomes an integer ratio, and the quotients
-the rules divide by are multiplied out, so that one indicator of one provider costs a few integer
-multiplications and one floor division, where the reference builds and normalises a dozen
-``Fraction`` objects.  Nothing is rounded but at the two rounding points of the project rule,
+(``ServicePlan``, ``declarations.engine_plan``): every Decimal of the definition becomes an
+integer ratio, and the quotients the rules divide by are multiplied out, so that one indicator
+of one provider costs a few integer multiplications and one floor division, where the reference
+builds and normalises a dozen ``Fraction`` objects.  Nothing is rounded but at the two rounding points of the project rule,
 and a half is rounded up exactly: ``round_half_up(a / b) = (2a + b) // 2b`` for a, b >= 0 (a
 value of exactly n.nn5 can never come out as n.nn4999...).  The unrounded ratios that are
 stored (CPI and APDF, 12 places) are the reference's own Decimal division of the same exact
@@ -27,31 +27,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 from participation.definitions.kinds import (
     COUNT,
     FRACTION,
     MANAGEMENT_INFORMATION,
     PER_CAPITA,
-    POINT_KINDS,
     REGISTER,
-    TICK_BOX,
     YES_NO,
 )
 
 from .engine import (
     _DISPLAY_CONTEXT,
-    IndicatorRule,
     IndicatorValues,
     ProviderContext,
     indicator_calculate,
 )
+from .engine_plan import FAST_KINDS, IndicatorPlan, ServicePlan, cents_decimal, half_up, plan_compile
 
 __all__ = ["COPY_COLUMNS", "FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures",
            "ServicePlan", "copy_line", "indicator_values", "plan_compile", "provider_calculate", "stored_ratio"]
 
-FAST_KINDS = frozenset({FRACTION, REGISTER, YES_NO, TICK_BOX, COUNT, MANAGEMENT_INFORMATION, PER_CAPITA})
 RATIO_PLACES = Decimal("0.000000000001")  # 12 decimals: the stored CPI and APDF
 
 # Stored fields' limits (declarations.models): a Decimal(d, 2) holds a value of fewer than d
@@ -67,161 +63,10 @@ class NeedsReference(Exception):  # noqa: N818 - a signal, not an error
     """This provider's input is one the reference engine refuses: calculate it there, for its message."""
 
 
-def _ratio(value: Decimal | Fraction) -> tuple[int, int]:
-    numerator, denominator = value.as_integer_ratio()
-    return numerator, denominator
-
-
-def _cents(value: int) -> Decimal:
-    """An exact number of hundredths as a Decimal of 2 places (what the reference's rounding gives)."""
-    return Decimal(value).scaleb(-2)
-
-
 def stored_ratio(numerator: int, denominator: int) -> Decimal:
     """An unrounded ratio as stored: the reference's display division (28 significant digits),
     quantized to 12 places, as ``calculation_writes`` does to the reference's figures."""
     return _DISPLAY_CONTEXT.divide(Decimal(numerator), Decimal(denominator)).quantize(RATIO_PLACES)
-
-
-@dataclass(frozen=True, slots=True)
-class IndicatorPlan:
-    """One indicator's rule, compiled: integer coefficients of its formulas."""
-
-    indicator_id: int
-    prefix: str  # "<indicator id>\t", the start of its COPY line
-    code: str
-    kind: str
-    rule: IndicatorRule
-    fast: bool
-    register_field: str | None  # the field carrying the group's register, if this one does
-    value_field: str | None  # the field a count-like kind reads (None: ``Value``)
-    value_fields: tuple[str | None, ...]  # fraction: (numerator, denominator, register) fields
-    full_cents: int  # the available points in hundredths, rounded half-up
-    points_available: Decimal
-    # fraction: D <= E  <=>  100 n e_d <= e_n d;  D >= F  <=>  100 n f_d >= f_n d;
-    # between: points x 100 = (n a - d b) c / (d dd), with a = 100 e_d, b = e_n, c = 100 f_d g_n,
-    # dd = (f_n e_d - e_n f_d) g_d
-    lower_num: int = 0
-    lower_den: int = 1
-    upper_num: int = 0
-    upper_den: int = 1
-    a: int = 0
-    b: int = 0
-    c: int = 0
-    dd: int = 1
-    prevalence: str = ""  # "", "group" or "own"
-    group_code: str | None = None
-    national_num: int = 1  # the national prevalence, as an integer ratio
-    national_den: int = 1
-    rate_num: int = 0  # per_capita: pounds a patient
-    rate_den: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ServicePlan:
-    """A service's compiled rules and the figures every provider shares."""
-
-    indicators: tuple[IndicatorPlan, ...]
-    value_per_point: Decimal
-    vpp_num: int
-    vpp_den: int
-    average_list_size: int | Fraction  # the definition's, or the national figures' (exact)
-    average_num: int
-    average_den: int
-    pays_points: bool  # some indicator is paid in points (so a CPI is stored)
-    field_names: frozenset[str]  # every FIELD_NAME an indicator's rule reads (the rest are only stored)
-    registers: tuple[tuple[str, int, str], ...]  # (group code, indicator id, field), in order
-
-
-def _compile(indicator_id: int, rule: IndicatorRule, register_field: str | None, value_field: str | None) -> IndicatorPlan:
-    from participation.definitions.kinds import DENOMINATOR_FIELD, NUMERATOR_FIELD
-
-    points_num, points_den = _ratio(rule.points)
-    full_cents = _half_up(100 * points_num, points_den)
-    common = {
-        "indicator_id": indicator_id,
-        "prefix": f"{indicator_id}\t",
-        "code": rule.code,
-        "kind": rule.kind,
-        "rule": rule,
-        "register_field": register_field,
-        "value_field": value_field,
-        "full_cents": full_cents,
-        "points_available": _cents(full_cents),
-    }
-    if rule.kind not in FAST_KINDS or getattr(rule, "income_protected", False):
-        return IndicatorPlan(fast=False, value_fields=(), **common)
-    extra: dict = {}
-    extra["group_code"] = rule.group_code
-    if rule.own_national_prevalence is not None:
-        extra["prevalence"] = "own"
-        extra["national_num"], extra["national_den"] = _ratio(rule.own_national_prevalence)
-    elif rule.group_national_prevalence is not None:
-        extra["prevalence"] = "group"
-        extra["national_num"], extra["national_den"] = _ratio(rule.group_national_prevalence)
-    if rule.kind == FRACTION:
-        e_n, e_d = _ratio(rule.lower)
-        f_n, f_d = _ratio(rule.upper)
-        g_n, g_d = _ratio(rule.points)
-        extra.update(
-            lower_num=e_n, lower_den=e_d, upper_num=f_n, upper_den=f_d,
-            a=100 * e_d, b=e_n, c=100 * f_d * g_n, dd=(f_n * e_d - e_n * f_d) * g_d,
-        )
-    if rule.kind == PER_CAPITA:
-        extra["rate_num"], extra["rate_den"] = _ratio(rule.rate)
-    fields = (NUMERATOR_FIELD, DENOMINATOR_FIELD, register_field) if rule.kind == FRACTION else ()
-    return IndicatorPlan(fast=True, value_fields=fields, **common, **extra)
-
-
-def plan_compile(
-    *,
-    indicators: Sequence[tuple[int, IndicatorRule, str | None, str | None]],
-    value_per_point: Decimal,
-    average_list_size: int | Fraction,
-) -> ServicePlan:
-    """A service's plan from its indicators in catalogue order: (id, rule, register field, value field)."""
-    # The reference's checks of the shared figures, once (raises EngineInputError as it does).
-    ProviderContext(list_size=0, value_per_point=value_per_point, average_list_size=average_list_size)
-    plans = tuple(_compile(*indicator) for indicator in indicators)
-    vpp_num, vpp_den = _ratio(value_per_point)
-    return ServicePlan(
-        indicators=plans,
-        value_per_point=value_per_point,
-        vpp_num=vpp_num,
-        vpp_den=vpp_den,
-        average_list_size=average_list_size,
-        average_num=average_list_size.numerator,
-        average_den=average_list_size.denominator,
-        pays_points=any(plan.kind in POINT_KINDS for plan in plans),
-        field_names=frozenset(_fields_read(plans)),
-        registers=tuple(
-            (plan.rule.group_code, plan.indicator_id, plan.register_field)
-            for plan in plans
-            if plan.register_field is not None
-        ),
-    )
-
-
-def _fields_read(plans: Sequence[IndicatorPlan]) -> set[str]:
-    """The FIELD_NAMEs the rules read (``indicator_values``): a fraction's Numerator, Denominator
-    and register field; a register's field; a yes/no's flag; another kind's value field."""
-    from participation.definitions.kinds import DENOMINATOR_FIELD, NUMERATOR_FIELD, VALUE_FIELD, YES_NO_FIELD
-
-    names: set[str] = set()
-    for plan in plans:
-        if plan.kind == FRACTION:
-            names |= {NUMERATOR_FIELD, DENOMINATOR_FIELD}
-        if plan.kind == YES_NO:
-            names.add(YES_NO_FIELD)
-        names.add(plan.value_field or VALUE_FIELD)
-        if plan.register_field:
-            names.add(plan.register_field)
-    return names
-
-
-def _half_up(numerator: int, denominator: int) -> int:
-    """round(numerator / denominator) to a whole number, halves up; both >= 0, denominator > 0."""
-    return (2 * numerator + denominator) // (2 * denominator)
 
 
 @dataclass(slots=True)
@@ -242,11 +87,11 @@ class ProviderFigures:
 
     @property
     def total_points(self) -> Decimal:
-        return _cents(self.total_cents)
+        return cents_decimal(self.total_cents)
 
     @property
     def total_amount(self) -> Decimal:
-        return _cents(self.total_pence)
+        return cents_decimal(self.total_pence)
 
     def rows(self) -> list[tuple]:
         """The lines as values (``COPY_COLUMNS`` after the calculation id): for writers without COPY."""
@@ -394,7 +239,7 @@ def provider_calculate(
                     cents = 0
                 elif 100 * n * item.upper_den >= item.upper_num * d:
                     cents = item.full_cents
-                else:  # _half_up, inline
+                else:  # half_up, inline
                     cents = (2 * (n * item.a - d * item.b) * item.c + d * item.dd) // (2 * d * item.dd)
                 patients = max(0, -((-item.upper_num * d) // (item.upper_den * 100)) - n)
                 if patients > _POSITIVE_INTEGER_LIMIT:
@@ -413,7 +258,7 @@ def provider_calculate(
             else:
                 found = factors.get(None)
                 factor_num, factor_den, apdf = found if found is not None else factor_of(None, 1, 1, 1)
-            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # _half_up, inline
+            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # half_up, inline
             if earnable:
                 at_stake = (2 * item.full_cents * factor_num + factor_den) // (2 * factor_den) - pence
                 if at_stake >= _AMOUNT_PENCE_LIMIT:
@@ -438,7 +283,7 @@ def provider_calculate(
         elif kind == PER_CAPITA:
             answer = yes_answers.get(item.code)
             if answer is True:
-                pence = _half_up(item.rate_num * size * 100, item.rate_den)
+                pence = half_up(item.rate_num * size * 100, item.rate_den)
             line = (
                 f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL}\t{NULL}\t{_text(answer)}\t{NULL}\t"
                 f"0.00\t{_hundredths(pence)}\t{NULL}\t{NULL}\t{NULL}"
@@ -460,7 +305,7 @@ def provider_calculate(
             factor_num, factor_den, apdf = found if found is not None else factor_of(
                 key, registers.get(key, 0), item.national_num, item.national_den
             )
-            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # _half_up, inline
+            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # half_up, inline
             line = (
                 f"{item.prefix}{NULL}\t{NULL}\t{NULL if register is None else register}\t{NULL}\t"
                 f"{NULL if answer is None else ('t' if answer else 'f')}\t{NULL}\t"
