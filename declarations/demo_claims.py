@@ -33,7 +33,8 @@ from django.db import transaction
 from accounts.actors import SystemActor
 from accounts.models import ListSize
 from achievement import services as achievement_services
-from achievement.ingest.reader import COLUMNS, LIST_SIZE_FIELD, LIST_SIZE_INDICATOR
+from achievement.ingest.layout import COLUMNS, LIST_SIZE_FIELD
+from achievement.ingest.list_sizes import LIST_SIZE_INDICATOR
 from achievement.models import Achievement, ExtractStatus
 from participation.definitions import COUNT_FIELD
 from participation.models import AchievementDate, OfferStatus, QualityService, ServiceOffer

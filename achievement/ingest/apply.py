@@ -27,7 +27,8 @@ from achievement.models import ExtractLoad, SubmissionSource
 from .aggregate import aggregate_to_pcns
 from .catalogue import Catalogue, LoadResult
 from .copy import SubmissionIds, affected_achievement_ids, store_list_sizes, switch_current, write_values
-from .reader import ExtractInvalid, ExtractReader
+from .layout import ExtractInvalid
+from .reader import ExtractReader
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from operator import add, getitem, itemgetter, le, not_
 from typing import TYPE_CHECKING
 
 from .catalogue import Group
+from .layout import _NUMERATOR, LIST_SIZE_FIELD, MAX_VALUE
 from .list_sizes import LIST_SIZE_INDICATOR
 
 if TYPE_CHECKING:
@@ -37,10 +38,8 @@ if TYPE_CHECKING:
 
 BLOCK_LINES = 4_096
 MAX_PLANS = 256
-MAX_VALUE = 2**63 - 1  # as reader.MAX_VALUE
 # QUALITY_SERVICE, ORG_CODE, ACH_DATE, IND_CODE, FIELD_NAME, VALUE, SUBMIT_DATE in COLUMNS
 _STANDARD_PICK = (0, 2, 3, 4, 5, 6, 9)
-_NUMERATOR = 1  # reader._NUMERATOR
 
 
 def standard_order(pick) -> bool:
@@ -128,7 +127,6 @@ class FastRows:
 
     def __init__(self, reader: ExtractReader, groups: dict, list_sizes: dict, pending_fraction: dict, submit_dates: dict):
         from .catalogue import valid_submit_date
-        from .reader import LIST_SIZE_FIELD
 
         self.reader = reader
         self.errors = reader.errors

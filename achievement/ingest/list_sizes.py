@@ -83,7 +83,7 @@ def rescan(reader: ExtractReader, bad: list[Group]) -> None:
     to report each count above the list size at its line)."""
     wanted = {id(g) for g in bad}
     groups = {key: g for key, g in reader._groups.items() if type(g) is Group and id(g) in wanted}
-    from .reader import COLUMNS
+    from .layout import COLUMNS
 
     pick, pairs, columns = reader._pick, reader._pairs, len(COLUMNS)
     seen: set[tuple] = set()

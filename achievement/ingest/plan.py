@@ -23,7 +23,7 @@ from django.db import connection
 
 from achievement.models import ExtractLoad
 
-from .reader import COLUMNS
+from .layout import COLUMNS
 
 UTF8_BOM = b"\xef\xbb\xbf"
 

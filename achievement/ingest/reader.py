@@ -23,62 +23,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from accounts.loaders import ErrorLog
-from achievement.models import IndicatorValue
-from participation.definitions import YES_NO_FIELD
-from participation.models import EntryKind
 
 from .catalogue import Catalogue, Group, LoadResult, ServiceEntry, valid_submit_date
 from .fast_rows import FastRows, standard_order
+from .layout import (  # COLUMNS, LIST_SIZE_FIELD and ExtractInvalid: also the reader's words
+    _LIST_SIZE,
+    _NUMERATOR,
+    COLUMNS,
+    LIST_SIZE_FIELD,
+    MAX_VALUE,
+    PROGRESS_EVERY,
+    ExtractInvalid,
+    first_undecodable_line,
+    pair_entry,
+)
 from .list_sizes import LIST_SIZE_INDICATOR, above, settle, too_large
 
 if TYPE_CHECKING:
     from .copy import SubmissionIds
 
-COLUMNS = (
-    "QUALITY_SERVICE",
-    "NAME",
-    "ORG_CODE",
-    "ACH_DATE",
-    "IND_CODE",
-    "FIELD_NAME",
-    "VALUE",
-    "DEFAULT_VALUES_USED",
-    "SUBMIT_USER_ID",
-    "SUBMIT_DATE",
-    "SUBMIT_TIME",
-    "LAST_SUBMISSION",
-)
-LIST_SIZE_FIELD = "Registered Population"
-NUMERATOR = "Numerator"
-DENOMINATOR = "Denominator"
-MAX_VALUE = 2**63 - 1
-_FIELD_NAME_MAX = IndicatorValue._meta.get_field("field_name").max_length
-PROGRESS_EVERY = 50_000
-
-
-class ExtractInvalid(Exception):
-    """The file breaks at least one rule; nothing of it may be applied."""
-
-    def __init__(self, errors: ErrorLog):
-        self.errors = errors
-        super().__init__(f"{errors.count} error(s)")
-
-
-def _first_undecodable_line(path: Path) -> int:
-    """The number of the first line that is not UTF-8 (only looked for once decoding failed)."""
-    with path.open("rb") as raw:
-        for number, line in enumerate(raw, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
-
-
-# What a (service, IND_CODE, FIELD_NAME) is, decided once per pair rather than once per row:
-# a value field (indicator id, bit, COPY middle part, fraction role), a LISTSIZE row, or an error.
-_LIST_SIZE = ("list size",)
-_NOT_FRACTION, _NUMERATOR, _DENOMINATOR, _YES_NO = 0, 1, 2, -1  # a fraction's role is above 0
+__all__ = ["COLUMNS", "LIST_SIZE_FIELD", "ExtractInvalid", "ExtractReader"]
 
 
 class ExtractReader:
@@ -126,7 +90,7 @@ class ExtractReader:
                 yield from self._rows(f)
         except UnicodeDecodeError:
             add_error(
-                _first_undecodable_line(self.path), "The file is not UTF-8 encoded text (a CSV file is expected)."
+                first_undecodable_line(self.path), "The file is not UTF-8 encoded text (a CSV file is expected)."
             )
 
     def _header(self, f) -> Callable | None:
@@ -378,30 +342,8 @@ class ExtractReader:
         )
 
     def _pair(self, service: ServiceEntry, ind_code: str, field_name: str) -> tuple | str:
-        """What rows with this IND_CODE and FIELD_NAME are for the service (see ``_LIST_SIZE``)."""
-        if ind_code == LIST_SIZE_INDICATOR:
-            if field_name != LIST_SIZE_FIELD:
-                return f"A {LIST_SIZE_INDICATOR} row must have FIELD_NAME {LIST_SIZE_FIELD!r}, not {field_name!r}."
-            return _LIST_SIZE
-        indicator_id = service.indicators.get(ind_code)
-        if indicator_id is None:
-            return f"Unknown indicator {ind_code!r} for {service.code}."
-        if not field_name or len(field_name) > _FIELD_NAME_MAX:
-            return f"FIELD_NAME must be 1 to {_FIELD_NAME_MAX} characters."
-        entered = service.entered.get(ind_code)
-        if entered is not None:
-            who = {EntryKind.PCN: "by the PCN", EntryKind.COMMISSIONER: "by the Commissioning Organisation"}.get(
-                entered, "manually by the practice"
-            )
-            return (
-                f"{ind_code} is entered {who} in CQRS: GPES does not extract it, and a load must not "
-                "overwrite what was entered by hand."
-            )
-        bit = self._bits.setdefault((indicator_id, field_name), len(self._bits))
-        escaped = field_name.translate(_COPY_ESCAPES)
-        self.field_names[escaped] = field_name
-        role = {NUMERATOR: _NUMERATOR, DENOMINATOR: _DENOMINATOR, YES_NO_FIELD: _YES_NO}.get(field_name, _NOT_FRACTION)
-        return (indicator_id, bit, f"{indicator_id}\t{escaped}\t", role, ind_code, field_name)
+        """What rows with this IND_CODE and FIELD_NAME are for the service (``layout.pair_entry``)."""
+        return pair_entry(service, ind_code, field_name, bits=self._bits, field_names=self.field_names)
 
     def finish(self) -> None:
         """After the values are written: check the counts of the groups the file gave no
@@ -412,5 +354,3 @@ class ExtractReader:
             settle(self, groups)
         self.errors.shown.sort(key=lambda e: e["line"] or 0)
 
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

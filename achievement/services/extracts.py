@@ -27,7 +27,7 @@ from accounts.services import audit_record
 from achievement.ingest import plan, stage
 from achievement.ingest.apply import apply_extract, extract_mark_loaded, extract_reject
 from achievement.ingest.batches import batch_load_start
-from achievement.ingest.reader import ExtractInvalid
+from achievement.ingest.layout import ExtractInvalid
 from achievement.models import ExtractLoad, ExtractStatus
 
 logger = logging.getLogger(__name__)
