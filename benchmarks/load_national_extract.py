@@ -370,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_SETTINGS_MODULE": "cqrs_site.settings",
         "MEDIA_ROOT": str(media),
         "LOG_LEVEL": "INFO",  # the load's phase timings (loggers achievement.ingest.*)
+        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),  # as docker-compose.yml deploys the workers
     }
     os.environ.update(env)
     _recreate_database(args.postgres, args.database)

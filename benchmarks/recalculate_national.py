@@ -19,7 +19,8 @@ The database is created and migrated if it does not exist.
 
 The workers are real ``celery worker`` subprocesses (``--concurrency`` pool processes each, default
 1; docker-compose.yml deploys a worker with 2, one a core of this machine) on the Redis given (use a
-database number of its own, so no other worker takes the tasks).  Figures go to stdout.
+database number of its own, so no other worker takes the tasks), with connections kept between tasks
+(``CONN_MAX_AGE`` 60, as docker-compose.yml deploys them).  Figures go to stdout.
 """
 
 from __future__ import annotations
@@ -373,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_SETTINGS_MODULE": "cqrs_site.settings",
         "LOG_LEVEL": "WARNING",
+        # Connections kept between tasks, as docker-compose.yml deploys the worker: a new
+        # connection a task (CONN_MAX_AGE 0) costs each batch its connection and a cold backend.
+        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),
     }
     print(
         f"recalculate_national: {len(ids)} practices x {indicators} indicators of {args.service} "

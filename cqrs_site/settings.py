@@ -107,7 +107,10 @@ DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Connections kept CONN_MAX_AGE seconds (docker-compose.yml: 60, web and workers), checked before
+# reuse so that one the database has dropped is replaced rather than failing a request or a task.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: every transaction takes the write lock when it begins (IMMEDIATE), so
     # concurrent writers queue for up to 20 s instead of failing with "database is locked", and

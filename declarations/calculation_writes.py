@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, models
@@ -172,19 +173,41 @@ _SAVED_TYPES = ("bigint", "integer", "numeric", "numeric", "numeric", "boolean",
                 "timestamptz")
 
 
+def calculation_ids_take(*, count: int) -> list[int]:
+    """Ids for ``count`` new calculations, taken before they are written (their indicator results
+    are written first, as they are calculated: ``indicator_results_stream``).  PostgreSQL: from the
+    id's sequence, one statement.  Elsewhere (SQLite, whose transactions here take the write lock
+    when they begin: ``transaction_mode`` IMMEDIATE) after the largest id."""
+    if count <= 0:
+        return []
+    if connection.vendor == "postgresql":
+        table = Calculation._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+    largest = Calculation.objects.aggregate(largest=models.Max("pk"))["largest"] or 0
+    return list(range(largest + 1, largest + 1 + count))
+
+
 def calculations_save(
-    *, calculated: list[tuple[Achievement, Calculation | None, str, engine_batch.ProviderFigures]]
+    *,
+    calculated: list[tuple[Achievement, Calculation | None, str, engine_batch.ProviderFigures]],
+    new_ids: dict[int, int] | None = None,
 ) -> dict[int, Calculation]:
     """Save the calculations of these achievements, (achievement, existing calculation or None,
-    inputs' hash, figures): the new ones in one INSERT, the existing ones (``version`` bumped) in
-    one UPDATE.  Returns them by achievement id."""
+    inputs' hash, figures): the new ones in one INSERT (under ``new_ids``, by achievement id,
+    when their ids were taken beforehand), the existing ones (``version`` bumped) in one UPDATE.
+    Returns them by achievement id."""
+    new_ids = new_ids or {}
     now = timezone.now()
     saved: dict[int, Calculation] = {}
     new: list[Calculation] = []
     changed: list[Calculation] = []
     for achievement, existing, inputs_hash, figures in calculated:
         calculation = Calculation(
-            pk=None if existing is None else existing.pk,
+            pk=new_ids.get(achievement.pk) if existing is None else existing.pk,
             achievement=achievement,
             provider_id=achievement.provider_id,
             service_id=achievement.service_id,
@@ -228,29 +251,58 @@ def _calculations_update(calculations: list[Calculation]) -> None:
 _COPY_COLUMNS = ("calculation_id", *engine_batch.COPY_COLUMNS)
 
 
-def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, engine_batch.ProviderFigures]]) -> None:
-    """Drop the indicator results of the recalculated calculations, then insert the new ones,
-    (calculation id, figures): ``COPY`` of the figures' lines on PostgreSQL (a national
-    recalculation writes ~500,000 rows), else bulk_create."""
-    if replaced:
-        IndicatorCalculation.objects.filter(calculation_id__in=replaced).delete()
-    if not results:
-        return
+def indicator_results_delete(*, calculation_ids: list[int]) -> None:
+    """Drop the indicator results of these calculations (to be replaced)."""
+    if calculation_ids:
+        IndicatorCalculation.objects.filter(calculation_id__in=calculation_ids).delete()
+
+
+class _Chunks(io.TextIOBase):
+    """A text stream of the given chunks, each made when ``COPY`` asks for more (psycopg2 reads its
+    file with ``read``, any length)."""
+
+    def __init__(self, chunks: Iterable[str]) -> None:
+        self._chunks = iter(chunks)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        return next(self._chunks, "")
+
+
+def indicator_results_stream(*, chunks: Iterable[str]) -> None:
+    """Insert indicator results given as chunks of ``COPY`` text (``_COPY_COLUMNS``, the lines of
+    ``ProviderFigures`` after their calculation id): on PostgreSQL one ``COPY ... FROM STDIN``
+    that reads each chunk when it has sent the last, so that the server stores one provider's
+    results while the next is calculated (a national recalculation writes ~500,000 rows, and on
+    one worker the database's work and the engine's then overlap: ADR 0017); elsewhere, bulk_create."""
     if connection.vendor != "postgresql":
-        IndicatorCalculation.objects.bulk_create(
-            [
-                IndicatorCalculation(**dict(zip(_COPY_COLUMNS, (calculation_id, *row), strict=True)))
-                for calculation_id, figures in results
-                for row in figures.rows()
-            ],
-            batch_size=2000,
-        )
+        rows = [
+            IndicatorCalculation(**dict(zip(_COPY_COLUMNS, _parsed(line), strict=True)))
+            for chunk in chunks
+            for line in chunk.splitlines()
+        ]
+        IndicatorCalculation.objects.bulk_create(rows, batch_size=2000)
         return
-    buffer = io.StringIO()
-    for calculation_id, figures in results:
-        prefix = f"{calculation_id}\t"
-        buffer.write(prefix + f"\n{prefix}".join(figures.lines) + "\n")
-    buffer.seek(0)
     table = connection.ops.quote_name(IndicatorCalculation._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN", _Chunks(chunks))
+
+
+def _parsed(line: str) -> tuple:
+    calculation_id, _, rest = line.partition("\t")
+    return (int(calculation_id), *engine_batch.ProviderFigures.parse_line(rest))
+
+
+def copy_text(calculation_id: int, figures: engine_batch.ProviderFigures) -> str:
+    """A provider's indicator results as ``COPY`` text, its calculation id first on every line."""
+    prefix = f"{calculation_id}\t"
+    return prefix + f"\n{prefix}".join(figures.lines) + "\n"
+
+
+def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, engine_batch.ProviderFigures]]) -> None:
+    """Drop the indicator results of the recalculated calculations, then insert the new ones,
+    (calculation id, figures)."""
+    indicator_results_delete(calculation_ids=replaced)
+    indicator_results_stream(chunks=(copy_text(calculation_id, figures) for calculation_id, figures in results))

@@ -95,8 +95,12 @@ class ProviderFigures:
 
     def rows(self) -> list[tuple]:
         """The lines as values (``COPY_COLUMNS`` after the calculation id): for writers without COPY."""
-        return [tuple(_parse(text, kind) for text, kind in zip(line.split("\t"), _COLUMN_KINDS, strict=True))
-                for line in self.lines]
+        return [self.parse_line(line) for line in self.lines]
+
+    @staticmethod
+    def parse_line(line: str) -> tuple:
+        """One line's values (``COPY_COLUMNS``)."""
+        return tuple(_parse(text, kind) for text, kind in zip(line.split("\t"), _COLUMN_KINDS, strict=True))
 
 
 # The stored columns of an indicator result, in ``COPY`` order after the calculation id.

@@ -123,30 +123,31 @@ def _recalculate(ids: list[int]) -> dict[int, Calculation]:
     if changed:  # their declarations, locked after their achievements (the lock order)
         batch.declarations = workflow.lock_for_recalculation(achievement_ids=[a.pk for a, _ in changed])
     batch.to_calculate = [(a, h) for a, h in changed if not batch_parts.paid(batch, a)]
+    new_ids: dict[int, int] = {}
+    old_amounts: dict = {}
     if batch.to_calculate:
         batch.fields = calculation_inputs.current_fields(
             achievement_ids=[a.pk for a, _ in batch.to_calculate], field_names=batch.field_names
         )
-        for achievement, _ in batch.to_calculate:
-            figures = batch_parts.calculate(batch, achievement)
-            if figures is not None:
-                batch.figures[achievement.pk] = figures
+        old_amounts = batch_parts.amounts_before(batch)
+        new = [a.pk for a, _ in batch.to_calculate if a.pk not in batch.existing]
+        new_ids = dict(zip(new, writes.calculation_ids_take(count=len(new)), strict=True))
+        # Calculated as their results are written: the engine and the database work at once.
+        batch_parts.results_write(batch, {**new_ids, **{pk: c.pk for pk, c in batch.existing.items()}})
     batch_parts.failures_write(batch)
     calculated = [(a, h) for a, h in batch.to_calculate if a.pk in batch.figures]
     if not calculated:
         return batch.calculations
     saved = writes.calculations_save(
-        calculated=[(a, batch.existing.get(a.pk), h, batch.figures[a.pk]) for a, h in calculated]
+        calculated=[(a, batch.existing.get(a.pk), h, batch.figures[a.pk]) for a, h in calculated], new_ids=new_ids
     )
     batch.written = [(a, saved[a.pk]) for a, _ in calculated]
     batch.calculations.update(saved)
-    old_amounts, new_amounts = batch_parts.amounts_by_indicator(batch)
-    writes.indicator_results_replace(
-        replaced=[batch.existing[a.pk].pk for a, _ in calculated if a.pk in batch.existing],
-        results=[(saved[a.pk].pk, batch.figures[a.pk]) for a, _ in calculated],
-    )
     workflow.declarations_after_recalculation(
-        calculated=batch.written, declarations=batch.declarations, old_amounts=old_amounts, new_amounts=new_amounts
+        calculated=batch.written,
+        declarations=batch.declarations,
+        old_amounts=old_amounts,
+        new_amounts=batch_parts.amounts_after(batch),
     )
     return batch.calculations
 

@@ -62,6 +62,36 @@ def test_an_overflowing_value_records_a_failure_and_the_rest_of_the_batch_is_cal
     assert not CalculationFailure.objects.filter(achievement=failed["other"]).exists()
 
 
+def test_a_failure_beside_changed_payments_keeps_its_results_and_theirs_are_replaced(orgs, qof, declaration):
+    """The indicator results are written as they are calculated, those they replace deleted first:
+    a failure found meanwhile undoes that write and makes it again without the failed."""
+    from .conftest import declaration_for
+
+    other = declaration_for(orgs["practice2"], qof)
+    before = {r.indicator_id: r.amount for r in IndicatorCalculation.objects.filter(calculation=other.calculation)}
+    broken = change_data(orgs["practice"], qof, HUGE)
+    changed = change_data(orgs["practice2"], qof, {**VALUES, "AF001": {"Atrial Fibrillation Register": 450}})
+    new = submit_values(orgs["other_practice"], qof, VALUES, list_size=12_000)
+    services.calculations_recalculate(achievement_ids=[broken.pk, changed.pk, new.pk])
+
+    kept = Calculation.objects.get(achievement=broken)
+    assert kept.version == declaration.calculation.version
+    assert sorted(IndicatorCalculation.objects.filter(calculation=kept).values_list("amount", flat=True)) == sorted(
+        IndicatorCalculation.objects.filter(calculation=declaration.calculation).values_list("amount", flat=True)
+    )
+    recalculated = Calculation.objects.get(achievement=changed)
+    assert recalculated.pk == other.calculation.pk and recalculated.version == other.calculation.version + 1
+    after = {r.indicator_id: r.amount for r in IndicatorCalculation.objects.filter(calculation=recalculated)}
+    assert after.keys() == before.keys() and after != before  # replaced, not added to
+    assert sum(after.values()) == recalculated.total_amount
+    first = Calculation.objects.get(achievement=new)
+    assert IndicatorCalculation.objects.filter(calculation=first).count() == 5
+    assert sum(IndicatorCalculation.objects.filter(calculation=first).values_list("amount", flat=True)) == (
+        first.total_amount
+    )
+    assert list(CalculationFailure.objects.values_list("achievement_id", flat=True)) == [broken.pk]
+
+
 def test_the_recalculate_task_never_raises_for_a_failing_achievement(orgs, qof, declaration):
     broken = change_data(orgs["practice"], qof, HUGE)
     tasks.recalculate_many.delay([broken.pk])  # eager in the tests: raised DataError before
