@@ -29,10 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from participation.definitions.kinds import (
-    COUNT,
     FRACTION,
-    MANAGEMENT_INFORMATION,
-    PER_CAPITA,
     REGISTER,
     YES_NO,
 )
@@ -43,7 +40,8 @@ from .engine import (
     ProviderContext,
     indicator_calculate,
 )
-from .engine_plan import FAST_KINDS, IndicatorPlan, ServicePlan, cents_decimal, half_up, plan_compile
+from .engine_codegen import SMALL_HUNDREDTHS, NeedsReference, hundredths
+from .engine_plan import FAST_KINDS, IndicatorPlan, ServicePlan, cents_decimal, plan_compile
 
 __all__ = ["COPY_COLUMNS", "FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures",
            "ServicePlan", "copy_line", "indicator_values", "plan_compile", "provider_calculate", "stored_ratio"]
@@ -57,10 +55,6 @@ _AMOUNT_PENCE_LIMIT = 10**12  # amount, amount_at_stake: max_digits 12
 _TOTAL_POINTS_CENTS_LIMIT = 10**10  # Calculation.total_points: max_digits 10
 _RATIO_LIMIT = Decimal(10) ** 8 - Decimal(5).scaleb(-13)  # cpi, apdf: max_digits 20, 12 places
 _POSITIVE_INTEGER_LIMIT = 2_147_483_647  # patients_to_upper, list_size
-
-
-class NeedsReference(Exception):  # noqa: N818 - a signal, not an error
-    """This provider's input is one the reference engine refuses: calculate it there, for its message."""
 
 
 def stored_ratio(numerator: int, denominator: int) -> Decimal:
@@ -138,14 +132,8 @@ def copy_line(values: Sequence) -> str:
     return "\t".join(_text(value) for value in values)
 
 
-# Hundredths 0.00 to 100.00 as text, looked up rather than formatted: a fraction's percentage
-# and most indicators' points (the hottest formatting of a national run: 500,000 results).
-_SMALL_HUNDREDTHS = tuple(f"{value // 100}.{value % 100:02d}" for value in range(10_001))
-
-
-def _hundredths(value: int) -> str:
-    """An exact number of hundredths (>= 0) as text of 2 places: 1055 -> "10.55"."""
-    return f"{value // 100}.{value % 100:02d}"
+_SMALL_HUNDREDTHS = SMALL_HUNDREDTHS
+_hundredths = hundredths
 
 
 def _count(value: int | None) -> int | None:
@@ -168,7 +156,6 @@ def provider_calculate(
 
     Raises ``NeedsReference`` for input the reference refuses, or figures beyond what is stored.
     """
-    from participation.definitions.kinds import VALUE_FIELD, YES_NO_FIELD
 
     size = list_size or 0
     if size < 0 or size > _POSITIVE_INTEGER_LIMIT:
@@ -202,126 +189,24 @@ def provider_calculate(
             found = factors[key] = (base_num * apdf_num, base_den * apdf_den, str(apdf))
         return found
 
-    small = _SMALL_HUNDREDTHS
-    lines: list[str] = []
-    amounts: list[int] = []
-    total_cents = 0
-    total_pence = 0
     context: ProviderContext | None = None
-    for item in plan.indicators:
-        kind = item.kind
-        indicator_fields = fields.get(item.indicator_id, empty)
-        if not item.fast:
-            if context is None:
-                context = ProviderContext(
-                    list_size=size, value_per_point=plan.value_per_point, average_list_size=average,
-                    group_registers=registers,
-                )
-            extra = extras.get(item.code) if extras else None
-            line, cents, pence = _reference_line(item, indicator_fields, yes_answers.get(item.code), extra, context)
-            lines.append(line)
-            amounts.append(pence)
-            total_cents += cents
-            total_pence += pence
-            continue
-        cents = pence = 0
-        if kind == FRACTION:
-            numerator_field, denominator_field, register_field = item.value_fields
-            numerator = indicator_fields.get(numerator_field)
-            denominator = indicator_fields.get(denominator_field)
-            register = None if register_field is None else indicator_fields.get(register_field)
-            if numerator is not None and (numerator < 0 or (denominator is not None and numerator > denominator)):
-                raise NeedsReference
-            if (denominator is not None and denominator < 0) or (register is not None and register < 0):
-                raise NeedsReference
-            earnable = numerator is not None and bool(denominator)
-            if earnable:
-                n, d = numerator, denominator
-                percent = (20_000 * n + d) // (2 * d)  # hundredths of a percent, half up
-                percent = _SMALL_HUNDREDTHS[percent]  # 0 <= n <= d: at most 100.00
-                if 100 * n * item.lower_den <= item.lower_num * d:
-                    cents = 0
-                elif 100 * n * item.upper_den >= item.upper_num * d:
-                    cents = item.full_cents
-                else:  # half_up, inline
-                    cents = (2 * (n * item.a - d * item.b) * item.c + d * item.dd) // (2 * d * item.dd)
-                patients = max(0, -((-item.upper_num * d) // (item.upper_den * 100)) - n)
-                if patients > _POSITIVE_INTEGER_LIMIT:
-                    raise NeedsReference
-            prevalence = item.prevalence
-            if prevalence == "group":
-                found = factors.get(item.group_code)
-                factor_num, factor_den, apdf = found if found is not None else factor_of(
-                    item.group_code, registers.get(item.group_code, 0), item.national_num, item.national_den
-                )
-            elif prevalence == "own":
-                factor_num, factor_den, apdf = factor_of(
-                    ("own", denominator or 0, item.national_num, item.national_den), denominator or 0,
-                    item.national_num, item.national_den,
-                )
-            else:
-                found = factors.get(None)
-                factor_num, factor_den, apdf = found if found is not None else factor_of(None, 1, 1, 1)
-            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # half_up, inline
-            if earnable:
-                at_stake = (2 * item.full_cents * factor_num + factor_den) // (2 * factor_den) - pence
-                if at_stake >= _AMOUNT_PENCE_LIMIT:
-                    raise NeedsReference
-                line = (  # the hundredths formatted inline (``_hundredths``): the hottest line of a national run
-                    f"{item.prefix}{n}\t{d}\t{NULL if register is None else register}\t{NULL}\t{NULL}\t"
-                    f"{percent}\t{small[cents] if 0 <= cents < 10_001 else _hundredths(cents)}\t"
-                    f"{pence // 100}.{pence % 100:02d}\t{apdf}\t{patients}\t{at_stake // 100}.{at_stake % 100:02d}"
-                )
-            else:
-                line = (
-                    f"{item.indicator_id}\t{NULL if numerator is None else numerator}\t"
-                    f"{NULL if denominator is None else denominator}\t{NULL if register is None else register}\t"
-                    f"{NULL}\t{NULL}\t{NULL}\t0.00\t0.00\t{apdf}\t{NULL}\t{NULL}"
-                )
-        elif kind == COUNT or kind == MANAGEMENT_INFORMATION:  # stored and shown, never paid
-            value = _count(indicator_fields.get(item.value_field or VALUE_FIELD))
-            line = (
-                f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL}\t{NULL if value is None else value}\t{NULL}\t{NULL}\t"
-                f"0.00\t0.00\t{NULL}\t{NULL}\t{NULL}"
+
+    def slow(index: int) -> tuple[str, int, int]:
+        """An indicator the plan does not compile: the reference engine's line, cents and pence."""
+        nonlocal context
+        item = plan.indicators[index]
+        if context is None:
+            context = ProviderContext(
+                list_size=size, value_per_point=plan.value_per_point, average_list_size=average,
+                group_registers=registers,
             )
-        elif kind == PER_CAPITA:
-            answer = yes_answers.get(item.code)
-            if answer is True:
-                pence = half_up(item.rate_num * size * 100, item.rate_den)
-            line = (
-                f"{item.indicator_id}\t{NULL}\t{NULL}\t{NULL}\t{NULL}\t{_text(answer)}\t{NULL}\t"
-                f"0.00\t{_hundredths(pence)}\t{NULL}\t{NULL}\t{NULL}"
-            )
-        else:  # register, yes/no, tick-box: full points or none, weighted as any points
-            register = answer = None
-            if kind == REGISTER:
-                register = _count(indicator_fields.get(item.register_field))
-                cents = item.full_cents if (register or 0) > 0 else 0
-            elif kind == YES_NO:
-                flag = indicator_fields.get(YES_NO_FIELD)
-                answer = None if flag is None else flag > 0
-                cents = item.full_cents if answer is True else 0
-            else:  # tick-box
-                answer = yes_answers.get(item.code)
-                cents = item.full_cents if answer is True else 0
-            key = item.group_code if item.prevalence == "group" else None
-            found = factors.get(key)
-            factor_num, factor_den, apdf = found if found is not None else factor_of(
-                key, registers.get(key, 0), item.national_num, item.national_den
-            )
-            pence = (2 * cents * factor_num + factor_den) // (2 * factor_den)  # half_up, inline
-            line = (
-                f"{item.prefix}{NULL}\t{NULL}\t{NULL if register is None else register}\t{NULL}\t"
-                f"{NULL if answer is None else ('t' if answer else 'f')}\t{NULL}\t"
-                f"{small[cents] if 0 <= cents < 10_001 else _hundredths(cents)}\t"
-                f"{pence // 100}.{pence % 100:02d}\t{apdf}\t{NULL}\t{NULL}"
-            )
-        if cents >= _POINTS_CENTS_LIMIT or pence >= _AMOUNT_PENCE_LIMIT:
-            raise NeedsReference
-        total_cents += cents
-        total_pence += pence
-        lines.append(line)
-        amounts.append(pence)
+        extra = extras.get(item.code) if extras else None
+        return _reference_line(item, fields.get(item.indicator_id, empty), yes_answers.get(item.code), extra, context)
+
+    # The indicators, in the plan's order, by the plan's generated loop (``engine_codegen``).
+    lines, amounts, total_cents, total_pence = plan.provider_lines(
+        fields.get, yes_answers, registers, factors, factor_of, slow, size
+    )
     if total_cents >= _TOTAL_POINTS_CENTS_LIMIT or total_pence >= _AMOUNT_PENCE_LIMIT:
         raise NeedsReference
     cpi = None

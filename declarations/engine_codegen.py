@@ -1,0 +1,224 @@
+"""A service plan's provider loop, generated: the batch engine's indicators unrolled into one
+Python function per plan, each indicator's coefficients written into it as literals.
+
+``engine_batch.provider_calculate`` runs the plan's indicators one after another; the loop's
+own work (reading a dozen attributes of each ``IndicatorPlan``, choosing the branch of its kind)
+was a third of a national recalculation's engine time.  ``lines_function`` writes, once per
+plan, the same statements for each indicator with its figures in place: the same arithmetic,
+the same rounding, the same COPY lines (``tests/declarations/test_engine_batch.py`` compares it
+with the loop it replaces and with the reference engine, on random input and half-penny
+boundaries).  Indicators of kinds the plan does not compile call back (``slow``) to the
+reference engine, in their place.
+
+The source is generated from the plan's own values only: integers written by ``repr``, and the
+codes and field names of the service definition as ``repr`` string literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from participation.definitions.kinds import (
+    COUNT,
+    FRACTION,
+    MANAGEMENT_INFORMATION,
+    PER_CAPITA,
+    REGISTER,
+    VALUE_FIELD,
+    YES_NO,
+    YES_NO_FIELD,
+)
+
+__all__ = ["SMALL_HUNDREDTHS", "NeedsReference", "hundredths", "lines_function"]
+
+
+class NeedsReference(Exception):  # noqa: N818 - a signal, not an error
+    """This provider's input is one the reference engine refuses: calculate it there, for its message."""
+
+
+# Hundredths 0.00 to 100.00 as text, looked up rather than formatted: a fraction's percentage
+# and most indicators' points (the hottest formatting of a national run: 500,000 results).
+SMALL_HUNDREDTHS = tuple(f"{value // 100}.{value % 100:02d}" for value in range(10_001))
+
+
+def hundredths(value: int) -> str:
+    """An exact number of hundredths (>= 0) as text of 2 places: 1055 -> "10.55"."""
+    return f"{value // 100}.{value % 100:02d}"
+
+# Stored fields' limits (``engine_batch``): a figure at or beyond one goes to the reference.
+POINTS_CENTS_LIMIT = 10**8
+AMOUNT_PENCE_LIMIT = 10**12
+POSITIVE_INTEGER_LIMIT = 2_147_483_647
+
+_N = "\\\\N"  # COPY's NULL, as it is written inside a generated string literal
+
+# The formatting of a number of hundredths >= 0 (``engine_batch._hundredths``), points looked up
+# when small (0.00 to 100.00).
+_POINTS = "{SMALL[cents] if 0 <= cents < 10001 else hundredths(cents)}"
+_POUNDS = "{pence // 100}.{pence % 100:02d}"
+
+
+def _null_or(name: str) -> str:
+    """A value, or NULL when None (no backslash may be written inside an f-string's braces)."""
+    return f"{{NULL if {name} is None else {name}}}"
+
+
+def _fraction(item, index: int) -> list[str]:
+    numerator_field, denominator_field, register_field = item.value_fields
+    register = f"f.get({register_field!r})" if register_field is not None else "None"
+    if item.prevalence == "group":
+        factor = (
+            f"fn, fd, apdf = factors.get({item.group_code!r}) or factor_of({item.group_code!r}, "
+            f"registers.get({item.group_code!r}, 0), {item.national_num!r}, {item.national_den!r})"
+        )
+    elif item.prevalence == "own":
+        factor = (
+            f"fn, fd, apdf = factor_of(('own', d or 0, {item.national_num!r}, {item.national_den!r}), d or 0, "
+            f"{item.national_num!r}, {item.national_den!r})"
+        )
+    else:
+        factor = "fn, fd, apdf = factors.get(None) or factor_of(None, 1, 1, 1)"
+    n = "{n}"
+    return [
+        f"f = get({item.indicator_id!r}, EMPTY)",
+        f"n = f.get({numerator_field!r}); d = f.get({denominator_field!r}); r = {register}",
+        "if n is not None and (n < 0 or (d is not None and n > d)): raise NeedsReference",
+        "if (d is not None and d < 0) or (r is not None and r < 0): raise NeedsReference",
+        "cents = 0",
+        "if n is not None and d:",
+        "    percent = SMALL[(20000 * n + d) // (2 * d)]",
+        f"    if 100 * n * {item.lower_den!r} <= {item.lower_num!r} * d: cents = 0",
+        f"    elif 100 * n * {item.upper_den!r} >= {item.upper_num!r} * d: cents = {item.full_cents!r}",
+        f"    else: cents = (2 * (n * {item.a!r} - d * {item.b!r}) * {item.c!r} + d * {item.dd!r}) "
+        f"// (2 * d * {item.dd!r})",
+        f"    patients = max(0, -((-{item.upper_num!r} * d) // ({item.upper_den!r} * 100)) - n)",
+        f"    if patients > {POSITIVE_INTEGER_LIMIT}: raise NeedsReference",
+        factor,
+        "pence = (2 * cents * fn + fd) // (2 * fd)",
+        "if n is not None and d:",
+        f"    at_stake = (2 * {item.full_cents!r} * fn + fd) // (2 * fd) - pence",
+        f"    if at_stake >= {AMOUNT_PENCE_LIMIT}: raise NeedsReference",
+        f"    append_line(f\"{item.indicator_id}\\t{n}\\t{{d}}\\t{_null_or('r')}\\t{_N}\\t{_N}\\t{{percent}}\\t"
+        f"{_POINTS}\\t{_POUNDS}\\t{{apdf}}\\t{{patients}}\\t{{at_stake // 100}}.{{at_stake % 100:02d}}\")",
+        "else:",
+        f"    append_line(f\"{item.indicator_id}\\t{_null_or('n')}\\t{_null_or('d')}\\t{_null_or('r')}\\t{_N}\\t"
+        f"{_N}\\t{_N}\\t0.00\\t0.00\\t{{apdf}}\\t{_N}\\t{_N}\")",
+        *_paid(item),
+    ]
+
+
+def _paid(item) -> list[str]:
+    """The end of a paid indicator: its limits checked, its pence and points added."""
+    checks = [] if item.full_cents < POINTS_CENTS_LIMIT else [f"if cents >= {POINTS_CENTS_LIMIT}: raise NeedsReference"]
+    return [
+        *checks,
+        f"if pence >= {AMOUNT_PENCE_LIMIT}: raise NeedsReference",
+        "total_cents += cents; total_pence += pence; append_amount(pence)",
+    ]
+
+
+def _all_or_nothing(item, index: int) -> list[str]:
+    """Register, yes/no and tick-box: the full points or none, weighted as any points."""
+    if item.kind == REGISTER:
+        reading = [
+            f"register = get({item.indicator_id!r}, EMPTY).get({item.register_field!r}); answer = None",
+            "if register is not None and register < 0: raise NeedsReference",
+            f"cents = {item.full_cents!r} if (register or 0) > 0 else 0",
+        ]
+    elif item.kind == YES_NO:
+        reading = [
+            f"flag = get({item.indicator_id!r}, EMPTY).get({YES_NO_FIELD!r}); register = None",
+            "answer = None if flag is None else flag > 0",
+            f"cents = {item.full_cents!r} if answer is True else 0",
+        ]
+    else:  # tick-box
+        reading = [
+            f"answer = yes_answers.get({item.code!r}); register = None",
+            f"cents = {item.full_cents!r} if answer is True else 0",
+        ]
+    key = repr(item.group_code) if item.prevalence == "group" else "None"
+    answer = "{NULL if answer is None else ('t' if answer else 'f')}"
+    return [
+        *reading,
+        f"fn, fd, apdf = factors.get({key}) or factor_of({key}, registers.get({key}, 0), "
+        f"{item.national_num!r}, {item.national_den!r})",
+        "pence = (2 * cents * fn + fd) // (2 * fd)",
+        f"append_line(f\"{item.indicator_id}\\t{_N}\\t{_N}\\t{_null_or('register')}\\t{_N}\\t{answer}\\t{_N}\\t"
+        f"{_POINTS}\\t{_POUNDS}\\t{{apdf}}\\t{_N}\\t{_N}\")",
+        *_paid(item),
+    ]
+
+
+def _counted(item, index: int) -> list[str]:
+    """Count and management information: stored and shown, never paid."""
+    field = item.value_field or VALUE_FIELD
+    return [
+        f"value = get({item.indicator_id!r}, EMPTY).get({field!r})",
+        "if value is not None and value < 0: raise NeedsReference",
+        f"append_line(f\"{item.indicator_id}\\t{_N}\\t{_N}\\t{_N}\\t{_null_or('value')}\\t{_N}\\t{_N}\\t0.00\\t0.00\\t"
+        f"{_N}\\t{_N}\\t{_N}\")",
+        "append_amount(0)",
+    ]
+
+
+def _per_capita(item, index: int) -> list[str]:
+    answer = "{NULL if answer is None else ('t' if answer else 'f')}"
+    return [
+        f"answer = yes_answers.get({item.code!r})",
+        f"pence = (2 * {item.rate_num!r} * size * 100 + {item.rate_den!r}) // (2 * {item.rate_den!r}) "
+        "if answer is True else 0",
+        f"append_line(f\"{item.indicator_id}\\t{_N}\\t{_N}\\t{_N}\\t{_N}\\t{answer}\\t{_N}\\t0.00\\t"
+        f"{{hundredths(pence)}}\\t{_N}\\t{_N}\\t{_N}\")",
+        f"if pence >= {AMOUNT_PENCE_LIMIT}: raise NeedsReference",
+        "total_pence += pence; append_amount(pence)",
+    ]
+
+
+def _reference(item, index: int) -> list[str]:
+    return [
+        f"line, cents, pence = slow({index})",
+        "total_cents += cents; total_pence += pence; append_line(line); append_amount(pence)",
+    ]
+
+
+_BLOCKS = {
+    FRACTION: _fraction,
+    REGISTER: _all_or_nothing,
+    YES_NO: _all_or_nothing,
+    COUNT: _counted,
+    MANAGEMENT_INFORMATION: _counted,
+    PER_CAPITA: _per_capita,
+}
+
+
+def source(indicators: Sequence) -> str:
+    """The Python source of a plan's provider function (``lines_function``)."""
+    body: list[str] = []
+    for index, item in enumerate(indicators):
+        if not item.fast:
+            block = _reference
+        else:
+            block = _BLOCKS.get(item.kind, _all_or_nothing)  # the tick-box kinds
+        body.append(f"# {item.code} ({item.kind})")
+        body.extend(block(item, index))
+    lines = [
+        "def provider_lines(get, yes_answers, registers, factors, factor_of, slow, size):",
+        "    lines = []; amounts = []; append_line = lines.append; append_amount = amounts.append",
+        "    total_cents = 0; total_pence = 0",
+        *(f"    {line}" for line in body),
+        "    return lines, amounts, total_cents, total_pence",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def lines_function(indicators: Sequence) -> Callable:
+    """The plan's provider function: ``provider_lines(get, yes_answers, registers, factors,
+    factor_of, slow, size) -> (lines, amounts, total cents, total pence)``, where ``get`` is the
+    provider's ``fields.get``, ``factor_of`` and ``factors`` the weighting of ``provider_calculate``
+    and ``slow(index)`` the reference engine's (line, cents, pence) of the plan's indicator at
+    ``index``."""
+    namespace = {
+        "NULL": "\\N", "SMALL": SMALL_HUNDREDTHS, "hundredths": hundredths, "NeedsReference": NeedsReference, "EMPTY": {},
+    }
+    exec(compile(source(indicators), "<engine plan>", "exec"), namespace)  # noqa: S102 - our own plan's source
+    return namespace["provider_lines"]
