@@ -40,7 +40,7 @@ from .engine import (
     ProviderContext,
     indicator_calculate,
 )
-from .engine_codegen import SMALL_HUNDREDTHS, NeedsReference, hundredths
+from .engine_codegen import SMALL_HUNDREDTHS, NeedsReference, hundredths, provider_function
 from .engine_plan import FAST_KINDS, IndicatorPlan, ServicePlan, cents_decimal, plan_compile
 
 __all__ = ["COPY_COLUMNS", "FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures",
@@ -204,7 +204,7 @@ def provider_calculate(
         return _reference_line(item, fields.get(item.indicator_id, empty), yes_answers.get(item.code), extra, context)
 
     # The indicators, in the plan's order, by the plan's generated loop (``engine_codegen``).
-    lines, amounts, total_cents, total_pence = plan.provider_lines(
+    lines, amounts, total_cents, total_pence = provider_function(plan)(
         fields.get, yes_answers, registers, factors, factor_of, slow, size
     )
     if total_cents >= _TOTAL_POINTS_CENTS_LIMIT or total_pence >= _AMOUNT_PENCE_LIMIT:

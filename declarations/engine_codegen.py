@@ -16,6 +16,7 @@ codes and field names of the service definition as ``repr`` string literals.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from participation.definitions.kinds import (
@@ -29,7 +30,7 @@ from participation.definitions.kinds import (
     YES_NO_FIELD,
 )
 
-__all__ = ["SMALL_HUNDREDTHS", "NeedsReference", "hundredths", "lines_function"]
+__all__ = ["SMALL_HUNDREDTHS", "NeedsReference", "hundredths", "provider_function", "source"]
 
 
 class NeedsReference(Exception):  # noqa: N818 - a signal, not an error
@@ -211,14 +212,26 @@ def source(indicators: Sequence) -> str:
     return "\n".join(lines) + "\n"
 
 
-def lines_function(indicators: Sequence) -> Callable:
-    """The plan's provider function: ``provider_lines(get, yes_answers, registers, factors,
-    factor_of, slow, size) -> (lines, amounts, total cents, total pence)``, where ``get`` is the
-    provider's ``fields.get``, ``factor_of`` and ``factors`` the weighting of ``provider_calculate``
-    and ``slow(index)`` the reference engine's (line, cents, pence) of the plan's indicator at
-    ``index``."""
+def provider_function(plan) -> Callable:
+    """The plan's provider function, ``provider_lines(get, yes_answers, registers, factors,
+    factor_of, slow, size) -> (lines, amounts, total cents, total pence)``: ``get`` is the
+    provider's ``fields.get``, ``factors`` and ``factor_of`` the weighting of
+    ``engine_batch.provider_calculate``, ``slow(index)`` the reference engine's (line, cents, pence)
+    of the plan's indicator at ``index``.
+
+    Made on the plan's first provider (a batch of unchanged data makes none), and compiled once
+    per distinct source in a process (QOF's 79 indicators: 34 ms to compile, 0.6 ms to write), so
+    a worker compiles a service's plan once, not once a batch."""
+    generated = plan.generated
+    if not generated:
+        generated.append(_compiled(source(plan.indicators)))
+    return generated[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(text: str) -> Callable:
     namespace = {
         "NULL": "\\N", "SMALL": SMALL_HUNDREDTHS, "hundredths": hundredths, "NeedsReference": NeedsReference, "EMPTY": {},
     }
-    exec(compile(source(indicators), "<engine plan>", "exec"), namespace)  # noqa: S102 - our own plan's source
+    exec(compile(text, "<engine plan>", "exec"), namespace)  # noqa: S102 - our own plan's source
     return namespace["provider_lines"]

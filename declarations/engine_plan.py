@@ -10,7 +10,7 @@ the others are left to the reference engine (``fast=False``).  Pure Python over 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -27,7 +27,6 @@ from participation.definitions.kinds import (
 )
 
 from .engine import IndicatorRule, ProviderContext
-from .engine_codegen import lines_function
 
 __all__ = ["FAST_KINDS", "IndicatorPlan", "ServicePlan", "cents_decimal", "half_up", "plan_compile", "ratio"]
 
@@ -97,8 +96,8 @@ class ServicePlan:
     pays_points: bool  # some indicator is paid in points (so a CPI is stored)
     field_names: frozenset[str]  # every FIELD_NAME an indicator's rule reads (the rest are only stored)
     registers: tuple[tuple[str, int, str], ...]  # (group code, indicator id, field), in order
-    # The indicators' loop, generated with their figures in place (``engine_codegen``).
-    provider_lines: Callable = field(default=None, compare=False, repr=False)
+    # The indicators' loop, generated with their figures in place on first use (``engine_codegen``).
+    generated: list = field(default_factory=list, compare=False, repr=False)
 
 
 def _compile(indicator_id: int, rule: IndicatorRule, register_field: str | None, value_field: str | None) -> IndicatorPlan:
@@ -167,7 +166,6 @@ def plan_compile(
             for plan in plans
             if plan.register_field is not None
         ),
-        provider_lines=lines_function(plans),
     )
 
 
