@@ -6,7 +6,7 @@ number of queries, whatever the batch's size.
 
 - ``values_digests``: per achievement, a digest of its current submission's values, computed by
   PostgreSQL where it runs, so that recalculating unchanged data does not read the values at all;
-- ``current_fields``: the values themselves, by indicator id;
+- ``current_values``: the values themselves, keyed by indicator and field name (``FieldKeys``);
 - ``list_sizes_on``: each provider's registered list size on a date (the latest recorded on or
   before it);
 - ``tick_box_answers``: each provider's Yes/No per tick-box indicator on an achievement date
@@ -22,13 +22,15 @@ from collections.abc import Iterable
 from django.db import connection
 
 from accounts.models import ListSize
+from participation.definitions.field_keys import FieldKeys
 from participation.models import AchievementDate, Indicator
 
 from .entry_rules import TICK_BOX_KINDS
 from .models import IndicatorValue, Submission, TickBoxValue
 
 __all__ = [
-    "current_fields",
+    "FieldKeys",
+    "current_values",
     "list_sizes_on",
     "tick_box_answers",
     "tick_box_decide",
@@ -58,17 +60,20 @@ SELECT s.achievement_id,
 """
 
 # PostgreSQL: the values of the current submissions, read submission by submission through the
-# values' key (``OFFSET 0`` keeps the planner from scanning the whole table for a batch).  Each
-# field name comes as its position among the names asked for: Python then reuses the names'
-# strings rather than decoding one for each of a national recalculation's million values.
-_FIELDS_SQL = """
-SELECT s.achievement_id, v.indicator_id, array_position(%(names)s::varchar[], v.field_name), v.value
+# values' key (``OFFSET 0`` keeps the planner from scanning the whole table for a batch), each
+# submission's as two arrays: the values' keys (``FieldKeys``: indicator id x m + the position of
+# the field name among those asked for) and the values.  Python makes an achievement's values
+# with one ``dict(zip(keys, values))`` rather than a tuple and an insertion a value.
+_VALUES_SQL = """
+SELECT s.achievement_id, v.keys, v.vals
   FROM {submissions} s
   JOIN LATERAL (
-       SELECT indicator_id, field_name, value FROM {values} v
-        WHERE v.submission_id = s.id AND v.field_name = ANY(%(names)s) OFFSET 0
+       SELECT array_agg(indicator_id * %(m)s + array_position(%(names)s::varchar[], field_name)) AS keys,
+              array_agg(value) AS vals
+         FROM (SELECT indicator_id, field_name, value FROM {values} v
+                WHERE v.submission_id = s.id AND v.field_name = ANY(%(names)s) OFFSET 0) v
        ) v ON true
- WHERE s.is_current AND s.achievement_id = ANY(%(ids)s)
+ WHERE s.is_current AND s.achievement_id = ANY(%(ids)s) AND v.keys IS NOT NULL
 """
 
 
@@ -102,36 +107,21 @@ def _value_rows(achievement_ids: list[int], field_names: list[str]):
     ).values_list("submission__achievement_id", "indicator_id", "field_name", "value")
 
 
-def _grouped(rows: Iterable[tuple[int, int, int, int]], names: list) -> dict[int, dict[int, dict[str, int]]]:
-    """(achievement id, indicator id, position of the field name in ``names``, value) rows as
-    {achievement id: {indicator id: {field name: value}}}."""
-    fields: dict[int, dict[int, dict[str, int]]] = {}
-    for achievement_id, indicator_id, position, value in rows:
-        by_indicator = fields.get(achievement_id)
-        if by_indicator is None:
-            by_indicator = fields[achievement_id] = {}
-        indicator_fields = by_indicator.get(indicator_id)
-        if indicator_fields is None:
-            by_indicator[indicator_id] = {names[position]: value}
-        else:
-            indicator_fields[names[position]] = value
-    return fields
-
-
-def current_fields(*, achievement_ids: list[int], field_names: Iterable[str]) -> dict[int, dict[int, dict[str, int]]]:
-    """The current submissions' values of ``field_names`` (those the rules read):
-    {achievement id: {indicator id: {field name: value}}}.  One query."""
+def current_values(*, achievement_ids: list[int], keys: FieldKeys) -> dict[int, dict[int, int]]:
+    """The current submissions' values of the field names of ``keys`` (those the rules read):
+    {achievement id: {key: value}} (``FieldKeys``).  One query."""
     if not achievement_ids:
         return {}
-    names = sorted(set(field_names))
-    at = [None, *names]  # positions count from 1, as PostgreSQL's array_position
     if connection.vendor != "postgresql":
-        position = {name: index for index, name in enumerate(at)}
-        rows = _value_rows(achievement_ids, names)
-        return _grouped(((pk, i, position[name], value) for pk, i, name, value in rows), at)
+        values: dict[int, dict[int, int]] = {}
+        for achievement_id, indicator_id, name, value in _value_rows(achievement_ids, list(keys.names)):
+            values.setdefault(achievement_id, {})[keys.key(indicator_id, name)] = value
+        return values
     with connection.cursor() as cursor:
-        cursor.execute(_FIELDS_SQL.format(**_tables()), {"names": names, "ids": list(achievement_ids)})
-        return _grouped(cursor.fetchall(), at)
+        cursor.execute(
+            _VALUES_SQL.format(**_tables()), {"names": list(keys.names), "m": keys.m, "ids": list(achievement_ids)}
+        )
+        return {achievement_id: dict(zip(found, values, strict=True)) for achievement_id, found, values in cursor}
 
 
 def list_sizes_on(*, keys: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], int | None]:

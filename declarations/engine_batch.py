@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from participation.definitions.field_keys import FieldKeys
 from participation.definitions.kinds import (
     FRACTION,
     REGISTER,
@@ -145,27 +146,32 @@ def _count(value: int | None) -> int | None:
 def provider_calculate(
     *,
     plan: ServicePlan,
-    fields: Mapping[int, Mapping[str, int]],
+    fields: Mapping[int, Mapping[str, int]] | None = None,
+    values: Mapping[int, int] | None = None,
+    keys: FieldKeys | None = None,
     yes_answers: Mapping[str, bool],
     list_size: int | None,
     extras: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ProviderFigures:
-    """One provider's figures by the plan: ``fields`` by indicator id ({field name: value}),
-    ``yes_answers`` the tick-box answers by code (absent: No), ``list_size`` None when unknown,
-    ``extras`` further inputs by indicator code (``indicator_values``).
+    """One provider's figures by the plan: its values either as ``values`` keyed by ``keys``
+    ({key: value}, ``FieldKeys``: what a batch reads) or as ``fields`` by indicator id ({field
+    name: value}); ``yes_answers`` the tick-box answers by code (absent: No), ``list_size`` None
+    when unknown, ``extras`` further inputs by indicator code (``indicator_values``).
 
     Raises ``NeedsReference`` for input the reference refuses, or figures beyond what is stored.
     """
-
+    if values is None or keys is None:
+        keys = FieldKeys.of(plan.field_names)
+        values = keys.flat(fields or {})
     size = list_size or 0
     if size < 0 or size > _POSITIVE_INTEGER_LIMIT:
         raise NeedsReference
     average = plan.average_list_size
-    empty: Mapping[str, int] = {}
+    provider_lines, register_keys = provider_function(plan, keys)
     registers: dict[str, int] = {}
-    for group_code, indicator_id, field in plan.registers:
+    for group_code, key in register_keys:
         if group_code not in registers:
-            register = fields.get(indicator_id, empty).get(field)
+            register = values.get(key)
             if register is not None:
                 registers[group_code] = _count(register)
     # pence = points in hundredths x factor_num / factor_den (0 when the factor is 0)
@@ -201,11 +207,12 @@ def provider_calculate(
                 group_registers=registers,
             )
         extra = extras.get(item.code) if extras else None
-        return _reference_line(item, fields.get(item.indicator_id, empty), yes_answers.get(item.code), extra, context)
+        named = keys.of_indicator(values, item.indicator_id)
+        return _reference_line(item, named, yes_answers.get(item.code), extra, context)
 
     # The indicators, in the plan's order, by the plan's generated loop (``engine_codegen``).
-    lines, amounts, total_cents, total_pence = provider_function(plan)(
-        fields.get, yes_answers, registers, factors, factor_of, slow, size
+    lines, amounts, total_cents, total_pence = provider_lines(
+        values.get, yes_answers, registers, factors, factor_of, slow, size
     )
     if total_cents >= _TOTAL_POINTS_CENTS_LIMIT or total_pence >= _AMOUNT_PENCE_LIMIT:
         raise NeedsReference

@@ -59,14 +59,19 @@ _POINTS = "{SMALL[cents] if 0 <= cents < 10001 else hundredths(cents)}"
 _POUNDS = "{pence // 100}.{pence % 100:02d}"
 
 
+def _read(keys, indicator_id: int, name: str | None) -> str:
+    """The expression of a value: ``get(<its key>)``, or None for a name never read."""
+    key = keys.key(indicator_id, name)
+    return "None" if key is None else f"get({key!r})"
+
+
 def _null_or(name: str) -> str:
     """A value, or NULL when None (no backslash may be written inside an f-string's braces)."""
     return f"{{NULL if {name} is None else {name}}}"
 
 
-def _fraction(item, index: int) -> list[str]:
-    numerator_field, denominator_field, register_field = item.value_fields
-    register = f"f.get({register_field!r})" if register_field is not None else "None"
+def _fraction(item, index: int, keys) -> list[str]:
+    numerator, denominator, register = (_read(keys, item.indicator_id, name) for name in item.value_fields)
     if item.prevalence == "group":
         factor = (
             f"fn, fd, apdf = factors.get({item.group_code!r}) or factor_of({item.group_code!r}, "
@@ -81,8 +86,7 @@ def _fraction(item, index: int) -> list[str]:
         factor = "fn, fd, apdf = factors.get(None) or factor_of(None, 1, 1, 1)"
     n = "{n}"
     return [
-        f"f = get({item.indicator_id!r}, EMPTY)",
-        f"n = f.get({numerator_field!r}); d = f.get({denominator_field!r}); r = {register}",
+        f"n = {numerator}; d = {denominator}; r = {register}",
         "if n is not None and (n < 0 or (d is not None and n > d)): raise NeedsReference",
         "if (d is not None and d < 0) or (r is not None and r < 0): raise NeedsReference",
         "cents = 0",
@@ -118,17 +122,17 @@ def _paid(item) -> list[str]:
     ]
 
 
-def _all_or_nothing(item, index: int) -> list[str]:
+def _all_or_nothing(item, index: int, keys) -> list[str]:
     """Register, yes/no and tick-box: the full points or none, weighted as any points."""
     if item.kind == REGISTER:
         reading = [
-            f"register = get({item.indicator_id!r}, EMPTY).get({item.register_field!r}); answer = None",
+            f"register = {_read(keys, item.indicator_id, item.register_field)}; answer = None",
             "if register is not None and register < 0: raise NeedsReference",
             f"cents = {item.full_cents!r} if (register or 0) > 0 else 0",
         ]
     elif item.kind == YES_NO:
         reading = [
-            f"flag = get({item.indicator_id!r}, EMPTY).get({YES_NO_FIELD!r}); register = None",
+            f"flag = {_read(keys, item.indicator_id, YES_NO_FIELD)}; register = None",
             "answer = None if flag is None else flag > 0",
             f"cents = {item.full_cents!r} if answer is True else 0",
         ]
@@ -150,11 +154,11 @@ def _all_or_nothing(item, index: int) -> list[str]:
     ]
 
 
-def _counted(item, index: int) -> list[str]:
+def _counted(item, index: int, keys) -> list[str]:
     """Count and management information: stored and shown, never paid."""
     field = item.value_field or VALUE_FIELD
     return [
-        f"value = get({item.indicator_id!r}, EMPTY).get({field!r})",
+        f"value = {_read(keys, item.indicator_id, field)}",
         "if value is not None and value < 0: raise NeedsReference",
         f"append_line(f\"{item.indicator_id}\\t{_N}\\t{_N}\\t{_N}\\t{_null_or('value')}\\t{_N}\\t{_N}\\t0.00\\t0.00\\t"
         f"{_N}\\t{_N}\\t{_N}\")",
@@ -162,7 +166,7 @@ def _counted(item, index: int) -> list[str]:
     ]
 
 
-def _per_capita(item, index: int) -> list[str]:
+def _per_capita(item, index: int, keys) -> list[str]:
     answer = "{NULL if answer is None else ('t' if answer else 'f')}"
     return [
         f"answer = yes_answers.get({item.code!r})",
@@ -175,7 +179,7 @@ def _per_capita(item, index: int) -> list[str]:
     ]
 
 
-def _reference(item, index: int) -> list[str]:
+def _reference(item, index: int, keys) -> list[str]:
     return [
         f"line, cents, pence = slow({index})",
         "total_cents += cents; total_pence += pence; append_line(line); append_amount(pence)",
@@ -192,8 +196,9 @@ _BLOCKS = {
 }
 
 
-def source(indicators: Sequence) -> str:
-    """The Python source of a plan's provider function (``lines_function``)."""
+def source(indicators: Sequence, keys) -> str:
+    """The Python source of a plan's provider function (``provider_function``), reading the
+    values by ``keys`` (``FieldKeys``)."""
     body: list[str] = []
     for index, item in enumerate(indicators):
         if not item.fast:
@@ -201,7 +206,7 @@ def source(indicators: Sequence) -> str:
         else:
             block = _BLOCKS.get(item.kind, _all_or_nothing)  # the tick-box kinds
         body.append(f"# {item.code} ({item.kind})")
-        body.extend(block(item, index))
+        body.extend(block(item, index, keys))
     lines = [
         "def provider_lines(get, yes_answers, registers, factors, factor_of, slow, size):",
         "    lines = []; amounts = []; append_line = lines.append; append_amount = amounts.append",
@@ -212,26 +217,32 @@ def source(indicators: Sequence) -> str:
     return "\n".join(lines) + "\n"
 
 
-def provider_function(plan) -> Callable:
-    """The plan's provider function, ``provider_lines(get, yes_answers, registers, factors,
-    factor_of, slow, size) -> (lines, amounts, total cents, total pence)``: ``get`` is the
-    provider's ``fields.get``, ``factors`` and ``factor_of`` the weighting of
-    ``engine_batch.provider_calculate``, ``slow(index)`` the reference engine's (line, cents, pence)
-    of the plan's indicator at ``index``.
+def provider_function(plan, keys) -> tuple[Callable, tuple[tuple[str, int | None], ...]]:
+    """The plan's provider function for values keyed by ``keys`` (``FieldKeys``), and the keys of
+    the registers its groups are weighted by ((group code, key), in the plan's order).
+
+    The function: ``provider_lines(get, yes_answers, registers, factors, factor_of, slow, size)
+    -> (lines, amounts, total cents, total pence)``, where ``get`` is the provider's
+    ``values.get``, ``factors`` and ``factor_of`` the weighting of
+    ``engine_batch.provider_calculate``, ``slow(index)`` the reference engine's (line, cents,
+    pence) of the plan's indicator at ``index``.
 
     Made on the plan's first provider (a batch of unchanged data makes none), and compiled once
     per distinct source in a process (QOF's 79 indicators: 34 ms to compile, 0.6 ms to write), so
     a worker compiles a service's plan once, not once a batch."""
-    generated = plan.generated
-    if not generated:
-        generated.append(_compiled(source(plan.indicators)))
-    return generated[0]
+    generated = plan.generated.get(keys.names)
+    if generated is None:
+        registers = tuple(
+            (group_code, keys.key(indicator_id, name)) for group_code, indicator_id, name in plan.registers
+        )
+        generated = plan.generated[keys.names] = (_compiled(source(plan.indicators, keys)), registers)
+    return generated
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled(text: str) -> Callable:
     namespace = {
-        "NULL": "\\N", "SMALL": SMALL_HUNDREDTHS, "hundredths": hundredths, "NeedsReference": NeedsReference, "EMPTY": {},
+        "NULL": "\\N", "SMALL": SMALL_HUNDREDTHS, "hundredths": hundredths, "NeedsReference": NeedsReference,
     }
     exec(compile(text, "<engine plan>", "exec"), namespace)  # noqa: S102 - our own plan's source
     return namespace["provider_lines"]

@@ -97,7 +97,7 @@ class ServicePlan:
     field_names: frozenset[str]  # every FIELD_NAME an indicator's rule reads (the rest are only stored)
     registers: tuple[tuple[str, int, str], ...]  # (group code, indicator id, field), in order
     # The indicators' loop, generated with their figures in place on first use (``engine_codegen``).
-    generated: list = field(default_factory=list, compare=False, repr=False)
+    generated: dict = field(default_factory=dict, compare=False, repr=False)  # by the values' key names
 
 
 def _compile(indicator_id: int, rule: IndicatorRule, register_field: str | None, value_field: str | None) -> IndicatorPlan:

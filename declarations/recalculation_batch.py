@@ -41,11 +41,12 @@ class Batch:
     had_failed: set[int]  # achievement ids with a failure recorded
     rules: dict[tuple[int, int], calc.ServiceRules] = field(default_factory=dict)  # by (service id, date id)
     field_names: frozenset[str] = frozenset()  # the FIELD_NAMEs the batch's rules read
+    keys: calculation_inputs.FieldKeys = calculation_inputs.FieldKeys(())  # the keys of their values
     digests: dict[int, str] = field(default_factory=dict)  # values digest by achievement id
     list_sizes: dict[tuple[int, object], int | None] = field(default_factory=dict)  # by (provider id, date)
     answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
     extras: dict[int, dict[str, dict[str, object]]] = field(default_factory=dict)  # further inputs by achievement id
-    fields: dict[int, dict[int, dict[str, int]]] = field(default_factory=dict)  # by achievement id
+    values: dict[int, dict[int, int]] = field(default_factory=dict)  # {key: value} by achievement id
     calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
     to_calculate: list[tuple[Achievement, str]] = field(default_factory=list)  # with their inputs' hash
     versions_kept: list[Calculation] = field(default_factory=list)  # unchanged, data version raised
@@ -94,6 +95,7 @@ def batch_lock(ids: list[int]) -> Batch:
                 service, indicators[service_id], figures=in_force.get(date_id)
             )
     batch.field_names = frozenset().union(*(rules.plan.field_names for rules in batch.rules.values()))
+    batch.keys = calculation_inputs.FieldKeys.of(batch.field_names)
     batch.digests = calculation_inputs.values_digests(achievement_ids=ids, field_names=batch.field_names)
     batch.list_sizes = calculation_inputs.list_sizes_on(
         keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
@@ -168,7 +170,7 @@ def reference_figures(batch: Batch, achievement: Achievement) -> engine_batch.Pr
     (the reference raises ``EngineInputError`` or ``FiguresBeyondStorage`` with its reason)."""
     rules = batch.rules[(achievement.service_id, achievement.achievement_date_id)]
     by_id = rules.by_id
-    fields = batch.fields.get(achievement.pk, {})
+    fields = batch.keys.nested(batch.values.get(achievement.pk, {}))
     inputs = calc.inputs_build(
         service=achievement.service,
         indicators=list(rules.indicators),
@@ -190,7 +192,8 @@ def calculate(batch: Batch, achievement: Achievement) -> engine_batch.ProviderFi
         try:
             return engine_batch.provider_calculate(
                 plan=batch.rules[(achievement.service_id, achievement.achievement_date_id)].plan,
-                fields=batch.fields.get(achievement.pk, {}),
+                values=batch.values.get(achievement.pk, {}),
+                keys=batch.keys,
                 yes_answers=batch.answers.get((achievement.provider_id, achievement.achievement_date_id), {}),
                 list_size=batch.list_sizes[(achievement.provider_id, achievement.achievement_date.date)],
                 extras=batch.extras.get(achievement.pk),

@@ -126,8 +126,8 @@ def _recalculate(ids: list[int]) -> dict[int, Calculation]:
     new_ids: dict[int, int] = {}
     old_amounts: dict = {}
     if batch.to_calculate:
-        batch.fields = calculation_inputs.current_fields(
-            achievement_ids=[a.pk for a, _ in batch.to_calculate], field_names=batch.field_names
+        batch.values = calculation_inputs.current_values(
+            achievement_ids=[a.pk for a, _ in batch.to_calculate], keys=batch.keys
         )
         old_amounts = batch_parts.amounts_before(batch)
         new = [a.pk for a, _ in batch.to_calculate if a.pk not in batch.existing]

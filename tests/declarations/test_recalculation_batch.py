@@ -106,8 +106,8 @@ def test_the_databases_digest_changes_with_any_value_the_rules_read_and_not_othe
 
 
 def test_the_values_read_are_those_stored_by_field_name():
-    """``current_fields``: each current value by indicator and field name (PostgreSQL sends the
-    field names' positions among those asked for)."""
+    """``current_values``: each current value keyed by indicator and field name (PostgreSQL sends
+    each achievement's keys and values as two arrays)."""
     qof = qof_2425()
     names = calculation.service_rules(qof).plan.field_names
     [pk] = practices_with_data(qof, 1, first=30)
@@ -117,9 +117,11 @@ def test_the_values_read_are_those_stored_by_field_name():
             submission__achievement_id=pk, submission__is_current=True, field_name__in=names
         ).values_list("indicator_id", "field_name", "value")
     }
-    fields = calculation_inputs.current_fields(achievement_ids=[pk, pk + 10_000], field_names=names)
-    assert set(fields) == {pk}
-    assert {(i, f): v for i, values in fields[pk].items() for f, v in values.items()} == stored
+    keys = calculation_inputs.FieldKeys.of(names)
+    values = calculation_inputs.current_values(achievement_ids=[pk, pk + 10_000], keys=keys)
+    assert set(values) == {pk}
+    assert {(i, f): v for i, named in keys.nested(values[pk]).items() for f, v in named.items()} == stored
+    assert all(values[pk][keys.key(i, f)] == v for (i, f), v in stored.items())
     assert stored and any(f == "Numerator" for _, f in stored)
 
 
