@@ -1,27 +1,25 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from .models import Calculation, Declaration, DeclarationTransition, IndicatorCalculation
 
-
-class IndicatorCalculationInline(admin.TabularInline):
-    model = IndicatorCalculation
-    extra = 0
-    can_delete = False
-    fields = (
-        "indicator",
-        "numerator",
-        "denominator",
-        "register",
-        "value",
-        "answer",
-        "achievement_percent",
-        "points",
-        "amount",
-        "apdf",
-        "patients_to_upper",
-        "amount_at_stake",
-    )
-    readonly_fields = fields
+# The indicator results, shown on their calculation's page: read-only, as a table (the admin
+# cannot edit nor inline a model keyed by two columns, and results are written by the
+# recalculation service only).
+_RESULT_COLUMNS = (
+    ("indicator", "Indicator"),
+    ("numerator", "Numerator"),
+    ("denominator", "Denominator"),
+    ("register", "Register"),
+    ("value", "Value"),
+    ("answer", "Yes/No"),
+    ("achievement_percent", "Achievement %"),
+    ("points", "Points"),
+    ("amount", "Amount"),
+    ("apdf", "APDF"),
+    ("patients_to_upper", "Patients to upper threshold"),
+    ("amount_at_stake", "Amount at stake"),
+)
 
 
 @admin.register(Calculation)
@@ -52,8 +50,24 @@ class CalculationAdmin(admin.ModelAdmin):
         "inputs_hash",
         "version",
         "calculated_at",
+        "indicator_results",
     )
-    inlines = [IndicatorCalculationInline]
+
+    @admin.display(description="Indicator results")
+    def indicator_results(self, obj: Calculation) -> str:
+        rows = IndicatorCalculation.objects.filter(calculation=obj).select_related("indicator")
+        return format_html(
+            '<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+            format_html_join("", "<th scope=\"col\">{}</th>", ((label,) for _, label in _RESULT_COLUMNS)),
+            format_html_join(
+                "",
+                "<tr>{}</tr>",
+                (
+                    (format_html_join("", "<td>{}</td>", ((_shown(getattr(row, name)),) for name, _ in _RESULT_COLUMNS)),)
+                    for row in rows
+                ),
+            ),
+        )
 
     def has_add_permission(self, request):
         return False
@@ -98,3 +112,12 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _shown(value) -> str:
+    """A result's figure as the admin shows it: blank for none."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)

@@ -637,6 +637,18 @@ def test_the_admin_is_read_only_even_for_a_superuser(client, people, declaration
     assert fresh(declaration).status == S.AWAITING_COMMISSIONER
 
 
+def test_the_admin_shows_a_calculations_indicator_results_read_only(client, declaration):
+    from django.urls import reverse
+
+    client.force_login(User.objects.create_superuser("admin-root@example.nhs.net", "a-long-password-123"))
+    change_url = reverse("admin:declarations_calculation_change", args=[declaration.calculation.pk])
+    page = client.get(change_url).content.decode()
+    assert "Indicator results" in page
+    for result in declaration.calculation.indicators.select_related("indicator"):
+        assert f"<td>{result.indicator}</td>" in page and f"<td>{result.amount}</td>" in page
+    assert client.post(change_url, {}).status_code == 403
+
+
 # --- two approvers at once (PostgreSQL row locks) ---------------------------------------------------------------
 
 
