@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organisations"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (checks registers the system checks)
+        from . import checks, lookups, signals  # noqa: F401  (checks registers the system checks)
 
         signals.connect()
+        lookups.register()

@@ -133,7 +133,7 @@ def list_sizes_on(*, keys: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.
     latest = max(date for _, date in keys)
     history: dict[int, list[tuple[dt.date, int]]] = {}
     rows = (
-        ListSize.objects.filter(organisation_id__in={provider_id for provider_id, _ in keys}, date__lte=latest)
+        ListSize.objects.filter(organisation_id__any={provider_id for provider_id, _ in keys}, date__lte=latest)
         .order_by("organisation_id", "-date")
         .values_list("organisation_id", "date", "size")
     )
@@ -194,7 +194,7 @@ def tick_box_answers(
     if all_ids:
         rows = (
             TickBoxValue.objects.filter(
-                provider_id__in={provider_id for provider_id, _ in keys},
+                provider_id__any={provider_id for provider_id, _ in keys},
                 indicator_id__in=all_ids,
                 achievement_date__date__lte=max(date for _, date in dates.values()),
             )

@@ -254,7 +254,7 @@ _COPY_COLUMNS = ("calculation_id", *engine_batch.COPY_COLUMNS)
 def indicator_results_delete(*, calculation_ids: list[int]) -> None:
     """Drop the indicator results of these calculations (to be replaced)."""
     if calculation_ids:
-        IndicatorCalculation.objects.filter(calculation_id__in=calculation_ids).delete()
+        IndicatorCalculation.objects.filter(calculation_id__any=calculation_ids).delete()
 
 
 class _Chunks(io.TextIOBase):

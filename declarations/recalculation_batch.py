@@ -59,7 +59,7 @@ def batch_lock(ids: list[int]) -> Batch:
     """Lock the achievements in id order and read their calculations, failures and every input but
     the values (a fixed number of queries).  Their declarations are locked later, and only those
     of the achievements whose inputs changed (``_declarations_lock``)."""
-    achievements = list(Achievement.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    achievements = list(Achievement.objects.select_for_update().filter(pk__any=ids).order_by("pk"))
     # The services and dates a batch shares, read once rather than joined to every row.
     services = {
         service.pk: service
@@ -74,11 +74,11 @@ def batch_lock(ids: list[int]) -> Batch:
         declarations={},
         existing={
             c.achievement_id: c
-            for c in Calculation.objects.filter(achievement_id__in=ids).only(
+            for c in Calculation.objects.filter(achievement_id__any=ids).only(
                 "pk", "achievement_id", "inputs_hash", "data_version", "version"
             )
         },
-        had_failed=set(CalculationFailure.objects.filter(achievement_id__in=ids).values_list("achievement_id", flat=True)),
+        had_failed=set(CalculationFailure.objects.filter(achievement_id__any=ids).values_list("achievement_id", flat=True)),
     )
     indicators: dict[int, list[Indicator]] = {service_id: [] for service_id in services}
     for indicator in (
@@ -264,7 +264,7 @@ def amounts_before(batch: Batch) -> dict[int, dict[str, Decimal]]:
     if not declared:
         return old
     for calculation_id, code, amount in IndicatorCalculation.objects.filter(
-        calculation_id__in=declared
+        calculation_id__any=declared
     ).values_list("calculation_id", "indicator__code", "amount"):
         old.setdefault(calculation_id, {})[code] = amount
     return old

@@ -43,7 +43,7 @@ def _paid_achievement_ids(achievement_ids: Iterable[int]) -> list[int]:
     ids = set(achievement_ids)
     practice_rows = list(
         Achievement.objects.filter(
-            pk__in=ids, service__provider_level=ProviderLevel.PCN, provider__kind=OrganisationKind.PRACTICE
+            pk__any=ids, service__provider_level=ProviderLevel.PCN, provider__kind=OrganisationKind.PRACTICE
         ).values_list("pk", "provider_id", "achievement_date_id", "achievement_date__date")
     )
     if practice_rows:
@@ -69,7 +69,7 @@ def calculations_mark_stale(*, achievement_ids: Iterable[int]) -> None:
     recalculation has run, those payments are not declared or approved on the old figures."""
     ids = _paid_achievement_ids(achievement_ids)
     if ids:
-        Achievement.objects.filter(pk__in=ids).update(data_version=F("data_version") + 1)
+        Achievement.objects.filter(pk__any=ids).update(data_version=F("data_version") + 1)
 
 
 def calculations_recalculate(*, achievement_ids: Iterable[int]) -> dict[int, Calculation]:

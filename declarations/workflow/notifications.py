@@ -161,7 +161,7 @@ def ask_providers_to_declare(declarations: Sequence[Declaration]) -> None:
         return
     providers = {
         pk: (name, ods_code)
-        for pk, name, ods_code in Organisation.objects.filter(pk__in={d.provider_id for d in new}).values_list(
+        for pk, name, ods_code in Organisation.objects.filter(pk__any={d.provider_id for d in new}).values_list(
             "pk", "name", "ods_code"
         )
     }

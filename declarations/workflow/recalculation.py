@@ -38,7 +38,7 @@ def lock_for_recalculation(*, achievement_ids: Sequence[int]) -> dict[int, Decla
         for d in Declaration.objects.select_for_update(of=("self",))
         .select_related("provider__commissioner", "service", "achievement_date")
         .defer("service__definition")  # the YAML a service was loaded from: large, not needed
-        .filter(achievement_id__in=achievement_ids)
+        .filter(achievement_id__any=achievement_ids)
         .order_by("pk")
     }
 
