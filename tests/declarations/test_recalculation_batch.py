@@ -150,3 +150,27 @@ def test_a_task_of_more_than_a_batch_fans_out_a_task_a_batch(monkeypatch):
         pk: services.calculations_recalculate(achievement_ids=[pk])[pk].total_amount for pk in ids
     }  # unchanged: the same figures, nothing written
     assert dict(calculations.values_list("achievement_id", "total_amount")) == expected
+
+
+def test_the_keys_a_payment_copies_are_its_achievements():
+    """Calculations and declarations copy their achievement's provider, service and date (their
+    database checks are the achievement's: ADR 0017): a national batch, a PCN's payment too."""
+    from django.db.models import F, Q
+
+    qof = qof_2425()
+    ids = practices_with_data(qof, 3, first=40)
+    services.calculations_recalculate(achievement_ids=ids)
+    ncd, pcn, date = ncd_2122(), PCNFactory(), dt.date(2022, 3, 31)
+    set_tick_box(pcn, ncd, "COV-01", date, True)
+    on = AchievementDate.objects.get(service=ncd, date=date)
+    services.calculations_recalculate(
+        achievement_ids=[Achievement.objects.create(provider=pcn, service=ncd, achievement_date=on).pk]
+    )
+    differs = (
+        ~Q(provider_id=F("achievement__provider_id"))
+        | ~Q(service_id=F("achievement__service_id"))
+        | ~Q(achievement_date_id=F("achievement__achievement_date_id"))
+    )
+    assert Calculation.objects.count() == Declaration.objects.count() == 4
+    assert not Calculation.objects.filter(differs).exists()
+    assert not Declaration.objects.filter(differs).exists()
