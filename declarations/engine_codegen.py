@@ -70,6 +70,19 @@ def _null_or(name: str) -> str:
     return f"{{NULL if {name} is None else {name}}}"
 
 
+def _scaled(factor: int, expression: str) -> str:
+    """``factor * expression``, without a factor of 1."""
+    return expression if factor == 1 else f"{factor!r} * {expression}"
+
+
+def _points(item) -> str:
+    """An indicator's points as text: looked up when its available points are at most 100.00 (its
+    points are never negative nor above what is available), else formatted."""
+    if item.full_cents <= 10_000:
+        return "{SMALL[cents]}"
+    return _POINTS
+
+
 def _fraction(item, index: int, keys) -> list[str]:
     numerator, denominator, register = (_read(keys, item.indicator_id, name) for name in item.value_fields)
     if item.prevalence == "group":
@@ -85,41 +98,42 @@ def _fraction(item, index: int, keys) -> list[str]:
     else:
         factor = "fn, fd, apdf = factors.get(None) or factor_of(None, 1, 1, 1)"
     n = "{n}"
+    # A fraction without a register field reads none: its checks and its NULL are written out.
+    register_checked = "" if register == "None" else " or (r is not None and r < 0)"
+    register_text = _N if register == "None" else _null_or("r")
     return [
-        f"n = {numerator}; d = {denominator}; r = {register}",
+        f"n = {numerator}; d = {denominator}" + ("" if register == "None" else f"; r = {register}"),
         "if n is not None and (n < 0 or (d is not None and n > d)): raise NeedsReference",
-        "if (d is not None and d < 0) or (r is not None and r < 0): raise NeedsReference",
+        f"if (d is not None and d < 0){register_checked}: raise NeedsReference",
         "cents = 0",
         "if n is not None and d:",
         "    percent = SMALL[(20000 * n + d) // (2 * d)]",
-        f"    if 100 * n * {item.lower_den!r} <= {item.lower_num!r} * d: cents = 0",
-        f"    elif 100 * n * {item.upper_den!r} >= {item.upper_num!r} * d: cents = {item.full_cents!r}",
-        f"    else: cents = (2 * (n * {item.a!r} - d * {item.b!r}) * {item.c!r} + d * {item.dd!r}) "
-        f"// (2 * d * {item.dd!r})",
-        f"    patients = max(0, -((-{item.upper_num!r} * d) // ({item.upper_den!r} * 100)) - n)",
+        f"    if {_scaled(100 * item.lower_den, 'n')} <= {_scaled(item.lower_num, 'd')}: cents = 0",
+        f"    elif {_scaled(100 * item.upper_den, 'n')} >= {_scaled(item.upper_num, 'd')}: cents = {item.full_cents!r}",
+        f"    else: cents = ({_scaled(2 * item.c, f'(n * {item.a!r} - d * {item.b!r})')} + {_scaled(item.dd, 'd')}) "
+        f"// ({_scaled(2 * item.dd, 'd')})",
+        f"    patients = max(0, -((-{item.upper_num!r} * d) // {item.upper_den * 100!r}) - n)",
         f"    if patients > {POSITIVE_INTEGER_LIMIT}: raise NeedsReference",
         factor,
         "pence = (2 * cents * fn + fd) // (2 * fd)",
         "if n is not None and d:",
-        f"    at_stake = (2 * {item.full_cents!r} * fn + fd) // (2 * fd) - pence",
+        f"    at_stake = ({2 * item.full_cents!r} * fn + fd) // (2 * fd) - pence",
         f"    if at_stake >= {AMOUNT_PENCE_LIMIT}: raise NeedsReference",
-        f"    append_line(f\"{item.indicator_id}\\t{n}\\t{{d}}\\t{_null_or('r')}\\t{_N}\\t{_N}\\t{{percent}}\\t"
-        f"{_POINTS}\\t{_POUNDS}\\t{{apdf}}\\t{{patients}}\\t{{at_stake // 100}}.{{at_stake % 100:02d}}\")",
+        f"    append_line(f\"{item.indicator_id}\\t{n}\\t{{d}}\\t{register_text}\\t{_N}\\t{_N}\\t{{percent}}\\t"
+        f"{_points(item)}\\t{_POUNDS}\\t{{apdf}}\\t{{patients}}\\t{{at_stake // 100}}.{{at_stake % 100:02d}}\")",
         "else:",
-        f"    append_line(f\"{item.indicator_id}\\t{_null_or('n')}\\t{_null_or('d')}\\t{_null_or('r')}\\t{_N}\\t"
+        f"    append_line(f\"{item.indicator_id}\\t{_null_or('n')}\\t{_null_or('d')}\\t{register_text}\\t{_N}\\t"
         f"{_N}\\t{_N}\\t0.00\\t0.00\\t{{apdf}}\\t{_N}\\t{_N}\")",
         *_paid(item),
     ]
 
 
 def _paid(item) -> list[str]:
-    """The end of a paid indicator: its limits checked, its pence and points added."""
+    """The end of a paid indicator: its points and pence added.  No limit is checked here: points
+    are at most those available, and pence are never negative, so an indicator beyond what is
+    stored makes the provider's totals so (``provider_calculate`` checks them)."""
     checks = [] if item.full_cents < POINTS_CENTS_LIMIT else [f"if cents >= {POINTS_CENTS_LIMIT}: raise NeedsReference"]
-    return [
-        *checks,
-        f"if pence >= {AMOUNT_PENCE_LIMIT}: raise NeedsReference",
-        "total_cents += cents; total_pence += pence; append_amount(pence)",
-    ]
+    return [*checks, "total_cents += cents; total_pence += pence; append_amount(pence)"]
 
 
 def _all_or_nothing(item, index: int, keys) -> list[str]:
@@ -149,7 +163,7 @@ def _all_or_nothing(item, index: int, keys) -> list[str]:
         f"{item.national_num!r}, {item.national_den!r})",
         "pence = (2 * cents * fn + fd) // (2 * fd)",
         f"append_line(f\"{item.indicator_id}\\t{_N}\\t{_N}\\t{_null_or('register')}\\t{_N}\\t{answer}\\t{_N}\\t"
-        f"{_POINTS}\\t{_POUNDS}\\t{{apdf}}\\t{_N}\\t{_N}\")",
+        f"{_points(item)}\\t{_POUNDS}\\t{{apdf}}\\t{_N}\\t{_N}\")",
         *_paid(item),
     ]
 
