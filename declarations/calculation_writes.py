@@ -16,7 +16,7 @@ from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
-from accounts.bulk import insert_rows
+from accounts.bulk import insert_rows, unsaved
 from achievement.models import Achievement
 
 from . import calculation as calc
@@ -206,7 +206,8 @@ def calculations_save(
     new: list[Calculation] = []
     changed: list[Calculation] = []
     for achievement, existing, inputs_hash, figures in calculated:
-        calculation = Calculation(
+        calculation = unsaved(
+            Calculation,
             pk=new_ids.get(achievement.pk) if existing is None else existing.pk,
             achievement=achievement,
             provider_id=achievement.provider_id,

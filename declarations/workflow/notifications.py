@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from django.utils import timezone
 
+from accounts.bulk import unsaved
 from accounts.formatting import money
 from accounts.models import Message, Organisation, Role
 from accounts.services import message_send, messages_send, task_close, tasks_close
@@ -170,7 +171,8 @@ def ask_providers_to_declare(declarations: Sequence[Declaration]) -> None:
     messages: list[Message] = []
     for declaration in new:
         messages.append(
-            Message(
+            unsaved(
+                Message,
                 created_at=now,
                 organisation_id=declaration.provider_id,
                 role=Role.DECLARATION_MANAGEMENT,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import transitions
 from accounts.actors import SystemActor
-from accounts.bulk import insert_rows
+from accounts.bulk import insert_rows, unsaved
 from accounts.models import OrganisationKind
 from accounts.pcn_membership import memberships_changed_after
 from declarations import history
@@ -44,7 +44,8 @@ def lock_for_recalculation(*, achievement_ids: Sequence[int]) -> dict[int, Decla
 
 
 def _new_declaration(achievement, calculation: Calculation, now) -> Declaration:
-    return Declaration(
+    return unsaved(
+        Declaration,
         provider_id=calculation.provider_id,
         service=achievement.service,  # loaded with the achievement: no query per row
         achievement_date=achievement.achievement_date,
@@ -64,7 +65,8 @@ def _declarations_create(created: list[Declaration], now) -> None:
     insert_rows(
         DeclarationTransition,
         [
-            DeclarationTransition(
+            unsaved(
+                DeclarationTransition,
                 declaration=d, from_status="", to_status=d.status, by=None, at=now, note=CREATED_NOTE,
                 amount=d.calculation.total_amount,
             )
