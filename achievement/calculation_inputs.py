@@ -31,6 +31,7 @@ from .models import IndicatorValue, Submission, TickBoxValue
 __all__ = [
     "FieldKeys",
     "current_values",
+    "values_and_digests",
     "list_sizes_on",
     "tick_box_answers",
     "tick_box_decide",
@@ -64,12 +65,17 @@ SELECT s.achievement_id,
 # submission's as two arrays: the values' keys (``FieldKeys``: indicator id x m + the position of
 # the field name among those asked for) and the values.  Python makes an achievement's values
 # with one ``dict(zip(keys, values))`` rather than a tuple and an insertion a value.
+#
+# With each achievement's values, their digest (``_DIGESTS_SQL``'s, from the same rows in the same
+# pass): an achievement never calculated needs both, so its values are read once.
 _VALUES_SQL = """
-SELECT s.achievement_id, v.keys, v.vals
+SELECT s.achievement_id, v.keys, v.vals, v.digest
   FROM {submissions} s
   JOIN LATERAL (
        SELECT array_agg(indicator_id * %(m)s + array_position(%(names)s::varchar[], field_name)) AS keys,
-              array_agg(value) AS vals
+              array_agg(value) AS vals,
+              count(*)::text || ':' || sum(hashint8extended(value, hashtextextended(field_name, indicator_id)))::text
+                AS digest
          FROM (SELECT indicator_id, field_name, value FROM {values} v
                 WHERE v.submission_id = s.id AND v.field_name = ANY(%(names)s) OFFSET 0) v
        ) v ON true
@@ -110,18 +116,32 @@ def _value_rows(achievement_ids: list[int], field_names: list[str]):
 def current_values(*, achievement_ids: list[int], keys: FieldKeys) -> dict[int, dict[int, int]]:
     """The current submissions' values of the field names of ``keys`` (those the rules read):
     {achievement id: {key: value}} (``FieldKeys``).  One query."""
+    return values_and_digests(achievement_ids=achievement_ids, keys=keys)[0]
+
+
+def values_and_digests(
+    *, achievement_ids: list[int], keys: FieldKeys
+) -> tuple[dict[int, dict[int, int]], dict[int, str]]:
+    """``current_values`` and, from the same rows, ``values_digests`` (those of an achievement
+    whose current submission holds none of the fields are absent from both).  One query."""
     if not achievement_ids:
-        return {}
+        return {}, {}
+    values: dict[int, dict[int, int]] = {}
     if connection.vendor != "postgresql":
-        values: dict[int, dict[int, int]] = {}
+        rows: dict[int, list[tuple[int, str, int]]] = {}
         for achievement_id, indicator_id, name, value in _value_rows(achievement_ids, list(keys.names)):
             values.setdefault(achievement_id, {})[keys.key(indicator_id, name)] = value
-        return values
+            rows.setdefault(achievement_id, []).append((indicator_id, name, value))
+        return values, {achievement_id: values_digest(found) for achievement_id, found in rows.items()}
+    digests: dict[int, str] = {}
     with connection.cursor() as cursor:
         cursor.execute(
             _VALUES_SQL.format(**_tables()), {"names": list(keys.names), "m": keys.m, "ids": list(achievement_ids)}
         )
-        return {achievement_id: dict(zip(found, values, strict=True)) for achievement_id, found, values in cursor}
+        for achievement_id, found, row_values, digest in cursor:
+            values[achievement_id] = dict(zip(found, row_values, strict=True))
+            digests[achievement_id] = "pg:" + digest
+    return values, digests
 
 
 def list_sizes_on(*, keys: Iterable[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], int | None]:

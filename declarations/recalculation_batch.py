@@ -46,7 +46,7 @@ class Batch:
     list_sizes: dict[tuple[int, object], int | None] = field(default_factory=dict)  # by (provider id, date)
     answers: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict)  # by (provider id, date id)
     extras: dict[int, dict[str, dict[str, object]]] = field(default_factory=dict)  # further inputs by achievement id
-    values: dict[int, dict[int, int]] = field(default_factory=dict)  # {key: value} by achievement id
+    values: dict[int, dict[int, int]] = field(default_factory=dict)  # {key: value} by achievement id, as read
     calculations: dict[int, Calculation] = field(default_factory=dict)  # by achievement id
     to_calculate: list[tuple[Achievement, str]] = field(default_factory=list)  # with their inputs' hash
     versions_kept: list[Calculation] = field(default_factory=list)  # unchanged, data version raised
@@ -56,9 +56,9 @@ class Batch:
 
 
 def batch_lock(ids: list[int]) -> Batch:
-    """Lock the achievements in id order and read their calculations, failures and every input but
-    the values (a fixed number of queries).  Their declarations are locked later, and only those
-    of the achievements whose inputs changed (``_declarations_lock``)."""
+    """Lock the achievements in id order and read their calculations, failures and every input (the
+    values only of those never calculated: a fixed number of queries).  Their declarations are
+    locked later, and only those of the achievements whose inputs changed (``_declarations_lock``)."""
     achievements = list(Achievement.objects.select_for_update().filter(pk__any=ids).order_by("pk"))
     # The services and dates a batch shares, read once rather than joined to every row.
     services = {
@@ -96,7 +96,16 @@ def batch_lock(ids: list[int]) -> Batch:
             )
     batch.field_names = frozenset().union(*(rules.plan.field_names for rules in batch.rules.values()))
     batch.keys = calculation_inputs.FieldKeys.of(batch.field_names)
-    batch.digests = calculation_inputs.values_digests(achievement_ids=ids, field_names=batch.field_names)
+    # The digests of the values of the achievements calculated before (whether they changed); those
+    # never calculated are calculated if they have data, so their values are read now, with their
+    # digests (one read where a national recalculation's first run made two).
+    batch.digests = calculation_inputs.values_digests(
+        achievement_ids=[a.pk for a in achievements if a.pk in batch.existing], field_names=batch.field_names
+    )
+    batch.values, fresh_digests = calculation_inputs.values_and_digests(
+        achievement_ids=[a.pk for a in achievements if a.pk not in batch.existing], keys=batch.keys
+    )
+    batch.digests.update(fresh_digests)
     batch.list_sizes = calculation_inputs.list_sizes_on(
         keys=[(a.provider_id, a.achievement_date.date) for a in achievements]
     )

@@ -126,8 +126,12 @@ def _recalculate(ids: list[int]) -> dict[int, Calculation]:
     new_ids: dict[int, int] = {}
     old_amounts: dict = {}
     if batch.to_calculate:
-        batch.values = calculation_inputs.current_values(
-            achievement_ids=[a.pk for a, _ in batch.to_calculate], keys=batch.keys
+        # The values of the changed achievements calculated before (those never calculated were
+        # read with their digests).
+        batch.values.update(
+            calculation_inputs.current_values(
+                achievement_ids=[a.pk for a, _ in batch.to_calculate if a.pk in batch.existing], keys=batch.keys
+            )
         )
         old_amounts = batch_parts.amounts_before(batch)
         new = [a.pk for a, _ in batch.to_calculate if a.pk not in batch.existing]

@@ -174,3 +174,15 @@ def test_the_keys_a_payment_copies_are_its_achievements():
     assert Calculation.objects.count() == Declaration.objects.count() == 4
     assert not Calculation.objects.filter(differs).exists()
     assert not Declaration.objects.filter(differs).exists()
+
+
+def test_the_digest_read_with_the_values_is_the_digest_read_alone():
+    """An achievement never calculated has its values and their digest read at once; later its
+    digest alone decides whether it changed: the two must agree."""
+    qof = qof_2425()
+    names = calculation.service_rules(qof).plan.field_names
+    ids = practices_with_data(qof, 2, first=60)
+    keys = calculation_inputs.FieldKeys.of(names)
+    values, digests = calculation_inputs.values_and_digests(achievement_ids=ids, keys=keys)
+    assert digests == calculation_inputs.values_digests(achievement_ids=ids, field_names=names)
+    assert values == calculation_inputs.current_values(achievement_ids=ids, keys=keys) and set(values) == set(ids)
