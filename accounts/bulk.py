@@ -79,30 +79,41 @@ def insert_rows(
 
 
 @functools.cache
-def _unsaved_plan(model: type[models.Model]) -> tuple[tuple[tuple[str, object], ...], dict[str, str], frozenset[str]]:
-    """(attname, default or its callable) of every concrete field, the attname of each relation by
-    name, and the names an instance may be given."""
+def _unsaved_plan(
+    model: type[models.Model],
+) -> tuple[tuple[tuple[str, object], ...], tuple[tuple[str, tuple[str, ...], object], ...], dict[str, str], frozenset[str]]:
+    """The fields' plain defaults (attname, value); their callable defaults (attname, the names
+    that give the field, the callable); the attname of each relation by name; the names an
+    instance may be given."""
     meta = model._meta
-    defaults = tuple(
-        (field.attname, field.default if field.has_default() else field.get_default()) for field in meta.concrete_fields
-    )
+    plain, called = [], []
+    for field in meta.concrete_fields:
+        default = field.default if field.has_default() else field.get_default()
+        if callable(default):
+            given_by = (field.name, field.attname, *(("pk",) if field.primary_key else ()))
+            called.append((field.attname, given_by, default))
+        else:
+            plain.append((field.attname, default))
     relations = {field.name: field.attname for field in meta.concrete_fields if field.is_relation}
     names = frozenset({"pk"} | {f.name for f in meta.concrete_fields} | {f.attname for f in meta.concrete_fields})
-    return defaults, relations, names
+    return tuple(plain), tuple(called), relations, names
 
 
 def unsaved(model: type[models.Model], /, **values) -> models.Model:
     """An unsaved instance, as ``model(**values)`` makes it, at a fifth of the cost: the fields'
-    defaults, then the values given (a related object by its field's name: its id, and the object
-    cached as ``model(**values)`` caches it).  For the thousands of rows a national recalculation
-    writes (``insert_rows``); only for models without ``pre_init``/``post_init`` receivers and
-    without an ``__init__`` of their own (``tests/accounts/test_bulk.py`` holds it to ``model(**values)``)."""
-    defaults, relations, names = _unsaved_plan(model)
+    defaults (a callable one, such as ``timezone.now``, called only for a field not given), then
+    the values given (a related object by its field's name: its id, and the object cached as
+    ``model(**values)`` caches it).  For the thousands of rows a national recalculation writes
+    (``insert_rows``); only for models without ``pre_init``/``post_init`` receivers and without an
+    ``__init__`` of their own (``tests/accounts/test_bulk.py`` holds it to ``model(**values)``)."""
+    plain, called, relations, names = _unsaved_plan(model)
     instance = model.__new__(model)
     state = instance._state = ModelState()
     fields = instance.__dict__
-    for attname, default in defaults:
-        fields[attname] = default() if callable(default) else default
+    fields.update(plain)
+    for attname, given_by, default in called:
+        if not any(name in values for name in given_by):
+            fields[attname] = default()
     for name, value in values.items():
         if name not in names:
             raise TypeError(f"{model.__name__}() got an unexpected keyword argument '{name}'")

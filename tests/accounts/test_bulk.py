@@ -56,3 +56,11 @@ def test_related_objects_are_cached_as_the_model_caches_them():
 def test_a_name_the_model_has_not_is_refused():
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         unsaved(Message, colour="red")
+
+
+def test_a_callable_default_is_called_only_for_a_field_not_given():
+    before = timezone.now()
+    made = unsaved(Message, organisation_id=1, subject="s")
+    assert before <= made.created_at <= timezone.now()
+    assert unsaved(Message, organisation_id=1, subject="s", created_at=NOW).created_at == NOW
+    assert set(_fields(made)) == set(_fields(Message(organisation_id=1, subject="s")))
