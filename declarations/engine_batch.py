@@ -41,7 +41,7 @@ from .engine import (
     ProviderContext,
     indicator_calculate,
 )
-from .engine_codegen import SMALL_HUNDREDTHS, NeedsReference, hundredths, provider_function
+from .engine_codegen import NeedsReference, provider_function
 from .engine_plan import FAST_KINDS, IndicatorPlan, ServicePlan, cents_decimal, plan_compile
 
 __all__ = ["COPY_COLUMNS", "FAST_KINDS", "RATIO_PLACES", "IndicatorPlan", "NeedsReference", "ProviderFigures",
@@ -131,10 +131,6 @@ def _text(value) -> str:
 def copy_line(values: Sequence) -> str:
     """One indicator result (``COPY_COLUMNS`` values) as a line of COPY text."""
     return "\t".join(_text(value) for value in values)
-
-
-_SMALL_HUNDREDTHS = SMALL_HUNDREDTHS
-_hundredths = hundredths
 
 
 def _count(value: int | None) -> int | None:

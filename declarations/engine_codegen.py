@@ -53,7 +53,7 @@ POSITIVE_INTEGER_LIMIT = 2_147_483_647
 
 _N = "\\\\N"  # COPY's NULL, as it is written inside a generated string literal
 
-# The formatting of a number of hundredths >= 0 (``engine_batch._hundredths``), points looked up
+# The formatting of a number of hundredths >= 0 (``hundredths``), points looked up
 # when small (0.00 to 100.00).
 _POINTS = "{SMALL[cents] if 0 <= cents < 10001 else hundredths(cents)}"
 _POUNDS = "{pence // 100}.{pence % 100:02d}"
