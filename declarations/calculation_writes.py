@@ -8,7 +8,6 @@ rows, so on PostgreSQL they go in with ``COPY``.
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
-from accounts.bulk import insert_rows, unsaved
+from accounts.bulk import copy_in, ids_take, insert_rows, unsaved
 from achievement.models import Achievement
 
 from . import calculation as calc
@@ -181,12 +180,7 @@ def calculation_ids_take(*, count: int) -> list[int]:
     if count <= 0:
         return []
     if connection.vendor == "postgresql":
-        table = Calculation._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-            )
-            return [row[0] for row in cursor.fetchall()]
+        return ids_take(Calculation, count=count)
     largest = Calculation.objects.aggregate(largest=models.Max("pk"))["largest"] or 0
     return list(range(largest + 1, largest + 1 + count))
 
@@ -258,20 +252,6 @@ def indicator_results_delete(*, calculation_ids: list[int]) -> None:
         IndicatorCalculation.objects.filter(calculation_id__any=calculation_ids).delete()
 
 
-class _Chunks(io.TextIOBase):
-    """A text stream of the given chunks, each made when ``COPY`` asks for more (psycopg2 reads its
-    file with ``read``, any length)."""
-
-    def __init__(self, chunks: Iterable[str]) -> None:
-        self._chunks = iter(chunks)
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> str:
-        return next(self._chunks, "")
-
-
 def indicator_results_stream(*, chunks: Iterable[str]) -> None:
     """Insert indicator results given as chunks of ``COPY`` text (``_COPY_COLUMNS``, the lines of
     ``ProviderFigures`` after their calculation id): on PostgreSQL one ``COPY ... FROM STDIN``
@@ -286,9 +266,7 @@ def indicator_results_stream(*, chunks: Iterable[str]) -> None:
         ]
         IndicatorCalculation.objects.bulk_create(rows, batch_size=2000)
         return
-    table = connection.ops.quote_name(IndicatorCalculation._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN", _Chunks(chunks))
+    copy_in(table=IndicatorCalculation._meta.db_table, columns=_COPY_COLUMNS, chunks=chunks)
 
 
 def _parsed(line: str) -> tuple:

@@ -18,12 +18,11 @@ every id against the catalogue before it writes it, and the ORM enforces CASCADE
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.db import connection
 
-from accounts.bulk import insert_rows
+from accounts.bulk import copy_in, insert_rows
 from accounts.models import ListSize
 from achievement.models import Achievement, IndicatorValue, Submission, SubmissionSource, SubmissionStatus
 
@@ -173,33 +172,16 @@ def achievements_for(groups: Iterable[Group]) -> dict[tuple[int, int], int]:
 
 
 
-class _CopySource(io.RawIOBase):
-    """A file-like object COPY reads from: each read validates the next rows of the extract."""
-
-    def __init__(self, chunks: Iterator[list[str]]):
-        self._chunks = chunks
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        for lines in self._chunks:
-            return "".join(lines).encode("utf-8")
-        return b""
-
-
 def write_values(reader: ExtractReader) -> None:
     """Stream the validated values into IndicatorValue (COPY on PostgreSQL); then the reader's
     checks that need a query (``ExtractReader.finish``)."""
     chunks = reader.chunks()
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(IndicatorValue._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.copy_expert(
-                f"COPY {table} (submission_id, indicator_id, field_name, value) FROM STDIN",
-                _CopySource(chunks),
-                size=65536,
-            )
+        copy_in(
+            table=IndicatorValue._meta.db_table,
+            columns=("submission_id", "indicator_id", "field_name", "value"),
+            chunks=("".join(lines) for lines in chunks),
+        )
         reader.finish()
         return
     field_names = reader.field_names
