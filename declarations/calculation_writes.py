@@ -8,7 +8,6 @@ rows, so on PostgreSQL they go in with ``COPY``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, models
@@ -174,7 +173,7 @@ _SAVED_TYPES = ("bigint", "integer", "numeric", "numeric", "numeric", "boolean",
 
 def calculation_ids_take(*, count: int) -> list[int]:
     """Ids for ``count`` new calculations, taken before they are written (their indicator results
-    are written first, as they are calculated: ``indicator_results_stream``).  PostgreSQL: from the
+    are written before them: ``indicator_results_replace``).  PostgreSQL: from the
     id's sequence, one statement.  Elsewhere (SQLite, whose transactions here take the write lock
     when they begin: ``transaction_mode`` IMMEDIATE) after the largest id."""
     if count <= 0:
@@ -252,23 +251,6 @@ def indicator_results_delete(*, calculation_ids: list[int]) -> None:
         IndicatorCalculation.objects.filter(calculation_id__any=calculation_ids).delete()
 
 
-def indicator_results_stream(*, chunks: Iterable[str]) -> None:
-    """Insert indicator results given as chunks of ``COPY`` text (``_COPY_COLUMNS``, the lines of
-    ``ProviderFigures`` after their calculation id): on PostgreSQL one ``COPY ... FROM STDIN``
-    that reads each chunk when it has sent the last, so that the server stores one provider's
-    results while the next is calculated (a national recalculation writes ~500,000 rows, and on
-    one worker the database's work and the engine's then overlap: ADR 0017); elsewhere, bulk_create."""
-    if connection.vendor != "postgresql":
-        rows = [
-            IndicatorCalculation(**dict(zip(_COPY_COLUMNS, _parsed(line), strict=True)))
-            for chunk in chunks
-            for line in chunk.splitlines()
-        ]
-        IndicatorCalculation.objects.bulk_create(rows, batch_size=2000)
-        return
-    copy_in(table=IndicatorCalculation._meta.db_table, columns=_COPY_COLUMNS, chunks=chunks)
-
-
 def _parsed(line: str) -> tuple:
     calculation_id, _, rest = line.partition("\t")
     return (int(calculation_id), *engine_batch.ProviderFigures.parse_line(rest))
@@ -281,7 +263,16 @@ def copy_text(calculation_id: int, figures: engine_batch.ProviderFigures) -> str
 
 
 def indicator_results_replace(*, replaced: list[int], results: list[tuple[int, engine_batch.ProviderFigures]]) -> None:
-    """Drop the indicator results of the recalculated calculations, then insert the new ones,
-    (calculation id, figures)."""
+    """Drop the indicator results of the recalculated calculations (``replaced``), then insert the
+    new ones, (calculation id, figures): on PostgreSQL one ``COPY ... FROM STDIN`` of the lines of
+    every ``ProviderFigures`` under its calculation id (``_COPY_COLUMNS``), sent as one stream (a
+    national recalculation writes ~500,000 rows); elsewhere, bulk_create."""
     indicator_results_delete(calculation_ids=replaced)
-    indicator_results_stream(chunks=(copy_text(calculation_id, figures) for calculation_id, figures in results))
+    if not results:
+        return
+    text = "".join([copy_text(calculation_id, figures) for calculation_id, figures in results])
+    if connection.vendor == "postgresql":
+        copy_in(table=IndicatorCalculation._meta.db_table, columns=_COPY_COLUMNS, chunks=[text])
+        return
+    rows = [IndicatorCalculation(**dict(zip(_COPY_COLUMNS, _parsed(line), strict=True))) for line in text.splitlines()]
+    IndicatorCalculation.objects.bulk_create(rows, batch_size=2000)

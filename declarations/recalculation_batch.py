@@ -9,11 +9,10 @@ batch's parts, each a fixed number of queries whatever the batch's size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 
 from achievement import calculation_inputs
 from achievement.models import Achievement
@@ -228,39 +227,24 @@ def failures_write(batch: Batch) -> None:
     failures.failures_clear(achievement_ids=batch.had_failed - batch.failed.keys())
 
 
-def figures_stream(batch: Batch, calculation_ids: dict[int, int]) -> Iterator[str]:
-    """Calculate each achievement of ``batch.to_calculate`` (its figures to ``batch.figures``, or its
-    failure to ``batch.failed``) and yield its indicator results as ``COPY`` text under its
-    calculation id (``calculation_ids``, by achievement id): one provider at a time, as the write
-    asks for them."""
+def results_write(batch: Batch, calculation_ids: dict[int, int]) -> None:
+    """Calculate ``batch.to_calculate`` (each one's figures to ``batch.figures``, or its failure to
+    ``batch.failed``), then replace the indicator results of those calculated with theirs, under
+    their calculation ids (``calculation_ids``, by achievement id): one delete and one ``COPY``.
+    An existing calculation whose recalculation failed keeps its results.
+
+    All are calculated before any is written: the COPY is then one stream that the database
+    reads without waiting (ADR 0017, "2026-11-30 (last)": a COPY fed provider by provider as they
+    were calculated kept one worker's database busy beside it, at the cost of a second worker's
+    core, and woke the database 400 times a batch)."""
     for achievement, _ in batch.to_calculate:
         figures = calculate(batch, achievement)
         if figures is not None:
             batch.figures[achievement.pk] = figures
-            yield writes.copy_text(calculation_ids[achievement.pk], figures)
-
-
-def results_write(batch: Batch, calculation_ids: dict[int, int]) -> None:
-    """Calculate ``batch.to_calculate`` and write their indicator results as they are calculated
-    (``figures_stream``), replacing those of their existing calculations.
-
-    An existing calculation whose recalculation fails keeps its results, deleted before the
-    failure was known: the write is then undone (a savepoint) and done again from the figures
-    calculated, without the failed.  Failures are rare; the write is one pass otherwise."""
-    existing = {a.pk for a, _ in batch.to_calculate if a.pk in batch.existing}
-    if not existing:
-        writes.indicator_results_stream(chunks=figures_stream(batch, calculation_ids))
-        return
-    savepoint = transaction.savepoint()
-    writes.indicator_results_delete(calculation_ids=[batch.existing[pk].pk for pk in sorted(existing)])
-    writes.indicator_results_stream(chunks=figures_stream(batch, calculation_ids))
-    if not existing & batch.failed.keys():
-        transaction.savepoint_commit(savepoint)
-        return
-    transaction.savepoint_rollback(savepoint)
+    calculated = [a.pk for a, _ in batch.to_calculate if a.pk in batch.figures]
     writes.indicator_results_replace(
-        replaced=[batch.existing[pk].pk for pk in sorted(existing - batch.failed.keys())],
-        results=[(calculation_ids[pk], figures) for pk, figures in batch.figures.items()],
+        replaced=[batch.existing[pk].pk for pk in calculated if pk in batch.existing],
+        results=[(calculation_ids[pk], batch.figures[pk]) for pk in calculated],
     )
 
 

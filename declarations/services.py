@@ -136,7 +136,7 @@ def _recalculate(ids: list[int]) -> dict[int, Calculation]:
         old_amounts = batch_parts.amounts_before(batch)
         new = [a.pk for a, _ in batch.to_calculate if a.pk not in batch.existing]
         new_ids = dict(zip(new, writes.calculation_ids_take(count=len(new)), strict=True))
-        # Calculated as their results are written: the engine and the database work at once.
+        # Calculated, then their results written (one COPY).
         batch_parts.results_write(batch, {**new_ids, **{pk: c.pk for pk, c in batch.existing.items()}})
     batch_parts.failures_write(batch)
     calculated = [(a, h) for a, h in batch.to_calculate if a.pk in batch.figures]

@@ -148,15 +148,23 @@ def test_the_models_and_their_migrations_agree():
     assert "No changes detected" in out.getvalue()
 
 
-def test_a_worker_resolves_the_url_patterns_before_its_pool_forks():
+def test_a_worker_resolves_the_url_patterns_and_freezes_what_is_alive_before_its_pool_forks():
     """Celery's ``worker_init`` (the main process, before the prefork pool forks) populates the URL
-    resolver, so no pool process spends its first task importing every app's views."""
+    resolver, so no pool process spends its first task importing every app's views; then moves
+    the objects alive out of the collector's generations (``gc.freeze``)."""
+    import gc
+
     from celery.signals import worker_init
     from django.urls import clear_url_caches, get_resolver
 
     import cqrs_site.celery  # noqa: F401 - connects the handler
 
     clear_url_caches()
-    assert not get_resolver()._populated
-    worker_init.send(sender=None)
-    assert get_resolver()._populated
+    gc.unfreeze()
+    assert not get_resolver()._populated and gc.get_freeze_count() == 0
+    try:
+        worker_init.send(sender=None)
+        assert get_resolver()._populated
+        assert gc.get_freeze_count() > 10_000  # Django and the apps, at least
+    finally:
+        gc.unfreeze()
