@@ -22,7 +22,7 @@ from .factories import ncd_2122, qof_2425, set_tick_box, submit_values
 
 pytestmark = pytest.mark.django_db
 
-WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)", re.IGNORECASE)
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|COPY)", re.IGNORECASE)
 
 
 def values(n: int) -> dict[str, dict[str, int]]:
@@ -54,6 +54,11 @@ def test_a_batch_runs_the_same_statements_for_2_or_8_achievements_new_changed_or
 
     new_few, new_many = statements(few), statements(many)
     assert len(new_few) == len(new_many)
+    copies = [sql.split(" (")[0] for sql in new_many if sql.startswith("COPY ")]
+    assert copies == [  # each table's rows in one COPY (accounts.bulk.copy_in), logged as any statement
+        'COPY "declarations_indicatorcalculation"', 'COPY "declarations_calculation"',
+        'COPY "declarations_declaration"', 'COPY "declarations_declarationtransition"', 'COPY "accounts_message"',
+    ]
     assert Calculation.objects.filter(achievement_id__in=few + many).count() == 10
     assert Declaration.objects.filter(achievement_id__in=few + many).count() == 10  # 31 March: a payment date
 
