@@ -3,6 +3,8 @@ aggregation, list sizes, idempotency (sequential and concurrent) and a killed lo
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
 
 import pytest
@@ -126,6 +128,31 @@ def test_the_file_is_stored_under_media_extracts_named_by_its_sha256(qof, fixtur
     assert extract.status == ExtractStatus.RECEIVED
     assert extract.rows_total == 12
     assert [p.name for p in (media_root / "extracts").iterdir()] == [stored.name]
+    assert extract.sha256 == hashlib.sha256(stored.read_bytes()).hexdigest()
+
+
+def test_a_file_of_many_chunks_is_hashed_and_counted_whole_in_order(qof, media_root):
+    # Lines of different lengths, so that each 1 MiB chunk ends mid-line; no newline at the end.
+    content = "HEADER\n" + "\n".join(f"row {n} {'x' * (n % 97)}" for n in range(60_000))
+    extract = services.extract_receive(file=io.BytesIO(content.encode()), file_name="big.csv")
+    assert len(content) > 3 * 1024 * 1024
+    assert extract.sha256 == hashlib.sha256(content.encode()).hexdigest()
+    assert extract.rows_total == 60_000
+    assert (media_root / "extracts" / f"{extract.sha256}.csv").read_bytes() == content.encode()
+
+
+def test_a_file_that_fails_mid_read_is_not_received_and_leaves_nothing(qof, media_root):
+    class Failing(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() >= 2 * 1024 * 1024:
+                raise OSError("connection reset")
+            return super().read(size)
+
+    with pytest.raises(OSError, match="connection reset"):
+        services.extract_receive(file=Failing(b"x\n" * 3 * 1024 * 1024), file_name="cut.csv")
+    assert list((media_root / "extracts").iterdir()) == []
+    assert not ExtractLoad.objects.exists()
+    assert not [t for t in threading.enumerate() if t.name == "extract-sha256"]
 
 
 # --- a test per validation rule: bad file in, clear error out, database unchanged ------------
