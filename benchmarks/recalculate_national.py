@@ -269,7 +269,7 @@ def _run(*, app, ids: list[int], workers: int, env: dict[str, str], concurrency:
     from accounts.models import Message
     from achievement.models import Achievement
     from declarations.models import Calculation, Declaration, DeclarationTransition
-    from declarations.tasks import BATCH_SIZE, recalculate_many
+    from declarations.tasks import batches_of, recalculate_many
 
     # From nothing: the payments' declarations (and their histories) go first, as they protect
     # their calculations; and the providers' tasks the last run created (a table that grew by
@@ -301,7 +301,7 @@ def _run(*, app, ids: list[int], workers: int, env: dict[str, str], concurrency:
         # workers' (a count by an IN list of 6,410 ids cost PostgreSQL 10-20 ms every 50 ms; one by
         # the achievement date, 2 ms: 4% of a core, on a machine whose busy time is measured).
         date_id = Achievement.objects.filter(pk=ids[0]).values_list("achievement_date_id", flat=True).get()
-        lasts = [ids[min(i + BATCH_SIZE, len(ids)) - 1] for i in range(0, len(ids), BATCH_SIZE)]
+        lasts = [batch[-1] for batch in batches_of(ids)]
         wait_until(lambda: Calculation.objects.filter(achievement_id__in=lasts).count() >= len(lasts), "calculations")
         finished = wait_until(
             lambda: Calculation.objects.filter(achievement_date_id=date_id).count() >= len(ids), "calculations"
@@ -324,7 +324,7 @@ def _run(*, app, ids: list[int], workers: int, env: dict[str, str], concurrency:
         # backend tells when the last one is done).
         before = dict(Calculation.objects.filter(achievement_id__in=ids).values_list("pk", "version"))
         latest = max(Calculation.objects.values_list("calculated_at", flat=True))
-        chunks = [ids[i : i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE)]
+        chunks = batches_of(ids)
         started = time.perf_counter()
         group(recalculate_many.s(chunk) for chunk in chunks).apply_async().get(timeout=3_600)
         unchanged_seconds = time.perf_counter() - started

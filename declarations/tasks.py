@@ -19,12 +19,24 @@ from . import services
 
 logger = logging.getLogger(__name__)
 
-# Achievements per task: a national recalculation (6,410 practices) is split into 17 tasks that
+# Achievements per task: a national recalculation (6,410 practices) is split into 16 tasks that
 # the worker's processes share (Celery's prefork pool, one process a core: ``--concurrency``).  A
 # batch's statements do not grow with its size (ADR 0017), so a few hundred make one task: large
 # enough that the fixed cost of a batch is small beside its rows, small enough that the processes
 # share a national recalculation evenly.
 BATCH_SIZE = 400
+
+
+def batches_of(ids: list[int]) -> list[list[int]]:
+    """The batches ``recalculate_many`` fans ``ids`` out in, in order: ``BATCH_SIZE`` each, and a
+    remainder of less than half a batch joins the last rather than making a task of a few (a
+    national recalculation's last 10 achievements: a task, its fixed queries and a worker's turn
+    for 10 rows, while the other processes wait at the end)."""
+    chunks = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+    if len(chunks) > 1 and len(chunks[-1]) < BATCH_SIZE // 2:
+        last = chunks.pop()
+        chunks[-1] = chunks[-1] + last
+    return chunks
 
 
 @shared_task(acks_late=True)
@@ -52,9 +64,10 @@ def recalculate_many(achievement_ids: list[int]) -> int:
     """Recalculate these achievements: in this task when a batch or fewer, else fanned out in
     batches, a task each, that the worker processes share."""
     ids = sorted(set(achievement_ids))
-    if len(ids) > BATCH_SIZE:
-        for start in range(0, len(ids), BATCH_SIZE):
-            recalculate_many.delay(ids[start : start + BATCH_SIZE])
+    batches = batches_of(ids)
+    if len(batches) > 1:
+        for batch in batches:
+            recalculate_many.delay(batch)
         return 0
     return len(services.calculations_recalculate_isolating(achievement_ids=ids))
 

@@ -130,6 +130,16 @@ def test_the_values_read_are_those_stored_by_field_name():
     assert stored and any(f == "Numerator" for _, f in stored)
 
 
+def test_a_remainder_of_less_than_half_a_batch_joins_the_last(monkeypatch):
+    from declarations import tasks
+
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 4)
+    assert tasks.batches_of(list(range(9))) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
+    assert tasks.batches_of(list(range(10))) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert tasks.batches_of(list(range(5))) == [[0, 1, 2, 3, 4]]  # one task: not fanned out
+    assert tasks.batches_of(list(range(3))) == [[0, 1, 2]] and tasks.batches_of([]) == []
+
+
 def test_a_task_of_more_than_a_batch_fans_out_a_task_a_batch(monkeypatch):
     """``recalculate_many`` with more than a batch: one task a batch (the worker's processes share
     them), each its own transaction; the figures are those of one at a time."""
