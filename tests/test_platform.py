@@ -148,6 +148,8 @@ def test_the_models_and_their_migrations_agree():
     assert "No changes detected" in out.getvalue()
 
 
+# Sent here without a worker, which Celery's Django fixup (also a receiver) warns of.
+@pytest.mark.filterwarnings("ignore::celery.fixups.django.FixupWarning")
 def test_a_worker_resolves_the_url_patterns_and_freezes_what_is_alive_before_its_pool_forks():
     """Celery's ``worker_init`` (the main process, before the prefork pool forks) populates the URL
     resolver, so no pool process spends its first task importing every app's views; then moves
